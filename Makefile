@@ -1,0 +1,54 @@
+# Idmaj — developer commands. `make run` and `make test` are all a newcomer needs.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+export IDMAJ_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test test-postgres test-browser lint format translations bench venv migrations-check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+compile-translations: $(STAMP)
+	@$(BIN)/python -m core.i18n_tools compile
+
+run: $(STAMP) compile-translations
+	$(BIN)/idmaj db upgrade
+	$(BIN)/idmaj demo seed --if-empty
+	$(BIN)/idmaj dev-server --host 127.0.0.1 --port 5000
+
+test: $(STAMP) compile-translations
+	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+test-postgres: $(STAMP) compile-translations
+	IDMAJ_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+
+test-browser: $(STAMP) compile-translations
+	$(BIN)/python -m pytest -m browser $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+translations: $(STAMP)
+	$(BIN)/python -m core.i18n_tools update
+
+migrations-check: $(STAMP)
+	$(BIN)/python -m core.migration_check
+
+bench: $(STAMP) compile-translations
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,3 @@
+"""Root conftest: the browser fixtures (the core fixtures come through the pytest11 entry point)."""
+
+pytest_plugins = ["core.testing_browser"]

@@ -1,0 +1,92 @@
+"""Request and response models of the core's JSON API (they also feed the OpenAPI document)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from core.api.toolkit import ApiModel
+
+
+class TokenIn(ApiModel):
+    username: str = Field(max_length=80)
+    password: str = Field(max_length=200)
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires_at: dt.datetime
+
+
+class EstablishmentIn(ApiModel):
+    code: str = Field(max_length=16)
+    name: str = Field(max_length=200)
+    name_ar: str = Field("", max_length=200)
+    kind: Literal["local_prison", "central_prison", "agricultural_prison", "reform_centre"]
+    capacity: int
+    region: str = Field("", max_length=120)
+    city: str = Field("", max_length=120)
+
+
+class EstablishmentOut(BaseModel):
+    code: str
+    name: str
+    name_ar: str
+    name_fr: str
+    kind: str
+    region: str
+    capacity: int
+    population: int
+
+
+class UserIn(ApiModel):
+    username: str = Field(max_length=80)
+    password: str = Field(max_length=200)
+    full_name: str = Field(max_length=200)
+    roles: list[str] = Field(max_length=11)
+    establishments: list[str] = Field(default_factory=list, max_length=100)
+
+
+class UserOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    roles: list[str]
+    establishments: list[str]
+
+
+class VisitorIn(ApiModel):
+    username: str = Field(max_length=80)
+    password: str = Field(max_length=200)
+    full_name: str = Field(max_length=200)
+    national_id: str = Field(max_length=20)
+    phone: str = Field(max_length=40)
+
+
+class DetaineeIn(ApiModel):
+    first_name: str
+    last_name: str
+    first_name_ar: str | None = None
+    last_name_ar: str | None = None
+    birth_date: str
+    sex: Literal["M", "F"]
+    national_id: str | None = None
+    establishment: str
+    legal_status: Literal["pretrial", "convicted"]
+
+
+class DetaineeOut(BaseModel):
+    registration_number: str
+    first_name: str
+    last_name: str
+    first_name_ar: str
+    last_name_ar: str
+    birth_date: dt.date
+    sex: str
+    national_id: str | None
+    establishment: str
+    legal_status: str
+    admitted_at: dt.datetime
+    released_at: dt.datetime | None = None

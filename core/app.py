@@ -1,0 +1,168 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask, Response, g, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from core import builtin, db, i18n, security
+from core.api.toolkit import API_PREFIX, domain_error_response, error_response
+from core.config import PROJECT_ROOT, load_config
+from core.errors import DomainError
+from core.plugins import build_plugin_manager, disabled_plugins
+
+log = logging.getLogger("idmaj")
+
+
+def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | None = None) -> Flask:
+    """Build an Idmaj app.
+
+    :param config: settings overriding the environment (tests pass ``DATABASE_URL``…).
+    :param plugins: plugin objects to register instead of reading the ``idmaj.plugins`` entry
+        points (tests use it to build apps with different plugin sets side by side).
+    """
+    settings = load_config(config)
+    app = Flask(
+        "idmaj",
+        root_path=str(PROJECT_ROOT),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        instance_path=settings["INSTANCE_PATH"],
+        instance_relative_config=False,
+    )
+    app.config.update(settings)
+
+    pm = build_plugin_manager(plugins, disabled=disabled_plugins(app.config["DISABLED_PLUGINS"]))
+    pm.register_plugin(builtin, "core", version=builtin.__version__, distribution="idmaj")
+    app.extensions["idmaj.plugins"] = pm
+    pm.collect("plugin_models")
+
+    db.init_app(app)
+    i18n.init_app(app, pm.collect("plugin_translations"))
+    security.init_app(app)
+
+    from core.api.views import bp as core_api
+    from core.audit.views import bp as audit_pages
+    from core.detainees.views import bp as detainee_pages
+    from core.establishments.views import bp as establishment_pages
+    from core.identity.views import auth_bp, users_bp
+    from core.portal.views import bp as portal_pages
+
+    for blueprint in (
+        portal_pages,
+        auth_bp,
+        users_bp,
+        establishment_pages,
+        detainee_pages,
+        audit_pages,
+        core_api,
+    ):
+        app.register_blueprint(blueprint)
+    for blueprint in pm.collect("plugin_blueprints"):
+        app.register_blueprint(blueprint)
+        if (blueprint.url_prefix or "").startswith(API_PREFIX):
+            security.csrf.exempt(blueprint)
+    security.csrf.exempt(core_api)
+
+    _register_error_handlers(app)
+    _register_template_helpers(app)
+
+    from core.notifications.services import dispatch_pending
+
+    @app.teardown_request
+    def _deliver_outbox(_exc: BaseException | None) -> None:
+        if g.pop("_outbox_pending", False) and _exc is None and not app.config.get("OUTBOX_MANUAL"):
+            try:
+                dispatch_pending()
+            except Exception:  # delivery is retried by `idmaj notifications send`
+                log.exception("outbox dispatch failed")
+
+    pm.hook.plugin_setup_app(app=app)
+    return app
+
+
+def _wants_json() -> bool:
+    return request.path.startswith(API_PREFIX)
+
+
+def _register_error_handlers(app: Flask) -> None:
+    from core.db import session
+
+    @app.errorhandler(DomainError)
+    def _domain_error(exc: DomainError) -> Any:
+        session().rollback()
+        if _wants_json():
+            return domain_error_response(exc)
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        from flask_babel import gettext as _
+
+        messages = {
+            400: _("The request could not be understood."),
+            401: _("Sign in first."),
+            403: _("You are not allowed to do this."),
+            404: _("This page does not exist."),
+            405: _("This method is not allowed here."),
+            413: _("The file is too large."),
+            429: _("Too many attempts. Please wait a moment and try again."),
+        }
+        status = exc.code or 500
+        message = messages.get(status, exc.description or "")
+        codes = {
+            400: "malformed_request",
+            401: "unauthorized",
+            403: "forbidden",
+            404: "not_found",
+            405: "method_not_allowed",
+            413: "too_large",
+            429: "too_many_requests",
+        }
+        if _wants_json():
+            return error_response(status, codes.get(status, "http_error"), message)
+        if status == 400 and "CSRF" in str(exc.description):
+            message = _("The form expired. Please try again.")
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> Any:
+        from flask_babel import gettext as _
+
+        log.exception("unexpected error on %s %s", request.method, request.path)
+        session().rollback()
+        if app.config.get("TESTING") and app.config.get("PROPAGATE_UNEXPECTED", True):
+            raise exc
+        message = _("Something went wrong on our side. The error was logged.")
+        if _wants_json():
+            return error_response(500, "internal_error", message)
+        return render_template("error.html", status=500, message=message), 500
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from flask_login import current_user
+
+    from core.detainees.labels import legal_status_label, placement_reason_label
+    from core.identity.roles import role_label
+    from core.identity.services import has_permission
+    from core.portal.navigation import navigation
+
+    @app.context_processor
+    def _portal_context() -> dict[str, Any]:
+        user = current_user if current_user and not current_user.is_anonymous else None
+        return {
+            "can": lambda code: has_permission(user, code),
+            "nav_items": lambda area="staff": navigation(user, area),
+            "legal_status_label": legal_status_label,
+            "placement_reason_label": placement_reason_label,
+            "role_label": role_label,
+        }
+
+    @app.after_request
+    def _vary_language(resp: Response) -> Response:
+        resp.headers.add("Vary", "Accept-Language")
+        return resp

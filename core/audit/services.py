@@ -1,0 +1,166 @@
+"""Writing and verifying the audit trail.
+
+Every change, and every read a plugin marks sensitive, calls :func:`record` inside the same
+transaction. Events are hash-chained: each stores the previous event's hash and its own hash over
+its content; the single ``core_audit_head`` row is locked while an event is appended, so the
+chain never forks under concurrency. :func:`verify` walks the chain and names the first event
+edited, inserted or deleted by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask import has_request_context, request
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core.audit.models import AuditEvent, AuditHead
+from core.db import session as db_session
+from core.db import utcnow
+
+GENESIS_HASH = "0" * 64
+
+
+def _canonical(event: AuditEvent) -> bytes:
+    occurred = (
+        event.occurred_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    )
+    payload = {
+        "occurred_at": occurred,
+        "actor_id": event.actor_id,
+        "actor_username": event.actor_username,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "establishment_id": event.establishment_id,
+        "summary": event.summary,
+        "ip": event.ip,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+
+
+def compute_hash(event: AuditEvent) -> str:
+    return hashlib.sha256(_canonical(event)).hexdigest()
+
+
+def _json_safe(value: Any) -> Any:
+    return json.loads(json.dumps(value, default=str, ensure_ascii=False))
+
+
+def _lock_head(sess: Session) -> AuditHead:
+    head = sess.execute(
+        select(AuditHead).where(AuditHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
+        sess.add(head)
+        sess.flush()
+    return head
+
+
+def record(
+    action: str,
+    object_type: str,
+    object_id: Any = "",
+    *,
+    establishment_id: int | None = None,
+    summary: Mapping[str, Any] | None = None,
+    actor: Any = None,
+    sess: Session | None = None,
+) -> AuditEvent:
+    """Append one event to the trail, in the caller's transaction.
+
+    :param action: ``"<area>.<verb>"``, e.g. ``"detainee.admit"``, ``"health.file.read"``.
+    :param summary: what changed (``{"field": [old, new]}``) or what was read; no secrets.
+    :param actor: the user acting; defaults to the signed-in user of the request.
+    """
+    sess = sess or db_session()
+    if actor is None and has_request_context() and current_user and not current_user.is_anonymous:
+        actor = current_user
+    ip = ""
+    if has_request_context():
+        ip = request.remote_addr or ""
+    head = _lock_head(sess)
+    event = AuditEvent(
+        occurred_at=utcnow(),
+        actor_id=getattr(actor, "id", None),
+        actor_username=getattr(actor, "username", "") or "",
+        action=action,
+        object_type=object_type,
+        object_id=str(object_id) if object_id is not None else "",
+        establishment_id=establishment_id,
+        summary=_json_safe(dict(summary or {})),
+        ip=ip,
+        prev_hash=head.last_hash,
+    )
+    event.hash = compute_hash(event)
+    sess.add(event)
+    sess.flush()
+    head.last_hash = event.hash
+    head.last_event_id = event.id
+    return event
+
+
+def record_read(object_type: str, object_id: Any, **kwargs: Any) -> AuditEvent:
+    """Audit a read of sensitive data (a health file, an account statement…)."""
+    return record(f"{object_type}.read", object_type, object_id, **kwargs)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    ok: bool
+    checked: int
+    broken_event_id: int | None = None
+    reason: str = ""
+
+
+def _iter_events(sess: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    last = 0
+    while True:
+        rows = (
+            sess.execute(
+                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+            )
+            .scalars()
+            .all()
+        )
+        if not rows:
+            return
+        yield from rows
+        last = rows[-1].id
+        sess.expunge_all()
+
+
+def verify(sess: Session | None = None) -> VerifyResult:
+    """Walk the whole chain; report the first event whose hash or link is wrong."""
+    sess = sess or db_session()
+    prev = GENESIS_HASH
+    count = 0
+    last_id = 0
+    for event in _iter_events(sess):
+        count += 1
+        if event.prev_hash != prev:
+            return VerifyResult(
+                False,
+                count,
+                event.id,
+                "link to the previous event is broken (an event before it was deleted or inserted)",
+            )
+        if compute_hash(event) != event.hash:
+            return VerifyResult(False, count, event.id, "content was edited after it was written")
+        prev = event.hash
+        last_id = event.id
+    head = sess.get(AuditHead, 1)
+    if head is not None and (head.last_hash != prev or head.last_event_id != last_id):
+        return VerifyResult(
+            False, count, head.last_event_id, "the last events of the chain were deleted"
+        )
+    return VerifyResult(True, count)

@@ -1,0 +1,288 @@
+"""The ``idmaj`` command line: a Flask CLI group over the app factory."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from core.app import create_app
+
+
+def _make_app() -> Any:
+    return create_app()
+
+
+class IdmajGroup(FlaskGroup):
+    """Adds the plugins' commands (``plugin_cli_commands``) to the group."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_idmaj_commands(ctx)
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        self._load_idmaj_commands(ctx)
+        return super().get_command(ctx, name)
+
+    def _load_idmaj_commands(self, ctx: click.Context) -> None:
+        if getattr(self, "_idmaj_commands_loaded", False):
+            return
+        self._idmaj_commands_loaded = True
+        from flask.cli import ScriptInfo
+
+        from core.plugins import get_plugin_manager
+
+        info = ctx.ensure_object(ScriptInfo)
+        if info.create_app is None:
+            info.create_app = _make_app
+        app = info.load_app()
+        for command in get_plugin_manager(app).collect("plugin_cli_commands"):
+            if command.name not in self.commands:
+                self.add_command(command)
+
+
+cli = IdmajGroup(
+    create_app=_make_app,
+    add_default_commands=False,
+    add_version_option=False,
+    load_dotenv=False,
+    help="Idmaj — the prison administration's information system.",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# db
+# --------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def db() -> None:
+    """Database migrations."""
+
+
+@db.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply every migration of the core and of each loaded plugin."""
+    from core import migrate
+    from core.db import session
+    from core.identity.services import sync_permissions
+
+    migrate.upgrade(current_app)
+    added = sync_permissions(session())
+    session().commit()
+    for name, rev in migrate.current(current_app).items():
+        click.echo(f"{name}: {rev}")
+    if added:
+        click.echo(f"{added} new permission(s) granted to their default roles")
+
+
+@db.command("downgrade")
+@click.option("--yes", is_flag=True, help="Really drop every table.")
+@with_appcontext
+def db_downgrade(yes: bool) -> None:
+    """Undo every migration (plugins first, then the core)."""
+    from core import migrate
+
+    if not yes:
+        raise click.UsageError("this drops every table: pass --yes")
+    migrate.downgrade(current_app)
+    click.echo("downgraded to base")
+
+
+@db.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Fail when the models and the migrations disagree (no drift allowed)."""
+    from core import migrate
+
+    problems = migrate.check(current_app)
+    for p in problems:
+        click.echo(p, err=True)
+    if problems:
+        sys.exit(1)
+    click.echo("no drift")
+
+
+@db.command("revision")
+@click.argument("branch")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(branch: str, message: str) -> None:
+    """Autogenerate a migration in BRANCH (core or a plugin name)."""
+    from core import migrate
+
+    migrate.revision(current_app, branch, message)
+
+
+# --------------------------------------------------------------------------------------------
+# users, plugins, audit, notifications, serve
+# --------------------------------------------------------------------------------------------
+
+
+@cli.group()
+def users() -> None:
+    """Staff users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option(
+    "--role", "roles", multiple=True, required=True, help="A role code; repeat for several."
+)
+@click.option(
+    "--establishment", "establishments", multiple=True, help="An establishment code; repeat."
+)
+@click.option("--full-name", default=None)
+@click.option(
+    "--password-stdin", is_flag=True, required=True, help="Read the password from standard input."
+)
+@with_appcontext
+def users_create(
+    username: str,
+    roles: tuple[str, ...],
+    establishments: tuple[str, ...],
+    full_name: str | None,
+    password_stdin: bool,
+) -> None:
+    """Create a staff user; the password is read from standard input."""
+    from core.db import session
+    from core.errors import DomainError
+    from core.identity.services import create_user, sync_permissions
+
+    password = sys.stdin.readline().rstrip("\n")
+    sync_permissions(session())
+    try:
+        user = create_user(
+            username=username,
+            password=password,
+            full_name=full_name or username,
+            roles=list(roles),
+            establishments=list(establishments),
+            actor=None,
+        )
+    except DomainError as exc:
+        session().rollback()
+        click.echo(f"error: {exc.message}", err=True)
+        for field, msg in exc.fields.items():
+            click.echo(f"  {field}: {msg}", err=True)
+        sys.exit(1)
+    session().commit()
+    click.echo(f"created {user.username} ({', '.join(sorted(user.roles))})")
+
+
+@cli.command("plugins")
+@with_appcontext
+def plugins_cmd() -> None:
+    """One line per loaded plugin: name, version, distribution."""
+    from core.plugins import get_plugin_manager
+
+    for info in get_plugin_manager().plugin_infos():
+        click.echo(f"{info.name}\t{info.version or '-'}\t{info.distribution}")
+
+
+@cli.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chain; exit 1 naming the first broken event."""
+    from core.audit.services import verify
+
+    result = verify()
+    if result.ok:
+        click.echo(f"audit trail intact: {result.checked} events")
+        return
+    click.echo(f"audit trail BROKEN at event {result.broken_event_id}: {result.reason}", err=True)
+    sys.exit(1)
+
+
+@cli.group()
+def notifications() -> None:
+    """The outbox of notifications."""
+
+
+@notifications.command("send")
+@with_appcontext
+def notifications_send() -> None:
+    """Deliver pending notifications."""
+    from core.notifications.services import dispatch_pending
+
+    click.echo(f"sent {dispatch_pending()}")
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+@click.option("--workers", default=2, type=int)
+def serve(host: str, port: int, workers: int) -> None:
+    """Production server (gunicorn)."""
+    from gunicorn.app.base import BaseApplication
+
+    class Server(BaseApplication):
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{host}:{port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("accesslog", "-")
+            self.cfg.set("preload_app", False)  # engines are created after the fork
+
+        def load(self) -> Any:
+            return create_app()
+
+    Server().run()
+
+
+@cli.command("dev-server", hidden=True)
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def dev_server(host: str, port: int) -> None:
+    """Flask's development server (used by `make run`)."""
+    app = create_app()
+    app.run(host=host, port=port, debug=os.environ.get("IDMAJ_DEBUG") == "1", use_reloader=False)
+
+
+@cli.group()
+def demo() -> None:
+    """Demo data."""
+
+
+@demo.command("seed")
+@click.option(
+    "--detainees", "count", default=400, show_default=True, type=click.IntRange(0, 200_000)
+)
+@click.option("--seed", "seed_value", default=2025, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
+@with_appcontext
+def demo_seed(count: int, seed_value: int, if_empty: bool) -> None:
+    """Demo establishments, one user per role, detainees… on an empty database."""
+    from core import demo as demo_data
+    from core.db import session
+
+    if not demo_data.database_is_empty():
+        if if_empty:
+            click.echo("database already has data: demo seed skipped")
+            return
+        click.echo("error: the database is not empty", err=True)
+        sys.exit(1)
+    with click.progressbar(length=1, label="seeding") as bar:
+        result = demo_data.seed(count, seed_value)
+        session().commit()
+        bar.update(1)
+    click.echo(
+        f"{result.establishments} establishments, {result.users} users, "
+        f"{result.detainees} detainees"
+    )
+    click.echo("Demo logins (username / password / role):")
+    for username, password, what in result.logins:
+        click.echo(f"  {username:<16} {password:<18} {what}")
+
+
+def main() -> None:
+    cli.main(prog_name="idmaj")

@@ -1,0 +1,81 @@
+"""Settings from the environment (see ``interface.md``): one place that reads ``IDMAJ_*``."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+
+LANGUAGES = ("ar", "fr", "en")
+DEFAULT_LOCALE = "ar"
+TIMEZONE = "Africa/Casablanca"
+
+
+def _secret_key(instance: Path) -> str:
+    """``IDMAJ_SECRET_KEY``, or a key generated once into ``instance/secret_key``."""
+    value = os.environ.get("IDMAJ_SECRET_KEY")
+    if value:
+        return value
+    path = instance / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+def _database_url(instance: Path) -> str:
+    url = os.environ.get("IDMAJ_DATABASE_URL")
+    if url:
+        return url
+    instance.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{instance / 'idmaj.db'}"
+
+
+def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    overrides = dict(overrides or {})
+    instance = Path(overrides.pop("INSTANCE_PATH", None) or DEFAULT_INSTANCE)
+    production = os.environ.get("IDMAJ_ENV", "development") == "production"
+    config: dict[str, Any] = {
+        "INSTANCE_PATH": str(instance),
+        "DATABASE_URL": overrides.get("DATABASE_URL") or _database_url(instance),
+        "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
+        "REDIS_URL": os.environ.get("IDMAJ_REDIS_URL") or None,
+        "DISABLED_PLUGINS": os.environ.get("IDMAJ_DISABLED_PLUGINS", ""),
+        "PRODUCTION": production,
+        # sessions and cookies
+        "SESSION_COOKIE_NAME": "idmaj_session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SECURE": production,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "PREFERRED_URL_SCHEME": "https" if production else "http",
+        # forms
+        "WTF_CSRF_ENABLED": True,
+        "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+        "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+        # API
+        "API_TOKEN_LIFETIME_SECONDS": 12 * 3600,
+        # login throttling (per username and per address)
+        "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
+        "RATELIMIT_ENABLED": True,
+        # languages
+        "LANGUAGES": LANGUAGES,
+        "BABEL_DEFAULT_LOCALE": DEFAULT_LOCALE,
+        "BABEL_DEFAULT_TIMEZONE": TIMEZONE,
+        # argon2id cost; the test harness lowers it
+        "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
+        "TESTING": False,
+    }
+    config.update(overrides)
+    return config

@@ -1,0 +1,122 @@
+"""The small frozen values that plugins hand to the core through hooks.
+
+Hooks never return ad-hoc dicts: each kind of contribution is one of these dataclasses, so a
+typo is an error at start-up rather than a silently missing menu entry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Area = Literal["staff", "public"]
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A permission a plugin declares, with the roles that hold it on a fresh install.
+
+    ``code`` is ``"<plugin>.<action>"``; ``label`` is a lazy gettext string.
+    An administrator may later change which roles hold it (``core_role_permissions``).
+    """
+
+    code: str
+    label: Any
+    default_roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the portal's navigation.
+
+    ``permission``: shown only to users holding it (``None``: any signed-in user of the area).
+    ``area``: ``"staff"`` for the portal, ``"public"`` for the families' side.
+    """
+
+    endpoint: str
+    label: Any
+    order: int = 100
+    permission: str | None = None
+    area: Area = "staff"
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Widget:
+    """A dashboard card: a template rendered with ``context``."""
+
+    key: str
+    title: Any
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A section of a detainee's profile page: a template rendered with ``context``."""
+
+    key: str
+    title: Any
+    template: str
+    context: Mapping[str, Any] = field(default_factory=dict)
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class TranslationDomain:
+    """A gettext domain: ``directory`` holds ``<locale>/LC_MESSAGES/<domain>.po``."""
+
+    directory: str
+    domain: str
+
+
+@dataclass(frozen=True)
+class MigrationBranch:
+    """An Alembic script folder owned by one plugin.
+
+    Its versions live in ``alembic_version_<name>``; autogenerate sees only tables whose name
+    starts with ``table_prefix``.
+    """
+
+    name: str
+    directory: str
+    table_prefix: str
+
+
+@dataclass(frozen=True)
+class NotificationChannel:
+    """A way to deliver an outbox message (log, SMS, e-mail…).
+
+    ``send(message)`` receives a :class:`core.notifications.models.OutboxMessage` and raises on
+    failure; the dispatcher records the error and retries later.
+    """
+
+    name: str
+    send: Callable[[Any], None]
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class DemoContext:
+    """What ``demo_seed`` implementations receive: the core's demo data already flushed."""
+
+    session: Any
+    rng: Any
+    establishments: list[Any]
+    detainees: list[Any]
+    users: Mapping[str, Any]
+    logins: list[tuple[str, str, str]]
+
+
+__all__ = [
+    "DemoContext",
+    "MigrationBranch",
+    "NavItem",
+    "NotificationChannel",
+    "Panel",
+    "Permission",
+    "TranslationDomain",
+    "Widget",
+]

@@ -1,0 +1,306 @@
+"""Demo data: a believable national picture, made by ``idmaj demo seed`` on an empty database.
+
+Establishments of every kind across the regions, one user per role, detainees with Arabic and
+Latin names (common names shared by many people, spelled as clerks write them), then every
+plugin's ``demo_seed`` in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+
+from core.contributions import DemoContext
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees import services as detainee_services
+from core.detainees.models import Detainee
+from core.establishments.models import Establishment
+from core.establishments.services import create_establishment
+from core.identity.models import User
+from core.identity.services import create_user, sync_permissions
+from core.plugins import hook
+
+DEMO_PASSWORD = "idmaj-demo-2026"
+
+ESTABLISHMENTS = [
+    # code, French name, Arabic name, kind, region, city, capacity
+    (
+        "CAS-AS",
+        "Complexe pénitentiaire Ain Sebaâ",
+        "المركب السجني عين السبع",
+        "local_prison",
+        "Casablanca-Settat",
+        "Casablanca",
+        4500,
+    ),
+    (
+        "CAS-OK",
+        "Prison locale Oukacha",
+        "السجن المحلي عكاشة",
+        "local_prison",
+        "Casablanca-Settat",
+        "Casablanca",
+        6000,
+    ),
+    (
+        "RBT-AR",
+        "Prison locale Arjat 1",
+        "السجن المحلي العرجات 1",
+        "local_prison",
+        "Rabat-Salé-Kénitra",
+        "Salé",
+        2500,
+    ),
+    (
+        "TNG-LP",
+        "Prison locale Tanger 2",
+        "السجن المحلي طنجة 2",
+        "local_prison",
+        "Tanger-Tétouan-Al Hoceïma",
+        "Tanger",
+        3000,
+    ),
+    (
+        "FES-RS",
+        "Prison locale Ras El Ma",
+        "السجن المحلي راس الماء",
+        "local_prison",
+        "Fès-Meknès",
+        "Fès",
+        2200,
+    ),
+    (
+        "KEN-CP",
+        "Prison centrale Kénitra",
+        "السجن المركزي القنيطرة",
+        "central_prison",
+        "Rabat-Salé-Kénitra",
+        "Kénitra",
+        1800,
+    ),
+    (
+        "MKN-CP",
+        "Prison centrale Meknès",
+        "السجن المركزي مكناس",
+        "central_prison",
+        "Fès-Meknès",
+        "Meknès",
+        1500,
+    ),
+    (
+        "MRK-AG",
+        "Prison agricole Marrakech",
+        "السجن الفلاحي مراكش",
+        "agricultural_prison",
+        "Marrakech-Safi",
+        "Marrakech",
+        900,
+    ),
+    (
+        "AGD-AG",
+        "Prison agricole Aït Melloul",
+        "السجن الفلاحي أيت ملول",
+        "agricultural_prison",
+        "Souss-Massa",
+        "Aït Melloul",
+        800,
+    ),
+    (
+        "CAS-CR",
+        "Centre de réforme et d'éducation Casablanca",
+        "مركز الإصلاح والتهذيب الدار البيضاء",
+        "reform_centre",
+        "Casablanca-Settat",
+        "Casablanca",
+        600,
+    ),
+    (
+        "SLE-CR",
+        "Centre de réforme et d'éducation Salé",
+        "مركز الإصلاح والتهذيب سلا",
+        "reform_centre",
+        "Rabat-Salé-Kénitra",
+        "Salé",
+        400,
+    ),
+    (
+        "OUJ-LP",
+        "Prison locale Oujda",
+        "السجن المحلي وجدة",
+        "local_prison",
+        "Oriental",
+        "Oujda",
+        1700,
+    ),
+]
+
+# first names: (Latin spellings as clerks write them, Arabic), sex
+FIRST_NAMES = [
+    (("Mohamed", "Mohammed", "Muhammad"), "محمد", "M"),
+    (("Ahmed", "Ahmad"), "أحمد", "M"),
+    (("Youssef", "Yousef", "Yusuf"), "يوسف", "M"),
+    (("Hicham", "Hisham"), "هشام", "M"),
+    (("Abdelkader", "Abd El Kader"), "عبد القادر", "M"),
+    (("Said", "Saïd", "Saeed"), "سعيد", "M"),
+    (("Omar", "Umar"), "عمر", "M"),
+    (("Othmane", "Otmane"), "عثمان", "M"),
+    (("Rachid", "Rachid"), "رشيد", "M"),
+    (("Karim", "Kareem"), "كريم", "M"),
+    (("Mustapha", "Mostafa"), "مصطفى", "M"),
+    (("Abdellah", "Abdallah"), "عبد الله", "M"),
+    (("Hamza", "Hamza"), "حمزة", "M"),
+    (("Ayoub", "Ayyoub"), "أيوب", "M"),
+    (("Khalid", "Khaled"), "خالد", "M"),
+    (("Jamal", "Djamal"), "جمال", "M"),
+    (("Fatima", "Fatimah", "Fatema"), "فاطمة", "F"),
+    (("Khadija", "Khadidja"), "خديجة", "F"),
+    (("Aicha", "Aïcha", "Aisha"), "عائشة", "F"),
+    (("Naima", "Naïma"), "نعيمة", "F"),
+    (("Zineb", "Zaynab"), "زينب", "F"),
+    (("Meryem", "Maryam"), "مريم", "F"),
+]
+
+LAST_NAMES = [
+    (("El Idrissi", "Idrissi", "Elidrissi"), "الإدريسي"),
+    (("Benjelloun", "Ben Jelloun"), "بنجلون"),
+    (("El Amrani", "Lamrani", "Amrani"), "العمراني"),
+    (("Ouazzani", "Wazzani", "El Ouazzani"), "الوزاني"),
+    (("Et-Tazi", "Tazi"), "التازي"),
+    (("Alaoui", "El Alaoui"), "العلوي"),
+    (("Bennani", "Ben Nani"), "بناني"),
+    (("El Fassi", "Fassi"), "الفاسي"),
+    (("Berrada", "Berrada"), "برادة"),
+    (("Chraibi", "Cheraibi"), "الشرايبي"),
+    (("Ait Ali", "Aït Ali"), "أيت علي"),
+    (("Boukhari", "El Boukhari"), "البخاري"),
+    (("Belhaj", "Belhadj"), "بلحاج"),
+    (("Naciri", "Nasiri"), "الناصري"),
+    (("Kettani", "El Kettani"), "الكتاني"),
+    (("Sqalli", "Skalli"), "السقلي"),
+    (("Hajji", "El Hajji"), "الحجي"),
+    (("Ziani", "Zyani"), "الزياني"),
+    (("Rifi", "Errifi"), "الريفي"),
+    (("Mansouri", "El Mansouri"), "المنصوري"),
+]
+
+ROLE_USERS = [
+    # username, role, full name, establishments
+    ("admin", "central_admin", "Nadia Central", []),
+    ("auditor", "auditor", "Hassan Inspecteur", []),
+    ("director", "director", "Driss Directeur", ["CAS-AS"]),
+    ("clerk", "registry_clerk", "Samira Greffe", ["CAS-AS"]),
+    ("clerk.oukacha", "registry_clerk", "Amine Greffe", ["CAS-OK"]),
+    ("visits", "visits_officer", "Latifa Visites", ["CAS-AS"]),
+    ("doctor", "doctor", "Dr. Youssef Médecin", ["CAS-AS"]),
+    ("nurse", "nurse", "Salma Infirmière", ["CAS-AS"]),
+    ("accountant", "accountant", "Rachid Économe", ["CAS-AS"]),
+    ("transfers", "transfers_officer", "Karim Transferts", ["CAS-AS"]),
+    ("complaints", "complaints_officer", "Houda Réclamations", ["CAS-AS"]),
+]
+
+
+CIN_PREFIXES = ["A", "B", "BE", "BK", "C", "D", "EE", "G", "J", "K"]
+
+
+@dataclass
+class DemoResult:
+    establishments: int
+    users: int
+    detainees: int
+    logins: list[tuple[str, str, str]]
+
+
+def random_person(rng: random.Random) -> dict[str, object]:
+    latin_first, arabic_first, sex = rng.choice(FIRST_NAMES)
+    latin_last, arabic_last = rng.choice(LAST_NAMES)
+    today = utcnow().date()
+    age_days = rng.randint(18 * 365, 70 * 365)
+    return {
+        "first_name": rng.choice(latin_first),
+        "last_name": rng.choice(latin_last),
+        "first_name_ar": arabic_first,
+        "last_name_ar": arabic_last,
+        "sex": sex,
+        "birth_date": (today - dt.timedelta(days=age_days)).isoformat(),
+        "national_id": f"{rng.choice(CIN_PREFIXES)}{rng.randint(10000, 999999)}",
+        "legal_status": rng.choice(["pretrial", "convicted", "convicted"]),
+    }
+
+
+def database_is_empty() -> bool:
+    sess = db_session()
+    return not (
+        sess.scalar(select(func.count()).select_from(Establishment))
+        or sess.scalar(select(func.count()).select_from(User))
+    )
+
+
+def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
+    """Fill an empty database; runs in the caller's transaction (the caller commits)."""
+    sess = db_session()
+    rng = random.Random(seed_value)
+    sync_permissions(sess)
+    ests = [
+        create_establishment(
+            code=code,
+            name=fr,
+            name_ar=ar,
+            kind=kind,
+            region=region,
+            city=city,
+            capacity=cap,
+            actor=None,
+        )
+        for code, fr, ar, kind, region, city, cap in ESTABLISHMENTS
+    ]
+    users: dict[str, User] = {}
+    logins: list[tuple[str, str, str]] = []
+    for username, role, full_name, est_codes in ROLE_USERS:
+        users[username] = create_user(
+            username=username,
+            password=DEMO_PASSWORD,
+            full_name=full_name,
+            roles=[role],
+            establishments=est_codes,
+            actor=None,
+        )
+        logins.append(
+            (username, DEMO_PASSWORD, role + (f" @ {', '.join(est_codes)}" if est_codes else ""))
+        )
+    family = create_user(
+        username="family",
+        password=DEMO_PASSWORD,
+        full_name="Fatima Zahra Benali",
+        roles=["visitor"],
+        national_id="BE123456",
+        phone="0612345678",
+        actor=None,
+    )
+    users["family"] = family
+    logins.append(("family", DEMO_PASSWORD, "visitor (family member)"))
+
+    # weight the large establishments; Ain Sebaâ always gets a good share for the demo users
+    weights = [e.capacity for e in ests]
+    made: list[Detainee] = []
+    now = utcnow()
+    for i in range(detainees):
+        est = ests[0] if i % 4 == 0 else rng.choices(ests, weights=weights)[0]
+        person = random_person(rng)
+        if est.kind.value == "reform_centre":
+            person["birth_date"] = (
+                now.date() - dt.timedelta(days=rng.randint(15 * 365, 19 * 365))
+            ).isoformat()
+        person["establishment"] = est.code
+        admitted = now - dt.timedelta(days=rng.randint(1, 3 * 365), minutes=rng.randint(0, 1440))
+        made.append(detainee_services.admit(person, None, admitted_at=admitted))
+    sess.flush()
+    context = DemoContext(
+        session=sess, rng=rng, establishments=ests, detainees=made, users=users, logins=logins
+    )
+    hook().demo_seed(context=context)
+    sess.flush()
+    return DemoResult(len(ests), len(users), len(made), logins)

@@ -1,0 +1,120 @@
+"""Detainee records, their placement history and the name keys used by search."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import Date, Enum, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, utcnow
+from core.establishments.models import Establishment
+
+
+class LegalStatus(enum.StrEnum):
+    pretrial = "pretrial"
+    convicted = "convicted"
+    released = "released"
+
+
+class Sex(enum.StrEnum):
+    male = "M"
+    female = "F"
+
+
+class Detainee(Base):
+    __tablename__ = "core_detainees"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_number: Mapped[str] = mapped_column(String(20), unique=True)
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    first_name_ar: Mapped[str] = mapped_column(String(100), default="")
+    last_name_ar: Mapped[str] = mapped_column(String(100), default="")
+    birth_date: Mapped[dt.date] = mapped_column(Date)
+    sex: Mapped[Sex] = mapped_column(
+        Enum(
+            Sex,
+            native_enum=False,
+            length=1,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    national_id: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
+    legal_status: Mapped[LegalStatus] = mapped_column(
+        Enum(
+            LegalStatus,
+            native_enum=False,
+            length=16,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"), index=True)
+    admitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    establishment: Mapped[Establishment] = relationship(lazy="joined")
+    placements: Mapped[list[Placement]] = relationship(
+        back_populates="detainee", order_by="Placement.started_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def full_name_ar(self) -> str:
+        return f"{self.first_name_ar} {self.last_name_ar}".strip()
+
+    @property
+    def is_released(self) -> bool:
+        return self.legal_status == LegalStatus.released
+
+    def __repr__(self) -> str:
+        return f"<Detainee {self.registration_number}>"
+
+
+class Placement(Base):
+    """A stay of a detainee in one establishment; the open one has no ``ended_at``."""
+
+    __tablename__ = "core_placements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("core_detainees.id", ondelete="CASCADE"), index=True
+    )
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reason: Mapped[str] = mapped_column(String(40))  # admission | transfer | release
+    note: Mapped[str] = mapped_column(String(300), default="")
+
+    detainee: Mapped[Detainee] = relationship(back_populates="placements")
+    establishment: Mapped[Establishment] = relationship(lazy="joined")
+
+
+class DetaineeNameKey(Base):
+    """One search key of one name token of a detainee (see :mod:`core.detainees.names`)."""
+
+    __tablename__ = "core_detainee_name_keys"
+    __table_args__ = (Index("ix_core_detainee_name_keys_key_detainee", "key", "detainee_id"),)
+
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("core_detainees.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    weight: Mapped[int] = mapped_column(default=1)
+
+
+class Counter(Base):
+    """Named counters advanced with a conditional ``UPDATE … RETURNING`` (registration numbers)."""
+
+    __tablename__ = "core_counters"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    value: Mapped[int] = mapped_column(default=0)

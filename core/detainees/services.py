@@ -1,0 +1,508 @@
+"""Detainee rules: admission, edits, release, moves between establishments, search.
+
+Lifecycle events go through the plugin hooks *inside* the transaction of the change, so a
+plugin's reaction commits or rolls back with it; vetoes are asked first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from core.audit import services as audit
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees import names
+from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
+from core.errors import Blocked, Conflict, NotFound, ValidationFailed
+from core.establishments.models import Establishment
+from core.establishments.services import get_by_code
+from core.identity.models import User
+from core.identity.services import require
+from core.plugins import hook
+from core.scoping import ensure_in_scope, establishment_ids, scope
+
+NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
+REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
+MIN_BIRTH = dt.date(1900, 1, 1)
+MIN_AGE_YEARS = 12
+EDITABLE = (
+    "first_name",
+    "last_name",
+    "first_name_ar",
+    "last_name_ar",
+    "birth_date",
+    "sex",
+    "national_id",
+    "legal_status",
+)
+
+
+# --------------------------------------------------------------------------------------------
+# Registration numbers
+# --------------------------------------------------------------------------------------------
+
+
+def next_counter(name: str) -> int:
+    """Advance a named counter atomically (conditional ``UPDATE … RETURNING``)."""
+    sess = db_session()
+    dialect = sess.get_bind().dialect.name
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    sess.execute(
+        ins(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
+    )
+    value = sess.execute(
+        update(Counter)
+        .where(Counter.name == name)
+        .values(value=Counter.value + 1)
+        .returning(Counter.value)
+    ).scalar_one()
+    return int(value)
+
+
+def new_registration_number(year: int | None = None) -> str:
+    year = year or utcnow().year
+    return f"{year}-{next_counter(f'regno-{year}'):06d}"
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+# --------------------------------------------------------------------------------------------
+
+
+def _parse_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def validate_detainee_fields(data: Mapping[str, Any], *, partial: bool = False) -> dict[str, Any]:
+    """Check and clean the personal fields; raise :class:`ValidationFailed` with per-field text."""
+    errors: dict[str, Any] = {}
+    clean: dict[str, Any] = {}
+
+    def text(field: str, required: bool, max_len: int = 100) -> None:
+        if field not in data:
+            if required and not partial:
+                errors[field] = _("This field is required.")
+            return
+        value = data.get(field)
+        if value is None:
+            value = ""
+        if not isinstance(value, str):
+            errors[field] = _("Enter text.")
+            return
+        value = " ".join(value.split())
+        if required and not value:
+            errors[field] = _("This field is required.")
+        elif len(value) > max_len:
+            errors[field] = _("At most %(n)d characters.", n=max_len)
+        else:
+            clean[field] = value
+
+    text("first_name", True)
+    text("last_name", True)
+    text("first_name_ar", False)
+    text("last_name_ar", False)
+    for field in ("first_name_ar", "last_name_ar"):
+        if clean.get(field) and not names.is_arabic(clean[field]):
+            errors[field] = _("Write this name in Arabic script.")
+
+    if "birth_date" in data or not partial:
+        birth = _parse_date(data.get("birth_date"))
+        today = utcnow().date()
+        if birth is None:
+            errors["birth_date"] = _("Enter a date as YYYY-MM-DD.")
+        elif birth < MIN_BIRTH or birth > today.replace(year=today.year - MIN_AGE_YEARS):
+            errors["birth_date"] = _("This birth date is not plausible.")
+        else:
+            clean["birth_date"] = birth
+    if "sex" in data or not partial:
+        sex = data.get("sex")
+        if sex not in ("M", "F"):
+            errors["sex"] = _("Choose M or F.")
+        else:
+            clean["sex"] = Sex(sex)
+    if "national_id" in data:
+        nid = data.get("national_id")
+        if nid in (None, ""):
+            clean["national_id"] = None
+        elif not isinstance(nid, str) or not NATIONAL_ID_RE.match(nid.strip().upper()):
+            errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
+        else:
+            clean["national_id"] = nid.strip().upper()
+    if "legal_status" in data or not partial:
+        status = data.get("legal_status")
+        if status not in (LegalStatus.pretrial.value, LegalStatus.convicted.value):
+            errors["legal_status"] = _("Choose pretrial or convicted.")
+        else:
+            clean["legal_status"] = LegalStatus(status)
+    if errors:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
+    return clean
+
+
+# --------------------------------------------------------------------------------------------
+# Search keys
+# --------------------------------------------------------------------------------------------
+
+
+def refresh_name_keys(detainee: Detainee) -> None:
+    sess = db_session()
+    if detainee.id is not None:
+        sess.execute(delete(DetaineeNameKey).where(DetaineeNameKey.detainee_id == detainee.id))
+    keys = names.name_keys(
+        detainee.first_name, detainee.last_name, detainee.first_name_ar, detainee.last_name_ar
+    )
+    for key in sorted(keys):
+        sess.add(DetaineeNameKey(detainee_id=detainee.id, key=key[:60]))
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def get_detainee(registration_number: str, user: User | None) -> Detainee:
+    """The record, if the user may see it (otherwise 404: another establishment's records do
+    not exist for them)."""
+    det = db_session().scalar(
+        select(Detainee).where(Detainee.registration_number == (registration_number or "").strip())
+    )
+    if det is None:
+        raise NotFound(_("No detainee with this registration number."), code="detainee_not_found")
+    if user is not None:
+        require(user, "detainees.view")
+        ensure_in_scope(user, det.establishment_id)
+    return det
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    items: list[Detainee]
+    total: int
+    page: int
+    per_page: int
+
+
+def search(
+    user: User | None,
+    q: str = "",
+    *,
+    establishment: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    include_released: bool = True,
+) -> SearchPage:
+    """Find detainees by registration number, national id or name in either script.
+
+    Best match first: exact identifiers, then names ranked by how many query tokens match a
+    name key and how close the spelling is.
+    """
+    if user is not None:
+        require(user, "detainees.view")
+    sess = db_session()
+    base = select(Detainee)
+    if user is not None:
+        base = scope(base, Detainee.establishment_id, user)
+    if establishment:
+        est = get_by_code(establishment, user)
+        base = base.where(Detainee.establishment_id == est.id)
+    if not include_released:
+        base = base.where(Detainee.legal_status != LegalStatus.released)
+    q = (q or "").strip()
+    offset = (page - 1) * per_page
+
+    if not q:
+        total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0
+        items = list(
+            sess.scalars(
+                base.order_by(Detainee.admitted_at.desc(), Detainee.id.desc())
+                .offset(offset)
+                .limit(per_page)
+            )
+        )
+        return SearchPage(items, total, page, per_page)
+
+    ident = q.upper().replace(" ", "")
+    exact = list(
+        sess.scalars(
+            base.where(or_(Detainee.registration_number == q, Detainee.national_id == ident)).limit(
+                50
+            )
+        )
+    )
+    token_keys = names.query_token_keys(q)
+    ranked: list[tuple[float, int]] = []
+    if token_keys:
+        all_keys = sorted({k for ks in token_keys for k in ks})
+        ids_stmt = select(DetaineeNameKey.detainee_id, DetaineeNameKey.key).where(
+            DetaineeNameKey.key.in_(all_keys)
+        )
+        visible = establishment_ids(user) if user is not None else None
+        if visible is not None or establishment or not include_released:
+            ids_stmt = ids_stmt.where(
+                DetaineeNameKey.detainee_id.in_(base.with_only_columns(Detainee.id))
+            )
+        matched: dict[int, set[str]] = {}
+        for det_id, key in sess.execute(ids_stmt):
+            matched.setdefault(det_id, set()).add(key)
+        scores: dict[int, int] = {}
+        for det_id, keys in matched.items():
+            scores[det_id] = sum(1 for ks in token_keys if ks & keys)
+        need = len(token_keys)
+        full = [i for i, s in scores.items() if s == need]
+        candidates = full if full else [i for i, s in scores.items() if s >= max(1, need - 1)]
+        # rank the candidates by spelling closeness, fetched in one query
+        candidates = sorted(candidates, key=lambda i: -scores[i])[:2000]
+        if candidates:
+            rows = sess.execute(
+                select(
+                    Detainee.id,
+                    Detainee.first_name,
+                    Detainee.last_name,
+                    Detainee.first_name_ar,
+                    Detainee.last_name_ar,
+                ).where(Detainee.id.in_(candidates))
+            ).all()
+            for row in rows:
+                latin = f"{row.first_name} {row.last_name}"
+                arabic = f"{row.first_name_ar} {row.last_name_ar}"
+                sim = names.similarity(q, latin, arabic)
+                ranked.append((scores[row.id] + sim, row.id))
+    ranked.sort(key=lambda pair: (-pair[0], pair[1]))
+    exact_ids = [d.id for d in exact]
+    ordered_ids = exact_ids + [i for _, i in ranked if i not in set(exact_ids)]
+    total = len(ordered_ids)
+    page_ids = ordered_ids[offset : offset + per_page]
+    by_id = (
+        {d.id: d for d in sess.scalars(select(Detainee).where(Detainee.id.in_(page_ids)))}
+        if page_ids
+        else {}
+    )
+    return SearchPage([by_id[i] for i in page_ids if i in by_id], total, page, per_page)
+
+
+# --------------------------------------------------------------------------------------------
+# Admission, edits, release, moves
+# --------------------------------------------------------------------------------------------
+
+
+def admit(
+    data: Mapping[str, Any], actor: User | None, *, admitted_at: dt.datetime | None = None
+) -> Detainee:
+    """Admit a detainee into an establishment the actor works at."""
+    if actor is not None:
+        require(actor, "detainees.admit")
+    clean = validate_detainee_fields(data)
+    code = data.get("establishment")
+    if not isinstance(code, str) or not code.strip():
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"establishment": _("This field is required.")},
+        )
+    try:
+        est = get_by_code(code, actor)
+    except NotFound as exc:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"establishment": _("Unknown establishment.")},
+        ) from exc
+    if not est.active:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"establishment": _("This establishment is closed.")},
+        )
+    sess = db_session()
+    if clean.get("national_id"):
+        dup = sess.scalar(
+            select(Detainee).where(
+                Detainee.national_id == clean["national_id"],
+                Detainee.legal_status != LegalStatus.released,
+            )
+        )
+        if dup is not None:
+            raise Conflict(
+                _("A detainee with this national identity card is already held."),
+                code="already_held",
+                fields={"national_id": _("Already held.")},
+            )
+    when = admitted_at or utcnow()
+    det = Detainee(
+        registration_number=new_registration_number(when.year),
+        establishment_id=est.id,
+        admitted_at=when,
+        first_name_ar=clean.pop("first_name_ar", ""),
+        last_name_ar=clean.pop("last_name_ar", ""),
+        **clean,
+    )
+    det.establishment = est
+    sess.add(det)
+    sess.flush()
+    sess.add(
+        Placement(detainee_id=det.id, establishment_id=est.id, started_at=when, reason="admission")
+    )
+    refresh_name_keys(det)
+    sess.flush()
+    audit.record(
+        "detainee.admit",
+        "detainee",
+        det.registration_number,
+        establishment_id=est.id,
+        summary={"name": det.full_name, "legal_status": det.legal_status.value},
+        actor=actor,
+    )
+    hook().on_detainee_admitted(detainee=det, actor=actor)
+    return det
+
+
+def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Detainee:
+    require(actor, "detainees.edit")
+    ensure_in_scope(actor, det.establishment_id)
+    if det.is_released:
+        raise Conflict(_("A released detainee's record can no longer be edited."), code="released")
+    clean = validate_detainee_fields({k: v for k, v in data.items() if k in EDITABLE}, partial=True)
+    diff: dict[str, list[Any]] = {}
+    for key, value in clean.items():
+        old = getattr(det, key)
+        if old != value:
+            diff[key] = [
+                str(old) if old is not None else None,
+                str(value) if value is not None else None,
+            ]
+            setattr(det, key, value)
+    if diff:
+        db_session().flush()
+        if {"first_name", "last_name", "first_name_ar", "last_name_ar"} & diff.keys():
+            refresh_name_keys(det)
+        audit.record(
+            "detainee.update",
+            "detainee",
+            det.registration_number,
+            establishment_id=det.establishment_id,
+            summary=diff,
+            actor=actor,
+        )
+    return det
+
+
+def release(det: Detainee, actor: User | None, *, note: str = "") -> Detainee:
+    if actor is not None:
+        require(actor, "detainees.release")
+        ensure_in_scope(actor, det.establishment_id)
+    if det.is_released:
+        raise Conflict(_("This detainee is already released."), code="already_released")
+    reasons = [r for rs in hook().release_blockers(detainee=det) for r in (rs or [])]
+    if reasons:
+        raise Blocked(
+            _("The release is blocked: %(reasons)s", reasons="; ".join(map(str, reasons))),
+            [str(r) for r in reasons],
+            code="release_blocked",
+        )
+    now = utcnow()
+    before = det.legal_status.value
+    det.legal_status = LegalStatus.released
+    det.released_at = now
+    for placement in det.placements:
+        if placement.ended_at is None:
+            placement.ended_at = now
+    db_session().add(
+        Placement(
+            detainee_id=det.id,
+            establishment_id=det.establishment_id,
+            started_at=now,
+            ended_at=now,
+            reason="release",
+            note=note[:300],
+        )
+    )
+    db_session().flush()
+    audit.record(
+        "detainee.release",
+        "detainee",
+        det.registration_number,
+        establishment_id=det.establishment_id,
+        summary={"legal_status": [before, "released"], "note": note},
+        actor=actor,
+    )
+    hook().on_detainee_released(detainee=det, actor=actor)
+    return det
+
+
+def move(
+    det: Detainee,
+    destination: Establishment,
+    actor: User | None,
+    *,
+    reason: str = "transfer",
+    note: str = "",
+) -> Detainee:
+    """Move a detainee to another establishment (used by the transfers module), atomically."""
+    if det.is_released:
+        raise Conflict(_("A released detainee cannot be moved."), code="released")
+    if destination.id == det.establishment_id:
+        raise ValidationFailed(
+            _("The detainee is already held there."),
+            fields={"destination": _("The detainee is already held there.")},
+        )
+    if not destination.active:
+        raise ValidationFailed(
+            _("This establishment is closed."),
+            fields={"destination": _("This establishment is closed.")},
+        )
+    reasons = [
+        r
+        for rs in hook().transfer_blockers(detainee=det, destination=destination)
+        for r in (rs or [])
+    ]
+    if reasons:
+        raise Blocked(
+            _("The transfer is blocked: %(reasons)s", reasons="; ".join(map(str, reasons))),
+            [str(r) for r in reasons],
+            code="transfer_blocked",
+        )
+    sess = db_session()
+    source = det.establishment
+    now = utcnow()
+    for placement in det.placements:
+        if placement.ended_at is None:
+            placement.ended_at = now
+    det.establishment_id = destination.id
+    det.establishment = destination
+    sess.add(
+        Placement(
+            detainee_id=det.id,
+            establishment_id=destination.id,
+            started_at=now,
+            reason=reason,
+            note=note[:300],
+        )
+    )
+    sess.flush()
+    audit.record(
+        "detainee.transfer",
+        "detainee",
+        det.registration_number,
+        establishment_id=destination.id,
+        summary={"establishment": [source.code, destination.code], "note": note},
+        actor=actor,
+    )
+    hook().on_detainee_transferred(
+        detainee=det, source=source, destination=destination, actor=actor
+    )
+    return det

@@ -1,0 +1,137 @@
+"""Detainee pages: search, admission, profile (assembled from plugin panels), edit, release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from core.db import session as db_session
+from core.detainees import services
+from core.detainees.forms import DetaineeForm, ReleaseForm
+from core.errors import DomainError, NotFound
+from core.establishments.services import list_establishments
+from core.i18n import current_language
+from core.plugins import collect
+from core.portal.access import apply_errors, permission_required
+
+bp = Blueprint("detainees", __name__, url_prefix="/detainees")
+PER_PAGE = 20
+
+
+def _load(registration_number: str) -> Any:
+    try:
+        return services.get_detainee(registration_number, current_user)
+    except NotFound:
+        abort(404)
+
+
+@bp.get("/")
+@permission_required("detainees.view")
+def index() -> Any:
+    q = request.args.get("q", "").strip()[:200]
+    establishment = request.args.get("establishment") or None
+    try:
+        page = max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        page = 1
+    try:
+        result = services.search(
+            current_user, q, establishment=establishment, page=page, per_page=PER_PAGE
+        )
+    except NotFound:
+        abort(404)
+    ests = [o.establishment for o in list_establishments(current_user)]
+    return render_template(
+        "detainees/index.html", result=result, q=q, establishment=establishment, establishments=ests
+    )
+
+
+def _establishment_choices() -> list[tuple[str, str]]:
+    lang = current_language()
+    return [
+        (o.establishment.code, f"{o.establishment.code} — {o.establishment.name(lang)}")
+        for o in list_establishments(current_user, include_inactive=False)
+    ]
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@permission_required("detainees.admit")
+def new() -> Any:
+    form = DetaineeForm()
+    form.establishment.choices = _establishment_choices()
+    if form.validate_on_submit():
+        data = {k: v for k, v in form.data.items() if k not in ("submit", "csrf_token")}
+        try:
+            det = services.admit(data, current_user)
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("detainees/form.html", form=form, det=None), exc.status
+        db_session().commit()
+        flash(
+            _("Detainee admitted with registration number %(rn)s.", rn=det.registration_number),
+            "success",
+        )
+        return redirect(url_for("detainees.profile", registration_number=det.registration_number))
+    status = 422 if request.method == "POST" else 200
+    return render_template("detainees/form.html", form=form, det=None), status
+
+
+@bp.get("/<registration_number>")
+@permission_required("detainees.view")
+def profile(registration_number: str) -> Any:
+    det = _load(registration_number)
+    panels = collect("detainee_profile_panels", detainee=det, user=current_user)
+    db_session().commit()  # panels may audit sensitive reads
+    return render_template(
+        "detainees/profile.html", det=det, panels=panels, release_form=ReleaseForm()
+    )
+
+
+@bp.route("/<registration_number>/edit", methods=["GET", "POST"])
+@permission_required("detainees.edit")
+def edit(registration_number: str) -> Any:
+    det = _load(registration_number)
+    form = DetaineeForm(obj=det if request.method == "GET" else None)
+    form.establishment.choices = [(det.establishment.code, det.establishment.code)]
+    if request.method == "GET":
+        form.sex.data = det.sex.value
+        form.legal_status.data = det.legal_status.value
+    form.establishment.data = det.establishment.code
+    if form.validate_on_submit():
+        data = {
+            k: v for k, v in form.data.items() if k not in ("submit", "csrf_token", "establishment")
+        }
+        try:
+            services.update_detainee(det, data, current_user)
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("detainees/form.html", form=form, det=det), exc.status
+        db_session().commit()
+        flash(_("The record was saved."), "success")
+        return redirect(url_for("detainees.profile", registration_number=det.registration_number))
+    status = 422 if request.method == "POST" else 200
+    return render_template("detainees/form.html", form=form, det=det), status
+
+
+@bp.post("/<registration_number>/release")
+@permission_required("detainees.release")
+def release(registration_number: str) -> Any:
+    det = _load(registration_number)
+    form = ReleaseForm()
+    if not form.validate_on_submit():
+        flash(_("The form expired. Please try again."), "error")
+        return redirect(url_for("detainees.profile", registration_number=registration_number))
+    try:
+        services.release(det, current_user, note=form.note.data or "")
+    except DomainError as exc:
+        db_session().rollback()
+        flash(str(exc.message), "error")
+        return redirect(url_for("detainees.profile", registration_number=registration_number))
+    db_session().commit()
+    flash(_("The detainee was released."), "success")
+    return redirect(url_for("detainees.profile", registration_number=registration_number))

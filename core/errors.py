@@ -1,0 +1,75 @@
+"""Errors raised by services, understood by pages, API and CLI alike.
+
+Each carries a snake_case ``code``, a localised ``message`` and optional per-field messages;
+the API turns them into ``{"error": {"code", "message", "fields"}}`` with the status below, the
+pages into a flash message or errors tied to form fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 422
+    default_code = "rule_broken"
+
+    def __init__(
+        self,
+        message: Any,
+        *,
+        code: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.code = code or self.default_code
+        self.fields: dict[str, Any] = dict(fields or {})
+
+
+class ValidationFailed(DomainError):
+    """Valid JSON or a submitted form whose values break a rule (422)."""
+
+    status = 422
+    default_code = "validation_failed"
+
+
+class Malformed(DomainError):
+    """A request that cannot be read at all (400)."""
+
+    status = 400
+    default_code = "malformed_request"
+
+
+class NotFound(DomainError):
+    status = 404
+    default_code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    default_code = "unauthorized"
+
+
+class Conflict(DomainError):
+    """The request conflicts with the current state (409)."""
+
+    status = 409
+    default_code = "conflict"
+
+
+class Blocked(DomainError):
+    """A plugin vetoed the action (release or transfer blockers): 409 with the reasons."""
+
+    status = 409
+    default_code = "blocked"
+
+    def __init__(self, message: Any, reasons: list[str], *, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.reasons = reasons

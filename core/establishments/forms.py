@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+
+REQUIRED = _l("This field is required.")
+
+KIND_CHOICES = [
+    ("local_prison", _l("Local prison")),
+    ("central_prison", _l("Central prison")),
+    ("agricultural_prison", _l("Agricultural prison")),
+    ("reform_centre", _l("Reform and education centre")),
+]
+
+
+class EstablishmentForm(FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(REQUIRED), Length(max=16)],
+        description=_l("2 to 16 capital letters, digits or dashes, e.g. CAS-AS."),
+    )
+    name = StringField(_l("Name (French)"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    name_ar = StringField(
+        _l("Name (Arabic)"), validators=[Length(max=200)], render_kw={"dir": "rtl", "lang": "ar"}
+    )
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
+    region = StringField(_l("Region"), validators=[Length(max=120)])
+    city = StringField(_l("City"), validators=[Length(max=120)])
+    capacity = IntegerField(
+        _l("Capacity (beds)"),
+        validators=[
+            InputRequired(REQUIRED),
+            NumberRange(
+                min=0, max=50000, message=_l("Enter a whole number between 0 and %(max)s.")
+            ),
+        ],
+    )
+    active = BooleanField(_l("Open"), default=True)
+    submit = SubmitField(_l("Save"))

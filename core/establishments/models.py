@@ -1,0 +1,49 @@
+"""Establishments: the prisons and centres of the administration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import CheckConstraint, Enum, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime, utcnow
+
+
+class EstablishmentKind(enum.StrEnum):
+    local_prison = "local_prison"
+    central_prison = "central_prison"
+    agricultural_prison = "agricultural_prison"
+    reform_centre = "reform_centre"
+
+
+class Establishment(Base):
+    __tablename__ = "core_establishments"
+    __table_args__ = (CheckConstraint("capacity >= 0", name="capacity_not_negative"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    name_fr: Mapped[str] = mapped_column(String(200))
+    name_ar: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[EstablishmentKind] = mapped_column(
+        Enum(
+            EstablishmentKind,
+            native_enum=False,
+            length=32,
+            validate_strings=True,
+            values_callable=lambda e: [m.value for m in e],
+        )
+    )
+    region: Mapped[str] = mapped_column(String(120), default="")
+    city: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    capacity: Mapped[int] = mapped_column(default=0)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    def name(self, locale: str | None = None) -> str:
+        return self.name_ar if (locale or "").startswith("ar") and self.name_ar else self.name_fr
+
+    def __repr__(self) -> str:
+        return f"<Establishment {self.code}>"

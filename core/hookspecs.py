@@ -1,0 +1,204 @@
+"""Every hook a plugin may implement, each documented with when it is called and what it returns.
+
+Implement a hook with ``@core.plugins.hookimpl`` on a function of your plugin module (or on a
+method of your plugin object). A hook implementation whose name is not listed here stops the
+application at start-up, naming the plugin. ``docs/plugins.md`` has one section per hook and a
+worked example package; ``tests/test_hooks.py`` proves each hook changes what the app does.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Blueprint, Flask
+
+    from core.contributions import (
+        DemoContext,
+        MigrationBranch,
+        NavItem,
+        NotificationChannel,
+        Panel,
+        Permission,
+        TranslationDomain,
+        Widget,
+    )
+    from core.detainees.models import Detainee
+    from core.establishments.models import Establishment
+    from core.identity.models import User
+
+hookspec = pluggy.HookspecMarker("idmaj")
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up: what a plugin brings to the application
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_models() -> list[type]:
+    """Called at start-up, before migrations and ``create_all``.
+
+    :returns: the plugin's SQLAlchemy model classes (importing them registers their tables in
+        the shared metadata). Table names must start with the plugin's prefix (``visits_``…).
+    """
+
+
+@hookspec
+def plugin_blueprints() -> list[Blueprint]:
+    """Called once by ``create_app()`` to register the plugin's pages and API.
+
+    :returns: Flask blueprints. A blueprint whose ``url_prefix`` starts with ``/api/v1`` is an
+        API blueprint: it is exempt from CSRF (bearer tokens), its errors are JSON and its
+        routes declared with :func:`core.api.toolkit.endpoint` appear in the OpenAPI document.
+    """
+
+
+@hookspec
+def plugin_permissions() -> list[Permission]:
+    """Called at start-up and by ``idmaj db upgrade`` to know every permission.
+
+    :returns: :class:`core.contributions.Permission` values with their default role grants.
+        New permissions are granted to their default roles once; an administrator's later
+        changes to a role are never overwritten.
+    """
+
+
+@hookspec
+def plugin_translations() -> list[TranslationDomain]:
+    """Called by ``create_app()`` to configure Flask-Babel.
+
+    :returns: the plugin's gettext domains (usually one, named like the plugin). Ship every
+        locale (ar, fr, en) in every catalog.
+    """
+
+
+@hookspec
+def plugin_migrations() -> list[MigrationBranch]:
+    """Called by ``idmaj db upgrade`` (after the core's own branch) and by the test harness.
+
+    :returns: the plugin's Alembic branches; each has its own version table.
+    """
+
+
+@hookspec
+def plugin_cli_commands() -> list[click.Command]:
+    """Called when the ``idmaj`` command line is built.
+
+    :returns: click commands or groups added under ``idmaj`` (``idmaj funds reconcile``…).
+    """
+
+
+@hookspec
+def plugin_notification_channels() -> list[NotificationChannel]:
+    """Called by the outbox dispatcher to know where messages can be delivered.
+
+    :returns: channels; a message whose ``channel`` names none of them stays pending.
+    """
+
+
+@hookspec
+def plugin_setup_app(app: Flask) -> None:
+    """Called at the end of ``create_app()`` with the finished app (template filters,
+    context processors, ``before_request`` handlers the plugin needs). Returns nothing."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The portal: what a signed-in user sees
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def portal_nav_items(user: User | None) -> list[NavItem]:
+    """Called on every page render to build the navigation.
+
+    :param user: the signed-in user, or ``None`` on the public side.
+    :returns: navigation entries; the core keeps those whose ``permission`` the user holds
+        and orders them by ``order``.
+    """
+
+
+@hookspec
+def portal_dashboard_widgets(user: User) -> list[Widget]:
+    """Called when a staff member opens the dashboard.
+
+    :param user: the signed-in staff user; return only widgets they may see, scoped to their
+        establishments (:func:`core.scoping.establishment_ids`).
+    :returns: dashboard cards, ordered by ``order``.
+    """
+
+
+@hookspec
+def detainee_profile_panels(detainee: Detainee, user: User) -> list[Panel]:
+    """Called when a detainee's profile page is rendered.
+
+    :param detainee: the record being shown (the user may see it).
+    :param user: the viewer; return nothing they are not allowed to see.
+    :returns: profile sections, ordered by ``order``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Demo data
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def demo_seed(context: DemoContext) -> None:
+    """Called by ``idmaj demo seed`` after the core's demo data is flushed, inside the same
+    transaction. Add the plugin's demo rows to ``context.session``; append any demo logins to
+    ``context.logins`` as ``(username, password, description)``. Returns nothing."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Detainee lifecycle: events (inside the transaction of the change) and vetoes
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def on_detainee_admitted(detainee: Detainee, actor: User | None) -> None:
+    """Called inside the admission's transaction, after the detainee is flushed. A plugin's
+    reaction (opening an account…) commits or rolls back with the admission. Returns nothing."""
+
+
+@hookspec
+def release_blockers(detainee: Detainee) -> list[str]:
+    """Asked before a detainee is released.
+
+    :returns: reasons (localised text) why the release cannot happen now; any reason stops it
+        and is shown to the user.
+    """
+
+
+@hookspec
+def on_detainee_released(detainee: Detainee, actor: User | None) -> None:
+    """Called inside the release's transaction, after the legal status is ``released``.
+    Returns nothing; raise to abort the release."""
+
+
+@hookspec
+def transfer_blockers(detainee: Detainee, destination: Establishment) -> list[str]:
+    """Asked before a detainee is moved to another establishment.
+
+    :returns: reasons (localised text) why the move cannot happen now; any reason stops it.
+    """
+
+
+@hookspec
+def on_detainee_transferred(
+    detainee: Detainee, source: Establishment, destination: Establishment, actor: User | None
+) -> None:
+    """Called inside the move's transaction, after the detainee's establishment changed.
+    Returns nothing; raise to abort the move."""
+
+
+def all_hook_names() -> list[str]:
+    """The names of every hook specification in this module."""
+    return sorted(
+        name
+        for name, value in globals().items()
+        if callable(value) and hasattr(value, "idmaj_spec")
+    )

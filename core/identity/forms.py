@@ -1,0 +1,94 @@
+"""Sign-in, registration, password and user administration forms."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+REQUIRED = _l("This field is required.")
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED), Length(max=80)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Sign in"))
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    national_id = StringField(
+        _l("National identity card number"),
+        validators=[DataRequired(REQUIRED), Length(max=20)],
+        description=_l("As printed on your card, e.g. BE123456."),
+    )
+    phone = StringField(
+        _l("Phone number"),
+        validators=[DataRequired(REQUIRED), Length(max=40)],
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    username = StringField(
+        _l("Username"),
+        validators=[DataRequired(REQUIRED), Length(max=80)],
+        render_kw={"autocomplete": "username", "autocapitalize": "none"},
+    )
+    password = PasswordField(
+        _l("Password"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        description=_l("At least 10 characters."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Create my account"))
+
+
+class PasswordForm(FlaskForm):
+    current_password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    new_password = PasswordField(
+        _l("New password"),
+        validators=[DataRequired(REQUIRED)],
+        description=_l("At least 10 characters."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class UserForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=80)])
+    full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=200)])
+    password = PasswordField(
+        _l("Password"),
+        description=_l("At least 10 characters."),
+        render_kw={"autocomplete": "new-password"},
+    )
+    roles = MultiCheckboxField(_l("Roles"), choices=[])
+    establishments = MultiCheckboxField(_l("Establishments"), choices=[])
+    is_active = BooleanField(_l("Active"), default=True)
+    submit = SubmitField(_l("Save"))
+
+
+class RolePermissionsForm(FlaskForm):
+    permissions = MultiCheckboxField(_l("Permissions"), choices=[])
+    submit = SubmitField(_l("Save"))

@@ -1,0 +1,153 @@
+"""Users, roles, permissions, establishment scopes and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, utcnow
+from core.establishments.models import Establishment
+
+# The role codes of interface.md. ``ALL_ESTABLISHMENT_ROLES`` see every establishment.
+ROLES: tuple[str, ...] = (
+    "central_admin",
+    "director",
+    "registry_clerk",
+    "visits_officer",
+    "doctor",
+    "nurse",
+    "accountant",
+    "transfers_officer",
+    "complaints_officer",
+    "auditor",
+    "visitor",
+)
+STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "visitor")
+ALL_ESTABLISHMENT_ROLES: frozenset[str] = frozenset({"central_admin", "auditor"})
+
+
+class Role(Base):
+    __tablename__ = "core_roles"
+
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class PermissionRecord(Base):
+    """A permission known to this database (so an administrator's removals are kept)."""
+
+    __tablename__ = "core_permissions"
+
+    code: Mapped[str] = mapped_column(String(80), primary_key=True)
+    first_seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class RolePermission(Base):
+    __tablename__ = "core_role_permissions"
+
+    role_code: Mapped[str] = mapped_column(
+        ForeignKey("core_roles.code", ondelete="CASCADE"), primary_key=True
+    )
+    permission_code: Mapped[str] = mapped_column(
+        ForeignKey("core_permissions.code", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class UserRole(Base):
+    __tablename__ = "core_user_roles"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    role_code: Mapped[str] = mapped_column(ForeignKey("core_roles.code"), primary_key=True)
+
+
+class UserEstablishment(Base):
+    __tablename__ = "core_user_establishments"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True
+    )
+    establishment_id: Mapped[int] = mapped_column(
+        ForeignKey("core_establishments.id"), primary_key=True, index=True
+    )
+
+
+class User(Base):
+    __tablename__ = "core_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(80), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    full_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(200), default=None)
+    phone: Mapped[str | None] = mapped_column(String(40), default=None)
+    national_id: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
+    locale: Mapped[str | None] = mapped_column(String(8), default=None)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    # bumped on logout and password change: every session cookie carrying an older value dies
+    session_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    role_links: Mapped[list[UserRole]] = relationship(cascade="all, delete-orphan", lazy="selectin")
+    establishment_links: Mapped[list[UserEstablishment]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    establishments: Mapped[list[Establishment]] = relationship(
+        secondary="core_user_establishments",
+        viewonly=True,
+        lazy="selectin",
+        order_by="Establishment.code",
+    )
+
+    # --- Flask-Login protocol ------------------------------------------------------------
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    # --- roles --------------------------------------------------------------------------
+    @property
+    def roles(self) -> frozenset[str]:
+        return frozenset(link.role_code for link in self.role_links)
+
+    def has_role(self, *codes: str) -> bool:
+        return bool(self.roles.intersection(codes))
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.roles.difference({"visitor"}))
+
+    @property
+    def is_visitor(self) -> bool:
+        return "visitor" in self.roles
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class ApiToken(Base):
+    """A bearer token: only its SHA-256 is stored; it expires and can be revoked."""
+
+    __tablename__ = "core_api_tokens"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("core_users.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")

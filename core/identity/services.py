@@ -1,0 +1,458 @@
+"""Identity and access rules: users, roles, permissions, sign-in and API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+from collections.abc import Iterable, Sequence
+
+from flask import current_app, g, has_app_context
+from flask_babel import gettext as _
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from core.audit import services as audit
+from core.contributions import Permission
+from core.db import session as db_session
+from core.db import utcnow
+from core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
+from core.establishments.models import Establishment
+from core.identity.models import (
+    ALL_ESTABLISHMENT_ROLES,
+    ROLES,
+    ApiToken,
+    PermissionRecord,
+    Role,
+    RolePermission,
+    User,
+    UserEstablishment,
+    UserRole,
+)
+from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from core.plugins import collect
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,80}$")
+NATIONAL_ID_RE = re.compile(r"^[A-Za-z]{1,2}[0-9]{1,8}$")
+PHONE_RE = re.compile(r"^\+?[0-9 ]{8,20}$")
+
+
+# --------------------------------------------------------------------------------------------
+# Permissions
+# --------------------------------------------------------------------------------------------
+
+
+def declared_permissions() -> list[Permission]:
+    """Every permission the core and the loaded plugins declare."""
+    return collect("plugin_permissions")
+
+
+def sync_permissions(sess: Session | None = None) -> int:
+    """Make sure every role and every declared permission exists in the database.
+
+    A permission seen for the first time is granted to its default roles; permissions already
+    known keep the grants an administrator gave them. Returns the number of new permissions.
+    """
+    sess = sess or db_session()
+    known_roles = set(sess.scalars(select(Role.code)))
+    for code in ROLES:
+        if code not in known_roles:
+            sess.add(Role(code=code))
+    sess.flush()
+    known = set(sess.scalars(select(PermissionRecord.code)))
+    added = 0
+    for perm in declared_permissions():
+        if perm.code in known:
+            continue
+        known.add(perm.code)
+        sess.add(PermissionRecord(code=perm.code))
+        sess.flush()
+        for role in perm.default_roles:
+            if role in ROLES:
+                sess.add(RolePermission(role_code=role, permission_code=perm.code))
+        added += 1
+    sess.flush()
+    return added
+
+
+def role_permissions(sess: Session | None = None) -> dict[str, set[str]]:
+    sess = sess or db_session()
+    grants: dict[str, set[str]] = {code: set() for code in ROLES}
+    for role, perm in sess.execute(
+        select(RolePermission.role_code, RolePermission.permission_code)
+    ):
+        grants.setdefault(role, set()).add(perm)
+    return grants
+
+
+def permissions_of(user: User | None) -> frozenset[str]:
+    """The permissions a user holds through their roles (cached for the request)."""
+    if user is None or getattr(user, "is_anonymous", True) or not user.is_active:
+        return frozenset()
+    cache: dict[int, frozenset[str]] | None = (
+        g.setdefault("_perm_cache", {}) if has_app_context() else None
+    )
+    if cache is not None and user.id in cache:
+        return cache[user.id]
+    roles = sorted(user.roles)
+    if not roles:
+        perms: frozenset[str] = frozenset()
+    else:
+        perms = frozenset(
+            db_session().scalars(
+                select(RolePermission.permission_code).where(RolePermission.role_code.in_(roles))
+            )
+        )
+    if cache is not None:
+        cache[user.id] = perms
+    return perms
+
+
+def has_permission(user: User | None, code: str) -> bool:
+    return code in permissions_of(user)
+
+
+def require(user: User | None, code: str) -> None:
+    if not has_permission(user, code):
+        raise Forbidden(_("You are not allowed to do this."))
+
+
+def set_role_permissions(role: str, codes: Iterable[str], actor: User) -> None:
+    """Replace the permissions a role holds (administrator's choice, audited)."""
+    require(actor, "roles.manage")
+    if role not in ROLES:
+        raise NotFound(_("Unknown role."))
+    sess = db_session()
+    valid = set(sess.scalars(select(PermissionRecord.code)))
+    wanted = set(codes)
+    unknown = wanted - valid
+    if unknown:
+        raise ValidationFailed(_("Unknown permission."), fields={"permissions": sorted(unknown)})
+    before = set(
+        sess.scalars(select(RolePermission.permission_code).where(RolePermission.role_code == role))
+    )
+    sess.execute(delete(RolePermission).where(RolePermission.role_code == role))
+    for code in sorted(wanted):
+        sess.add(RolePermission(role_code=role, permission_code=code))
+    sess.flush()
+    g.pop("_perm_cache", None)
+    audit.record(
+        "role.permissions.update",
+        "role",
+        role,
+        summary={"added": sorted(wanted - before), "removed": sorted(before - wanted)},
+        actor=actor,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Users
+# --------------------------------------------------------------------------------------------
+
+
+def get_user(user_id: int) -> User | None:
+    return db_session().get(User, user_id)
+
+
+def find_user(username: str) -> User | None:
+    return db_session().scalar(select(User).where(User.username == username.strip().lower()))
+
+
+def _check_password_strength(password: str, field: str = "password") -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={
+                field: _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+            },
+        )
+
+
+def _establishments_by_code(codes: Sequence[str]) -> list[Establishment]:
+    if not codes:
+        return []
+    found = list(
+        db_session().scalars(select(Establishment).where(Establishment.code.in_(list(codes))))
+    )
+    missing = sorted(set(codes) - {e.code for e in found})
+    if missing:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={
+                "establishments": _("Unknown establishment: %(codes)s", codes=", ".join(missing))
+            },
+        )
+    return found
+
+
+def create_user(
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    roles: Sequence[str],
+    establishments: Sequence[str] = (),
+    actor: User | None = None,
+    email: str | None = None,
+    phone: str | None = None,
+    national_id: str | None = None,
+    locale: str | None = None,
+) -> User:
+    """Create a staff user (or a visitor, through :func:`register_visitor`).
+
+    ``actor`` None means the command line (trusted). A director may create users only for their
+    own establishments and never an all-establishment role.
+    """
+    sess = db_session()
+    username = (username or "").strip().lower()
+    errors: dict[str, str] = {}
+    if not USERNAME_RE.match(username):
+        errors["username"] = _("Use 3 to 80 letters, digits, dots, dashes or underscores.")
+    if not (full_name or "").strip():
+        errors["full_name"] = _("This field is required.")
+    if not roles:
+        errors["roles"] = _("Choose at least one role.")
+    bad_roles = [r for r in roles if r not in ROLES]
+    if bad_roles:
+        errors["roles"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        errors["password"] = _(
+            "The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
+        )
+    staff_roles = [r for r in roles if r != "visitor"]
+    if staff_roles and not set(staff_roles) <= ALL_ESTABLISHMENT_ROLES and not establishments:
+        errors["establishments"] = _("A staff member needs at least one establishment.")
+    if errors:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
+    ests = _establishments_by_code(establishments)
+
+    if actor is not None:
+        if not has_permission(actor, "users.manage"):
+            raise Forbidden(_("You are not allowed to do this."))
+        if "central_admin" not in actor.roles:
+            own = {link.establishment_id for link in actor.establishment_links}
+            if (
+                set(roles) & (ALL_ESTABLISHMENT_ROLES | {"director"})
+                or not ests
+                or any(e.id not in own for e in ests)
+            ):
+                raise Forbidden(_("You may only create users for your own establishment."))
+
+    if sess.scalar(select(User.id).where(User.username == username)) is not None:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"username": _("This username is already taken.")},
+            code="username_taken",
+        )
+    user = User(
+        username=username,
+        password_hash=hash_password(password),
+        full_name=full_name.strip(),
+        email=email,
+        phone=phone,
+        national_id=(national_id or None),
+        locale=locale,
+    )
+    user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
+    user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
+    sess.add(user)
+    sess.flush()
+    audit.record(
+        "user.create",
+        "user",
+        user.id,
+        establishment_id=ests[0].id if len(ests) == 1 else None,
+        summary={
+            "username": username,
+            "roles": sorted(set(roles)),
+            "establishments": [e.code for e in ests],
+        },
+        actor=actor,
+    )
+    return user
+
+
+def register_visitor(
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    national_id: str,
+    phone: str,
+    locale: str | None = None,
+) -> User:
+    """A family member registers themselves."""
+    errors: dict[str, str] = {}
+    national_id = (national_id or "").strip().upper()
+    phone = (phone or "").strip()
+    if not NATIONAL_ID_RE.match(national_id):
+        errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
+    if not PHONE_RE.match(phone):
+        errors["phone"] = _("Enter a phone number, e.g. 0612345678.")
+    if errors:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
+    return create_user(
+        username=username,
+        password=password,
+        full_name=full_name,
+        roles=["visitor"],
+        national_id=national_id,
+        phone=phone,
+        locale=locale,
+    )
+
+
+def update_user(
+    user: User,
+    actor: User,
+    *,
+    full_name: str | None = None,
+    roles: Sequence[str] | None = None,
+    establishments: Sequence[str] | None = None,
+    is_active: bool | None = None,
+) -> User:
+    require(actor, "users.manage")
+    before = {
+        "full_name": user.full_name,
+        "roles": sorted(user.roles),
+        "establishments": [e.code for e in user.establishments],
+        "is_active": user.is_active,
+    }
+    if "central_admin" not in actor.roles:
+        own = {link.establishment_id for link in actor.establishment_links}
+        if (
+            not {link.establishment_id for link in user.establishment_links} <= own
+            or user.roles & ALL_ESTABLISHMENT_ROLES
+        ):
+            raise NotFound(_("Not found."))
+    if full_name is not None:
+        if not full_name.strip():
+            raise ValidationFailed(
+                _("Please correct the highlighted fields."),
+                fields={"full_name": _("This field is required.")},
+            )
+        user.full_name = full_name.strip()
+    if roles is not None:
+        bad = [r for r in roles if r not in ROLES]
+        if bad or not roles:
+            raise ValidationFailed(
+                _("Please correct the highlighted fields."),
+                fields={"roles": _("Choose at least one role.")},
+            )
+        if "central_admin" not in actor.roles and set(roles) & (
+            ALL_ESTABLISHMENT_ROLES | {"director"}
+        ):
+            raise Forbidden(_("You are not allowed to do this."))
+        user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
+    if establishments is not None:
+        ests = _establishments_by_code(establishments)
+        if "central_admin" not in actor.roles:
+            own = {link.establishment_id for link in actor.establishment_links}
+            if any(e.id not in own for e in ests):
+                raise Forbidden(_("You may only create users for your own establishment."))
+        user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
+    if is_active is not None and is_active != user.is_active:
+        user.is_active = is_active
+        if not is_active:
+            revoke_all_sessions(user)
+    db_session().flush()
+    db_session().expire(user, ["establishments"])
+    after = {
+        "full_name": user.full_name,
+        "roles": sorted(user.roles),
+        "establishments": [e.code for e in user.establishments],
+        "is_active": user.is_active,
+    }
+    audit.record(
+        "user.update",
+        "user",
+        user.id,
+        summary={k: [before[k], after[k]] for k in before if before[k] != after[k]},
+        actor=actor,
+    )
+    g.pop("_perm_cache", None)
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> None:
+    if not verify_password(user.password_hash, current_password):
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"current_password": _("The current password is wrong.")},
+        )
+    _check_password_strength(new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    revoke_all_sessions(user)
+    audit.record("user.password.change", "user", user.id, actor=user)
+
+
+def revoke_all_sessions(user: User) -> None:
+    """End every portal session and API token of the user."""
+    user.session_version += 1
+    now = utcnow()
+    for token in db_session().scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+    ):
+        token.revoked_at = now
+    db_session().flush()
+
+
+def authenticate(username: str, password: str) -> User:
+    """Check credentials; raise :class:`Unauthorized` with one message for every failure."""
+    user = find_user(username or "")
+    ok = verify_password(user.password_hash if user else None, password or "")
+    if not ok or user is None or not user.is_active:
+        raise Unauthorized(_("Wrong username or password."), code="invalid_credentials")
+    if ok and user is not None:
+        from core.identity.passwords import needs_rehash
+
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+# --------------------------------------------------------------------------------------------
+# API tokens
+# --------------------------------------------------------------------------------------------
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(user: User) -> tuple[str, ApiToken]:
+    token = secrets.token_urlsafe(32)
+    lifetime = current_app.config["API_TOKEN_LIFETIME_SECONDS"]
+    record = ApiToken(
+        user_id=user.id,
+        token_hash=_token_digest(token),
+        expires_at=utcnow() + dt.timedelta(seconds=lifetime),
+    )
+    db_session().add(record)
+    db_session().flush()
+    audit.record("api_token.issue", "user", user.id, summary={"token_id": record.id}, actor=user)
+    return token, record
+
+
+def user_for_token(token: str) -> User | None:
+    record = db_session().scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+    )
+    if record is None or record.revoked_at is not None or record.expires_at <= utcnow():
+        return None
+    if not record.user.is_active:
+        return None
+    return record.user
+
+
+def revoke_token(token: str) -> bool:
+    record = db_session().scalar(
+        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
+    )
+    if record is None or record.revoked_at is not None:
+        return False
+    record.revoked_at = utcnow()
+    audit.record("api_token.revoke", "user", record.user_id, summary={"token_id": record.id})
+    return True

@@ -1,0 +1,266 @@
+"""Sign-in, sign-out, family registration, password change; user and role administration."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy import select
+
+from core.audit import services as audit
+from core.db import session as db_session
+from core.errors import DomainError, Unauthorized
+from core.establishments.services import all_establishments
+from core.i18n import current_language
+from core.identity import services as identity
+from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
+from core.identity.models import ROLES, User, UserEstablishment
+from core.portal.access import apply_errors, permission_required
+from core.scoping import establishment_ids
+from core.security import limiter
+
+auth_bp = Blueprint("auth", __name__)
+users_bp = Blueprint("users", __name__, url_prefix="/admin")
+
+
+def _safe_next(target: str | None, default: str) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return default
+
+
+def _login_rate_key() -> str:
+    return f"login:{request.remote_addr}:{(request.form.get('username') or '').strip().lower()}"
+
+
+@auth_bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_rate_key, methods=["POST"]
+)
+def login() -> Any:
+    form = LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = identity.authenticate(form.username.data or "", form.password.data or "")
+        except Unauthorized as exc:
+            form.password.errors = [str(exc.message)]
+            flash(str(exc.message), "error")
+            audit.record("user.login.failed", "user", (form.username.data or "")[:80])
+            db_session().commit()
+            return render_template("auth/login.html", form=form), 401
+        login_user(user)
+        audit.record("user.login", "user", user.id, actor=user)
+        db_session().commit()
+        default = url_for("portal.dashboard") if user.is_staff else url_for("portal.home")
+        return redirect(_safe_next(request.args.get("next"), default))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/login.html", form=form), status
+
+
+@auth_bp.post("/logout")
+@login_required
+def logout() -> Any:
+    user = db_session().get(User, current_user.id)
+    if user is not None:
+        identity.revoke_all_sessions(user)
+        audit.record("user.logout", "user", user.id, actor=user)
+        db_session().commit()
+    logout_user()
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("portal.home"))
+
+
+@auth_bp.route("/register", methods=["GET", "POST"])
+@limiter.limit("20 per hour", methods=["POST"])
+def register() -> Any:
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = identity.register_visitor(
+                username=form.username.data or "",
+                password=form.password.data or "",
+                full_name=form.full_name.data or "",
+                national_id=form.national_id.data or "",
+                phone=form.phone.data or "",
+                locale=current_language(),
+            )
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("auth/register.html", form=form), 422
+        db_session().commit()
+        login_user(user)
+        flash(_("Your account is ready."), "success")
+        return redirect(url_for("portal.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/register.html", form=form), status
+
+
+@auth_bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = PasswordForm()
+    if form.validate_on_submit():
+        user = db_session().get(User, current_user.id)
+        try:
+            identity.change_password(
+                user, form.current_password.data or "", form.new_password.data or ""
+            )
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("auth/password.html", form=form), 422
+        db_session().commit()
+        logout_user()
+        flash(_("Your password was changed. Please sign in again."), "success")
+        return redirect(url_for("auth.login"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form), status
+
+
+# --------------------------------------------------------------------------------------------
+# User administration
+# --------------------------------------------------------------------------------------------
+
+
+def _visible_users() -> list[User]:
+    stmt = select(User).order_by(User.username)
+    ids = establishment_ids(current_user)
+    if ids is not None:
+        stmt = stmt.where(
+            User.id.in_(
+                select(UserEstablishment.user_id).where(
+                    UserEstablishment.establishment_id.in_(sorted(ids))
+                )
+            )
+        )
+    return list(db_session().scalars(stmt))
+
+
+def _fill_choices(form: UserForm) -> None:
+    from core.identity.roles import role_label
+
+    allowed_roles = (
+        ROLES
+        if "central_admin" in current_user.roles
+        else tuple(r for r in ROLES if r not in ("central_admin", "auditor", "director", "visitor"))
+    )
+    form.roles.choices = [(r, role_label(r)) for r in allowed_roles]
+    ids = establishment_ids(current_user)
+    form.establishments.choices = [
+        (e.code, f"{e.code} — {e.name(current_language())}")
+        for e in all_establishments()
+        if ids is None or e.id in ids
+    ]
+
+
+@users_bp.get("/users")
+@permission_required("users.manage")
+def index() -> Any:
+    return render_template("users/index.html", users=_visible_users())
+
+
+@users_bp.route("/users/new", methods=["GET", "POST"])
+@permission_required("users.manage")
+def new() -> Any:
+    form = UserForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        try:
+            identity.create_user(
+                username=form.username.data or "",
+                password=form.password.data or "",
+                full_name=form.full_name.data or "",
+                roles=form.roles.data or [],
+                establishments=form.establishments.data or [],
+                actor=current_user,
+            )
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("users/form.html", form=form, user=None), exc.status
+        db_session().commit()
+        flash(_("The user was created."), "success")
+        return redirect(url_for("users.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("users/form.html", form=form, user=None), status
+
+
+@users_bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@permission_required("users.manage")
+def edit(user_id: int) -> Any:
+    user = db_session().get(User, user_id)
+    if user is None or user not in _visible_users():
+        abort(404)
+    form = UserForm(obj=None if request.method == "POST" else user)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.roles.data = sorted(user.roles)
+        form.establishments.data = [e.code for e in user.establishments]
+    del form.username
+    del form.password
+    if form.validate_on_submit():
+        try:
+            identity.update_user(
+                user,
+                current_user,
+                full_name=form.full_name.data,
+                roles=form.roles.data or [],
+                establishments=form.establishments.data or [],
+                is_active=bool(form.is_active.data),
+            )
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template("users/form.html", form=form, user=user), exc.status
+        db_session().commit()
+        flash(_("The user was saved."), "success")
+        return redirect(url_for("users.index"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("users/form.html", form=form, user=user), status
+
+
+@users_bp.route("/roles", methods=["GET"])
+@permission_required("roles.manage")
+def roles() -> Any:
+    from core.identity.roles import role_label
+
+    grants = identity.role_permissions()
+    perms = identity.declared_permissions()
+    return render_template(
+        "users/roles.html",
+        roles=[(r, role_label(r)) for r in ROLES],
+        grants=grants,
+        permissions=perms,
+    )
+
+
+@users_bp.route("/roles/<role>", methods=["GET", "POST"])
+@permission_required("roles.manage")
+def edit_role(role: str) -> Any:
+    from core.identity.roles import role_label
+
+    if role not in ROLES:
+        abort(404)
+    form = RolePermissionsForm()
+    form.permissions.choices = [
+        (p.code, f"{p.label} ({p.code})") for p in identity.declared_permissions()
+    ]
+    if request.method == "GET":
+        form.permissions.data = sorted(identity.role_permissions().get(role, set()))
+    if form.validate_on_submit():
+        try:
+            identity.set_role_permissions(role, form.permissions.data or [], current_user)
+        except DomainError as exc:
+            db_session().rollback()
+            apply_errors(form, exc)
+            return render_template(
+                "users/role.html", form=form, role=role, label=role_label(role)
+            ), exc.status
+        db_session().commit()
+        flash(_("The role's permissions were saved."), "success")
+        return redirect(url_for("users.roles"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("users/role.html", form=form, role=role, label=role_label(role)), status

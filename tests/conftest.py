@@ -1,0 +1,1 @@
+"""The shared fixtures come from the idmaj pytest plugin (core/testing.py, entry point pytest11)."""
