@@ -1,0 +1,1 @@
+"""Idmaj's built-in modules. Each is a plugin found through the ``idmaj.plugins`` entry points."""
