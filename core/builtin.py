@@ -50,6 +50,7 @@ def portal_nav_items(user: Any) -> list[NavItem]:
 
 @hookimpl
 def plugin_models() -> list[type]:
+    from core.api.models import IdempotencyKey
     from core.audit.models import AuditEvent, AuditHead
     from core.detainees.models import Counter, Detainee, DetaineeNameKey, Placement
     from core.establishments.models import Establishment
@@ -80,4 +81,5 @@ def plugin_models() -> list[type]:
         AuditEvent,
         AuditHead,
         OutboxMessage,
+        IdempotencyKey,
     ]
