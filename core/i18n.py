@@ -1,8 +1,17 @@
 """Languages: locale selection, Flask-Babel set-up, and locale-aware formatting.
 
-The locale is, in order: the signed-in user's preference, an explicit choice (``?lang=`` kept in
-the session), the browser's ``Accept-Language``, and Arabic. Times are stored in UTC and shown
-in Africa/Casablanca.
+The language is, in order:
+
+1. the signed-in user's saved preference (the language switcher saves it, so a choice made
+   there shows at once and follows the user to every device);
+2. an explicit choice: ``?lang=`` on any URL or the switcher's form, kept in the session;
+3. the browser's ``Accept-Language``;
+4. Arabic (the families' pages are Arabic unless the visitor asks otherwise).
+
+Formatting uses the Moroccan regional variants (``ar_MA``: 24-hour clock, يوليوز/غشت months,
+``1.234,5``; ``fr_MA``). Times are stored in UTC and shown in Africa/Casablanca (Flask-Babel's
+``BABEL_DEFAULT_TIMEZONE``), which follows Morocco's UTC+1 with the return to UTC+0 during
+Ramadan.
 """
 
 from __future__ import annotations
@@ -11,13 +20,13 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core.config import LANGUAGES
+from core.config import DEFAULT_LOCALE, LANGUAGES
 from core.contributions import TranslationDomain
 
 CORE_TRANSLATIONS = TranslationDomain(
@@ -28,20 +37,37 @@ RTL_LANGUAGES = frozenset({"ar"})
 
 LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
 
+# The locale Babel formats with, per language (gettext falls back from ar_MA to the ar catalog).
+REGIONAL_LOCALES = {"ar": "ar_MA", "fr": "fr_MA", "en": "en"}
+
+SESSION_KEY = "lang"
+
+
+def choose_language() -> str:
+    """The language (``ar``, ``fr`` or ``en``) of the current request; see the module doc."""
+    if not has_request_context():
+        return DEFAULT_LOCALE
+    user = current_user if current_user and not current_user.is_anonymous else None
+    preference = getattr(user, "locale", None) if user is not None else None
+    if preference in LANGUAGES:
+        return str(preference)
+    explicit = request.args.get("lang")
+    if explicit in LANGUAGES:
+        session[SESSION_KEY] = explicit
+        g.explicit_lang = explicit
+        return str(explicit)
+    chosen = session.get(SESSION_KEY)
+    if chosen in LANGUAGES:
+        return str(chosen)
+    best = request.accept_languages.best_match(LANGUAGES)
+    if best:
+        return str(best)
+    return str(current_app.config.get("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE))
+
 
 def select_locale() -> str:
-    if "lang" in request.args and request.args["lang"] in LANGUAGES:
-        session["lang"] = request.args["lang"]
-        g.explicit_lang = request.args["lang"]
-        return request.args["lang"]
-    user = current_user if current_user and not current_user.is_anonymous else None
-    if user is not None and getattr(user, "locale", None) in LANGUAGES:
-        return user.locale
-    chosen = session.get("lang")
-    if chosen in LANGUAGES:
-        return chosen
-    best = request.accept_languages.best_match(LANGUAGES)
-    return best or current_app.config["BABEL_DEFAULT_LOCALE"]
+    """Flask-Babel's locale selector: the chosen language in its Moroccan regional form."""
+    return REGIONAL_LOCALES.get(choose_language(), DEFAULT_LOCALE)
 
 
 def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
