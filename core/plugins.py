@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from collections.abc import Iterable, Sequence
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,7 +43,12 @@ class IdmajPluginManager(pluggy.PluginManager):
     def register_plugin(
         self, plugin: Any, name: str, *, version: str = "", distribution: str = ""
     ) -> None:
-        self.register(plugin, name=name)
+        try:
+            self.register(plugin, name=name)
+        except pluggy.PluginValidationError as exc:  # a hook with arguments its spec lacks
+            raise PluginError(f"plugin {name!r}: {exc}") from exc
+        except ValueError as exc:  # the same name or object registered twice
+            raise PluginError(f"plugin {name!r}: {exc}") from exc
         self.infos[name] = PluginInfo(
             name=name,
             version=version or getattr(plugin, "__version__", "") or "",
@@ -83,7 +89,10 @@ def _entry_points() -> list[importlib.metadata.EntryPoint]:
 
 
 def build_plugin_manager(
-    plugins: Sequence[Any] | None = None, disabled: Iterable[str] = ()
+    plugins: Sequence[Any] | None = None,
+    disabled: Iterable[str] = (),
+    *,
+    trace: bool | None = None,
 ) -> IdmajPluginManager:
     """Create the manager and register plugins.
 
@@ -91,6 +100,10 @@ def build_plugin_manager(
         registered and entry points are not read: tests use it to build apps with different
         plugin sets side by side.
     :param disabled: names not to load (``IDMAJ_DISABLED_PLUGINS``).
+    :param trace: print every hook call to standard error; ``None`` reads
+        ``IDMAJ_TRACE_HOOKS=1`` from the environment.
+    :raises PluginError: a plugin failed to import, or implements a hook that does not exist
+        (a typo); the message names the plugin.
     """
     pm = IdmajPluginManager()
     skip = set(disabled)
@@ -120,8 +133,41 @@ def build_plugin_manager(
     try:
         pm.check_pending()
     except pluggy.PluginValidationError as exc:
-        raise PluginError(f"plugin {exc.plugin_name!r}: {exc}") from exc
+        name = pm.get_name(exc.plugin) or repr(exc.plugin)
+        raise PluginError(f"plugin {name!r}: {exc}") from exc
+    if trace if trace is not None else os.environ.get("IDMAJ_TRACE_HOOKS") == "1":
+        enable_hook_tracing(pm)
     return pm
+
+
+def enable_hook_tracing(
+    pm: pluggy.PluginManager, write: Callable[[str], Any] | None = None
+) -> Callable[[], None]:
+    """Print every hook call (arguments, implementations, outcome) to standard error.
+
+    Switched on by ``IDMAJ_TRACE_HOOKS=1``; returns a function that switches it off again.
+    """
+    out = write or (lambda line: print(line, file=sys.stderr))
+
+    def before(hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]) -> None:
+        names = ", ".join(impl.plugin_name for impl in reversed(impls)) or "-"
+        args = ", ".join(f"{k}={_short(v)}" for k, v in kwargs.items())
+        out(f"[idmaj hook] {hook_name}({args}) -> {names}")
+
+    def after(
+        outcome: Any, hook_name: str, impls: Sequence[Any], kwargs: Mapping[str, Any]
+    ) -> None:
+        if outcome.exception is not None:
+            out(f"[idmaj hook] {hook_name} raised {type(outcome.exception).__name__}")
+        else:
+            out(f"[idmaj hook] {hook_name} returned {_short(outcome.get_result())}")
+
+    return pm.add_hookcall_monitoring(before, after)
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _plugin_name(obj: Any) -> str:
@@ -156,6 +202,7 @@ __all__ = [
     "PluginInfo",
     "build_plugin_manager",
     "collect",
+    "enable_hook_tracing",
     "get_plugin_manager",
     "hook",
     "hookimpl",
