@@ -19,6 +19,8 @@ from typing import Any
 from flask import has_request_context, request
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditEvent, AuditHead
@@ -56,13 +58,23 @@ def _json_safe(value: Any) -> Any:
 
 
 def _lock_head(sess: Session) -> AuditHead:
-    head = sess.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
+    """Lock the single head row (creating it once, race-free) and return it fresh."""
+    stmt = (
+        select(AuditHead)
+        .where(AuditHead.id == 1)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    head = sess.execute(stmt).scalar_one_or_none()
     if head is None:
-        head = AuditHead(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-        sess.add(head)
-        sess.flush()
+        dialect = sess.get_bind().dialect.name
+        ins = pg_insert if dialect == "postgresql" else sqlite_insert
+        sess.execute(
+            ins(AuditHead)
+            .values(id=1, last_event_id=0, last_hash=GENESIS_HASH)
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        head = sess.execute(stmt).scalar_one()
     return head
 
 
@@ -134,9 +146,10 @@ def _iter_events(sess: Session, batch: int = 5000) -> Iterator[AuditEvent]:
         )
         if not rows:
             return
-        yield from rows
         last = rows[-1].id
-        sess.expunge_all()
+        for row in rows:
+            yield row
+            sess.expunge(row)
 
 
 def verify(sess: Session | None = None) -> VerifyResult:
@@ -158,7 +171,7 @@ def verify(sess: Session | None = None) -> VerifyResult:
             return VerifyResult(False, count, event.id, "content was edited after it was written")
         prev = event.hash
         last_id = event.id
-    head = sess.get(AuditHead, 1)
+    head = sess.get(AuditHead, 1, populate_existing=True)
     if head is not None and (head.last_hash != prev or head.last_event_id != last_id):
         return VerifyResult(
             False, count, head.last_event_id, "the last events of the chain were deleted"

@@ -3,18 +3,28 @@
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, render_template, request
 from sqlalchemy import func, select
 
 from core.audit.models import AuditEvent
+from core.config import TIMEZONE
 from core.db import session as db_session
 from core.establishments.services import all_establishments
 from core.portal.access import permission_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
+TZ = ZoneInfo(TIMEZONE)  # the days of the filter are the days shown on the page
+
+
+def _clean(value: str | None) -> str:
+    """A filter value without control characters (the databases cannot compare NUL), capped."""
+    text = "".join(ch for ch in (value or "") if unicodedata.category(ch) not in ("Cc", "Cs"))
+    return text.strip()[:200]
 
 
 @bp.get("/")
@@ -22,7 +32,7 @@ PER_PAGE = 50
 def index() -> Any:
     stmt = select(AuditEvent)
     filters = {
-        k: (request.args.get(k) or "").strip()
+        k: _clean(request.args.get(k))
         for k in ("actor", "action", "object_type", "object_id", "establishment", "since", "until")
     }
     if filters["actor"]:
@@ -41,17 +51,17 @@ def index() -> Any:
         if filters[key]:
             try:
                 day = dt.date.fromisoformat(filters[key])
-            except ValueError:
+                moment = dt.datetime.combine(
+                    day if op == "ge" else day + dt.timedelta(days=1), dt.time(), tzinfo=TZ
+                )
+            except (ValueError, OverflowError):
                 filters[key] = ""
                 continue
-            moment = dt.datetime.combine(
-                day if op == "ge" else day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC
-            )
             stmt = stmt.where(
                 AuditEvent.occurred_at >= moment if op == "ge" else AuditEvent.occurred_at < moment
             )
     try:
-        page = max(1, int(request.args.get("page", 1)))
+        page = min(max(1, int(request.args.get("page", 1))), 100_000)
     except ValueError:
         page = 1
     total = db_session().scalar(select(func.count()).select_from(stmt.subquery())) or 0
