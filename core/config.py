@@ -50,6 +50,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "REDIS_URL": os.environ.get("IDMAJ_REDIS_URL") or None,
         "DISABLED_PLUGINS": os.environ.get("IDMAJ_DISABLED_PLUGINS", ""),
         "PRODUCTION": production,
+        # behind one reverse proxy (TLS terminated there): trust its X-Forwarded-* headers
+        "PROXY_FIX": os.environ.get("IDMAJ_PROXY_FIX", "") in ("1", "true", "yes"),
         # sessions and cookies
         "SESSION_COOKIE_NAME": "idmaj_session",
         "SESSION_COOKIE_HTTPONLY": True,
@@ -66,8 +68,9 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
         # API
         "API_TOKEN_LIFETIME_SECONDS": 12 * 3600,
-        # login throttling (per username and per address)
+        # login throttling: failed attempts per account, and attempts per client address
         "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
+        "LOGIN_ADDRESS_RATE_LIMIT": "100 per minute; 1000 per hour",
         "RATELIMIT_ENABLED": True,
         # languages
         "LANGUAGES": LANGUAGES,

@@ -1,26 +1,138 @@
-"""Security plumbing: login manager, CSRF, rate limits and response headers."""
+"""Security plumbing: login manager, CSRF, rate limits, proxy headers and response headers.
+
+See ``docs/security.md`` for the threat model and what each piece defends against.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from typing import Any
 
-from flask import Flask, Response, request
+from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
+from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFProtect
+from limits.storage import Storage
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.api.toolkit import API_PREFIX
 
-csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
-login_manager = LoginManager()
+EXTENSION_KEY = "idmaj.ratelimit"
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "font-src 'self'; connect-src 'self'; object-src 'none'; frame-ancestors 'none'; "
     "base-uri 'self'; form-action 'self'"
 )
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class AppLimiter(Limiter):
+    """A :class:`Limiter` whose storage and on/off switch belong to each app.
+
+    Flask-Limiter keeps one storage per ``Limiter`` object, so the last app initialised would
+    silently take over the counters (and the ``RATELIMIT_ENABLED`` switch) of every other app
+    in the process. Views decorate with the one module-level ``limiter``; here each app keeps
+    its own storage in ``app.extensions`` and the limiter reads the current app's.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._default_enabled = True
+        self._all_storages: weakref.WeakSet[Storage] = weakref.WeakSet()
+        super().__init__(*args, **kwargs)
+
+    # ``enabled`` is assigned by Limiter.__init__ and init_app: keep it per app.
+    @property  # type: ignore[override]
+    def enabled(self) -> bool:
+        if has_app_context():
+            state = current_app.extensions.get(EXTENSION_KEY)
+            if state is not None:
+                return bool(state["enabled"])
+        return self._default_enabled
+
+    @enabled.setter
+    def enabled(self, value: bool) -> None:
+        self._default_enabled = bool(value)
+
+    def init_app(self, app: Flask) -> None:
+        self._storage = None
+        self._limiter = None
+        self._default_enabled = True
+        super().init_app(app)
+        enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
+        app.extensions[EXTENSION_KEY] = {
+            "enabled": enabled,
+            "storage": self._storage if enabled else None,
+            "limiter": self._limiter if enabled else None,
+        }
+        if enabled and self._storage is not None:
+            self._all_storages.add(self._storage)
+
+    def _state(self) -> dict[str, Any] | None:
+        if has_app_context():
+            return current_app.extensions.get(EXTENSION_KEY)
+        return None
+
+    @property
+    def storage(self) -> Storage:
+        state = self._state()
+        if state is not None and state["storage"] is not None:
+            return state["storage"]
+        return super().storage
+
+    @property
+    def limiter(self) -> Any:
+        state = self._state()
+        if state is not None and state["limiter"] is not None:
+            if self._storage_dead and self._in_memory_fallback_enabled:
+                return self._fallback_limiter
+            return state["limiter"]
+        return super().limiter
+
+    def reset(self) -> None:
+        """Clear the counters of the current app, or outside an app of every app's storage."""
+        state = self._state()
+        storages = [state["storage"]] if state and state["storage"] else list(self._all_storages)
+        for storage in storages:
+            with contextlib.suppress(NotImplementedError):
+                storage.reset()
+
+
+csrf = CSRFProtect()
+limiter = AppLimiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
+login_manager = LoginManager()
+
+
+def failed_response(response: Response) -> bool:
+    """``deduct_when`` of the sign-in limits: only failed attempts count."""
+    return response.status_code >= 400
+
+
+def login_username_key() -> str:
+    """Rate-limit key of one account, shared by the sign-in page and ``POST /auth/token``."""
+    username = ""
+    if request.form:
+        username = request.form.get("username") or ""
+    else:
+        data = request.get_json(silent=True)
+        if isinstance(data, dict) and isinstance(data.get("username"), str):
+            username = data["username"]
+    return f"login-user:{username.strip().lower()[:80]}"
+
+
+def login_address_key() -> str:
+    """Rate-limit key of one client address (the real one when ``IDMAJ_PROXY_FIX`` is on)."""
+    return f"login-addr:{request.remote_addr}"
+
+
+def login_limit() -> str:
+    return str(current_app.config["LOGIN_RATE_LIMIT"])
+
+
+def login_address_limit() -> str:
+    return str(current_app.config.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per minute"))
 
 
 def _load_user(session_id: str) -> Any:
@@ -37,6 +149,17 @@ def _load_user(session_id: str) -> Any:
     return user
 
 
+def _no_store(response: Response) -> bool:
+    """Responses that must never be kept by a browser or proxy cache."""
+    if request.path.startswith(API_PREFIX):
+        return True
+    if request.blueprint == "auth":
+        return True
+    if request.endpoint == "static" or request.endpoint is None:
+        return False
+    return bool(current_user and current_user.is_authenticated)
+
+
 def _security_headers(response: Response) -> Response:
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -46,13 +169,19 @@ def _security_headers(response: Response) -> Response:
     headers.setdefault("Permissions-Policy", "camera=(self), microphone=(), geolocation=()")
     headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if request.is_secure:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    if request.path.startswith(API_PREFIX) or (request.endpoint and "auth" in request.endpoint):
-        headers.setdefault("Cache-Control", "no-store")
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    if _no_store(response):
+        headers["Cache-Control"] = "no-store"
     return response
 
 
 def init_app(app: Flask) -> None:
+    if app.config.get("PROXY_FIX"):
+        # one trusted reverse proxy in front: take the client address, scheme and host from
+        # its X-Forwarded-* headers (HSTS, Secure cookies and rate-limit keys depend on them)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1
+        )
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "auth.login"

@@ -33,6 +33,9 @@ from core.identity.models import (
 from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from core.plugins import collect
 
+# roles only central administration may give, take away or manage
+PROTECTED_ROLES: frozenset[str] = ALL_ESTABLISHMENT_ROLES | {"director", "visitor"}
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,80}$")
 NATIONAL_ID_RE = re.compile(r"^[A-Za-z]{1,2}[0-9]{1,8}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ]{8,20}$")
@@ -232,11 +235,7 @@ def create_user(
             raise Forbidden(_("You are not allowed to do this."))
         if "central_admin" not in actor.roles:
             own = {link.establishment_id for link in actor.establishment_links}
-            if (
-                set(roles) & (ALL_ESTABLISHMENT_ROLES | {"director"})
-                or not ests
-                or any(e.id not in own for e in ests)
-            ):
+            if set(roles) & PROTECTED_ROLES or not ests or any(e.id not in own for e in ests):
                 raise Forbidden(_("You may only create users for your own establishment."))
 
     if sess.scalar(select(User.id).where(User.username == username)) is not None:
@@ -303,6 +302,36 @@ def register_visitor(
     )
 
 
+def can_manage(actor: User | None, user: User) -> bool:
+    """Whether ``actor`` may see and change ``user`` on the administration pages.
+
+    Central administration manages everyone; a director manages the staff of their own
+    establishments only: not visitors (no establishment), not other directors (nor
+    themselves), not the all-establishment roles.
+    """
+    if actor is None or not has_permission(actor, "users.manage"):
+        return False
+    if "central_admin" in actor.roles:
+        return True
+    own = {link.establishment_id for link in actor.establishment_links}
+    theirs = {link.establishment_id for link in user.establishment_links}
+    return bool(theirs) and theirs <= own and not user.roles & PROTECTED_ROLES
+
+
+def manageable_users(actor: User) -> list[User]:
+    """The users ``actor`` may manage, by username."""
+    require(actor, "users.manage")
+    stmt = select(User).order_by(User.username)
+    if "central_admin" not in actor.roles:
+        own = sorted({link.establishment_id for link in actor.establishment_links})
+        stmt = stmt.where(
+            User.id.in_(
+                select(UserEstablishment.user_id).where(UserEstablishment.establishment_id.in_(own))
+            )
+        )
+    return [u for u in db_session().scalars(stmt) if can_manage(actor, u)]
+
+
 def update_user(
     user: User,
     actor: User,
@@ -319,13 +348,13 @@ def update_user(
         "establishments": [e.code for e in user.establishments],
         "is_active": user.is_active,
     }
-    if "central_admin" not in actor.roles:
-        own = {link.establishment_id for link in actor.establishment_links}
-        if (
-            not {link.establishment_id for link in user.establishment_links} <= own
-            or user.roles & ALL_ESTABLISHMENT_ROLES
-        ):
-            raise NotFound(_("Not found."))
+    if not can_manage(actor, user):
+        raise NotFound(_("Not found."))
+    if user.id == actor.id and is_active is False:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"is_active": _("You cannot deactivate your own account.")},
+        )
     if full_name is not None:
         if not full_name.strip():
             raise ValidationFailed(
@@ -340,18 +369,23 @@ def update_user(
                 _("Please correct the highlighted fields."),
                 fields={"roles": _("Choose at least one role.")},
             )
-        if "central_admin" not in actor.roles and set(roles) & (
-            ALL_ESTABLISHMENT_ROLES | {"director"}
-        ):
+        if "central_admin" not in actor.roles and set(roles) & PROTECTED_ROLES:
             raise Forbidden(_("You are not allowed to do this."))
         user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     if establishments is not None:
         ests = _establishments_by_code(establishments)
         if "central_admin" not in actor.roles:
             own = {link.establishment_id for link in actor.establishment_links}
-            if any(e.id not in own for e in ests):
+            if not ests or any(e.id not in own for e in ests):
                 raise Forbidden(_("You may only create users for your own establishment."))
         user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
+    final_roles = set(roles) if roles is not None else set(user.roles)
+    staff_roles = final_roles - {"visitor"}
+    if staff_roles and not staff_roles <= ALL_ESTABLISHMENT_ROLES and not user.establishment_links:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"establishments": _("A staff member needs at least one establishment.")},
+        )
     if is_active is not None and is_active != user.is_active:
         user.is_active = is_active
         if not is_active:
@@ -387,8 +421,14 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     audit.record("user.password.change", "user", user.id, actor=user)
 
 
+def end_portal_sessions(user: User) -> None:
+    """End every portal session of the user (sign-out): each cookie carries the old version."""
+    user.session_version += 1
+    db_session().flush()
+
+
 def revoke_all_sessions(user: User) -> None:
-    """End every portal session and API token of the user."""
+    """End every portal session and API token of the user (password change, deactivation)."""
     user.session_version += 1
     now = utcnow()
     for token in db_session().scalars(
@@ -447,12 +487,14 @@ def user_for_token(token: str) -> User | None:
     return record.user
 
 
-def revoke_token(token: str) -> bool:
+def revoke_token(token: str, actor: User | None = None) -> bool:
     record = db_session().scalar(
         select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
     )
     if record is None or record.revoked_at is not None:
         return False
     record.revoked_at = utcnow()
-    audit.record("api_token.revoke", "user", record.user_id, summary={"token_id": record.id})
+    audit.record(
+        "api_token.revoke", "user", record.user_id, summary={"token_id": record.id}, actor=actor
+    )
     return True

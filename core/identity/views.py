@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
-from sqlalchemy import select
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -16,10 +15,17 @@ from core.establishments.services import all_establishments
 from core.i18n import current_language
 from core.identity import services as identity
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
-from core.identity.models import ROLES, User, UserEstablishment
+from core.identity.models import ROLES, User
 from core.portal.access import apply_errors, permission_required
 from core.scoping import establishment_ids
-from core.security import limiter
+from core.security import (
+    failed_response,
+    limiter,
+    login_address_key,
+    login_address_limit,
+    login_limit,
+    login_username_key,
+)
 
 auth_bp = Blueprint("auth", __name__)
 users_bp = Blueprint("users", __name__, url_prefix="/admin")
@@ -31,14 +37,11 @@ def _safe_next(target: str | None, default: str) -> str:
     return default
 
 
-def _login_rate_key() -> str:
-    return f"login:{request.remote_addr}:{(request.form.get('username') or '').strip().lower()}"
-
-
 @auth_bp.route("/login", methods=["GET", "POST"])
 @limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"], key_func=_login_rate_key, methods=["POST"]
+    login_limit, key_func=login_username_key, methods=["POST"], deduct_when=failed_response
 )
+@limiter.limit(login_address_limit, key_func=login_address_key, methods=["POST"])
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
@@ -64,7 +67,7 @@ def login() -> Any:
 def logout() -> Any:
     user = db_session().get(User, current_user.id)
     if user is not None:
-        identity.revoke_all_sessions(user)
+        identity.end_portal_sessions(user)
         audit.record("user.logout", "user", user.id, actor=user)
         db_session().commit()
     logout_user()
@@ -126,17 +129,7 @@ def change_password() -> Any:
 
 
 def _visible_users() -> list[User]:
-    stmt = select(User).order_by(User.username)
-    ids = establishment_ids(current_user)
-    if ids is not None:
-        stmt = stmt.where(
-            User.id.in_(
-                select(UserEstablishment.user_id).where(
-                    UserEstablishment.establishment_id.in_(sorted(ids))
-                )
-            )
-        )
-    return list(db_session().scalars(stmt))
+    return identity.manageable_users(current_user)
 
 
 def _fill_choices(form: UserForm) -> None:
@@ -192,7 +185,7 @@ def new() -> Any:
 @permission_required("users.manage")
 def edit(user_id: int) -> Any:
     user = db_session().get(User, user_id)
-    if user is None or user not in _visible_users():
+    if user is None or not identity.can_manage(current_user, user):
         abort(404)
     form = UserForm(obj=None if request.method == "POST" else user)
     _fill_choices(form)
