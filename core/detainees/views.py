@@ -14,7 +14,7 @@ from core.detainees.forms import DetaineeForm, ReleaseForm
 from core.errors import DomainError, NotFound
 from core.establishments.services import list_establishments
 from core.i18n import current_language
-from core.plugins import collect
+from core.plugins import collect, hook
 from core.portal.access import apply_errors, permission_required
 
 bp = Blueprint("detainees", __name__, url_prefix="/detainees")
@@ -86,9 +86,7 @@ def profile(registration_number: str) -> Any:
     det = _load(registration_number)
     panels = collect("detainee_profile_panels", detainee=det, user=current_user)
     db_session().commit()  # panels may audit sensitive reads
-    return render_template(
-        "detainees/profile.html", det=det, panels=panels, release_form=ReleaseForm()
-    )
+    return render_template("detainees/profile.html", det=det, panels=panels)
 
 
 @bp.route("/<registration_number>/edit", methods=["GET", "POST"])
@@ -118,20 +116,35 @@ def edit(registration_number: str) -> Any:
     return render_template("detainees/form.html", form=form, det=det), status
 
 
-@bp.post("/<registration_number>/release")
+def _release_blockers(det: Any) -> list[str]:
+    if det.is_released:
+        return []
+    return [str(r) for rs in hook().release_blockers(detainee=det) for r in (rs or [])]
+
+
+@bp.route("/<registration_number>/release", methods=["GET", "POST"])
 @permission_required("detainees.release")
 def release(registration_number: str) -> Any:
     det = _load(registration_number)
     form = ReleaseForm()
+
+    def page(status: int, reasons: list[str] | None = None) -> Any:
+        reasons = _release_blockers(det) if reasons is None else reasons
+        return render_template(
+            "detainees/release.html", det=det, form=form, reasons=reasons
+        ), status
+
+    if request.method == "GET":
+        return page(200)
     if not form.validate_on_submit():
-        flash(_("The form expired. Please try again."), "error")
-        return redirect(url_for("detainees.profile", registration_number=registration_number))
+        return page(422)
     try:
         services.release(det, current_user, note=form.note.data or "")
     except DomainError as exc:
         db_session().rollback()
+        det = _load(registration_number)
         flash(str(exc.message), "error")
-        return redirect(url_for("detainees.profile", registration_number=registration_number))
+        return page(exc.status, list(getattr(exc, "reasons", None) or []))
     db_session().commit()
     flash(_("The detainee was released."), "success")
     return redirect(url_for("detainees.profile", registration_number=registration_number))
