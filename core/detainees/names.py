@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from difflib import SequenceMatcher
+from functools import lru_cache
 
 from unidecode import unidecode
 
@@ -256,45 +257,234 @@ def merged_tokens(text: str) -> list[str]:
     return out
 
 
-def token_keys(token: str) -> set[str]:
-    """The skeletons under which one token is indexed (with and without article/particle)."""
-    keys = {skeleton(token)}
-    stripped = _strip_article(token)
-    if stripped:
-        keys.add(skeleton(stripped))
+def compound_tokens(text: str) -> list[str]:
+    """The name's words with articles and particles glued on ("Ben Jelloun" → "benjelloun"),
+    without the extra stripped copies :func:`merged_tokens` adds for indexing."""
+    raw = tokens(text)
+    out: list[str] = []
+    i = 0
+    while i < len(raw):
+        tok = raw[i]
+        if _is_article(tok) and i + 1 < len(raw):
+            i += 1
+            tok = (ARABIC_ARTICLE if is_arabic(raw[i]) else "el") + raw[i]
+        elif _is_particle(tok) and i + 1 < len(raw):
+            if _is_article(raw[i + 1]) and i + 2 < len(raw):
+                tok = tok + raw[i + 1] + raw[i + 2]
+                i += 2
+            else:
+                tok = tok + raw[i + 1]
+                i += 1
+        out.append(tok)
+        i += 1
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Keys
+# --------------------------------------------------------------------------------------------
+
+#: how much a matching key says: the whole word's skeleton, the word without its article or
+#: particle, or only the coarse skeleton (th/t/s and d/z merged: Othmane ≈ Osman)
+WEIGHT_FULL = 3
+WEIGHT_PART = 2
+WEIGHT_COARSE = 1
+KEY_MAX = 60
+_COARSE = str.maketrans({"t": "s", "d": "z"})
+
+
+def coarse(skel: str) -> str:
+    """A coarser skeleton: t/s (ت ث ط س ص) and d/z (د ذ ض ز ظ) fall together, so that
+    Othmane / Osman / عثمان or Ramadan / Ramazan share a key."""
+    out: list[str] = []
+    for ch in skel.translate(_COARSE):
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+def _particle_rest(token: str) -> str | None:
     particles = ARABIC_PARTICLES if is_arabic(token) else LATIN_PARTICLES
     for part in sorted(particles, key=len, reverse=True):
         if token.startswith(part) and len(token) > len(part) + 2:
-            rest = token[len(part) :]
-            keys.add(skeleton(rest))
-            inner = _strip_article(rest)
-            if inner:
-                keys.add(skeleton(inner))
-            break
-    return {k for k in keys if len(k) >= 1}
+            return token[len(part) :]
+    return None
+
+
+def weighted_token_keys(token: str) -> dict[str, int]:
+    """The keys under which one token is indexed or searched, each with its weight."""
+    out: dict[str, int] = {}
+
+    def add(key: str, weight: int) -> None:
+        key = key[:KEY_MAX]
+        if key and out.get(key, 0) < weight:
+            out[key] = weight
+
+    add(skeleton(token), WEIGHT_FULL)
+    stripped = _strip_article(token)
+    if stripped:
+        add(skeleton(stripped), WEIGHT_PART)
+    rest = _particle_rest(token)
+    if rest:
+        add(skeleton(rest), WEIGHT_PART)
+        inner = _strip_article(rest)
+        if inner:
+            add(skeleton(inner), WEIGHT_PART)
+    for key in list(out):
+        add(coarse(key), WEIGHT_COARSE)
+    if not out:
+        # a name without consonants (Aya, Oui…): the normalised word itself
+        letters = "".join(ch for ch in token if ch.isalpha())
+        if letters:
+            add("=" + letters, WEIGHT_FULL)
+    return out
+
+
+def token_keys(token: str) -> set[str]:
+    """The keys under which one token is indexed (with and without article/particle)."""
+    return set(weighted_token_keys(token))
 
 
 def name_keys(*names: str) -> set[str]:
     """Every search key of a person's names (any script)."""
     keys: set[str] = set()
     for name in names:
-        for tok in merged_tokens(name):
+        for tok in merged_tokens(name or ""):
             keys |= token_keys(tok)
     return keys
 
 
+def weighted_query_keys(query: str) -> list[dict[str, int]]:
+    """One ``{key: weight}`` per word of a search query (empty words dropped)."""
+    out = []
+    for tok in compound_tokens(query):
+        keys = weighted_token_keys(tok)
+        if keys:
+            out.append(keys)
+    return out
+
+
 def query_token_keys(query: str) -> list[set[str]]:
-    """One key set per token of a search query."""
-    return [token_keys(tok) for tok in merged_tokens(query)]
+    """One key set per word of a search query."""
+    return [set(keys) for keys in weighted_query_keys(query)]
+
+
+# --------------------------------------------------------------------------------------------
+# Ranking
+# --------------------------------------------------------------------------------------------
+
+_FINE_LATIN = [
+    ("sch", "X"),
+    ("ch", "X"),
+    ("sh", "X"),
+    ("dj", "j"),
+    ("ou", "u"),
+    ("oo", "u"),
+    ("ee", "i"),
+    ("w", "u"),
+    ("q", "k"),
+    ("ck", "k"),
+    ("c", "k"),
+    ("y", "i"),
+]
+
+
+def _dedouble(text: str) -> str:
+    out: list[str] = []
+    for ch in text:
+        if not out or out[-1] != ch:
+            out.append(ch)
+    return "".join(out)
+
+
+@lru_cache(maxsize=65536)
+def _fine(token: str) -> str:
+    """A spelling-close form with the vowels kept: the finer half of the comparison."""
+    if is_arabic(token):
+        return _dedouble(token)
+    word = re.sub("[^a-z]", "", token)
+    if word.endswith("h") and len(word) > 2 and word[-2] in "aeiouy":
+        word = word[:-1]
+    for src, dst in _FINE_LATIN:
+        word = word.replace(src, dst)
+    return _dedouble(word)
+
+
+@lru_cache(maxsize=65536)
+def _key_set(token: str) -> frozenset[str]:
+    return frozenset(weighted_token_keys(token))
+
+
+def _ratio(a: str, b: str) -> float:
+    if a == b:
+        return 1.0
+    if not a or not b:
+        return 0.0
+    return SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
+@lru_cache(maxsize=262144)
+def token_similarity(a: str, b: str) -> float:
+    """0..1: how close two normalised words are (same script: consonants and vowels; across
+    scripts: consonant skeletons only)."""
+    if a == b:
+        return 1.0
+    ka, kb = _key_set(a), _key_set(b)
+    if not ka or not kb:
+        return 0.0
+    base_a, base_b = _bases(a), _bases(b)
+    if {skeleton(x) for x in base_a} & {skeleton(y) for y in base_b}:
+        cons = 1.0  # the same word, with or without its article (El Idrissi, Idrissi)
+    elif ka & kb:
+        cons = 0.95  # with or without a particle (Ben Jelloun, Jelloun), or th/t/s
+    else:
+        cons = 0.9 * max(_ratio(x, y) for x in ka for y in kb)
+    if is_arabic(a) != is_arabic(b):
+        return 0.9 * cons
+    fine = max(_ratio(_fine(x), _fine(y)) for x in base_a for y in base_b)
+    return 0.6 * cons + 0.4 * fine
+
+
+@lru_cache(maxsize=65536)
+def _bases(token: str) -> tuple[str, ...]:
+    """The word, and the word without its article when it has one."""
+    stripped = _strip_article(token)
+    return (token, stripped) if stripped else (token,)
+
+
+@lru_cache(maxsize=65536)
+def _name_tokens(text: str) -> tuple[str, ...]:
+    return tuple(compound_tokens(text))
+
+
+def _name_similarity(query: tuple[str, ...], name: tuple[str, ...]) -> float:
+    if not query or not name:
+        return 0.0
+    used: set[int] = set()
+    total = 0.0
+    for q in query:
+        best, best_i = 0.0, -1
+        for i, n in enumerate(name):
+            s = token_similarity(q, n)
+            if i in used:
+                s *= 0.8  # one word of the name should not answer two words of the query
+            if s > best:
+                best, best_i = s, i
+        total += best
+        if best_i >= 0:
+            used.add(best_i)
+    coverage = len(used) / len(name)
+    return 0.85 * (total / len(query)) + 0.15 * coverage
+
+
+@lru_cache(maxsize=65536)
+def _similarity(query: str, names: tuple[str, ...]) -> float:
+    q = _name_tokens(query)
+    return max((_name_similarity(q, _name_tokens(n)) for n in names if n), default=0.0)
 
 
 def similarity(query: str, *names: str) -> float:
-    """0..1: how closely a query matches a person's names (ranking among candidates)."""
-    q = " ".join(skeleton(t) for t in merged_tokens(query))
-    best = 0.0
-    for name in names:
-        if not name:
-            continue
-        n = " ".join(skeleton(t) for t in merged_tokens(name))
-        best = max(best, SequenceMatcher(None, q, n).ratio())
-    return best
+    """0..1: how closely a query matches a person's names (ranking among candidates): each
+    query word is paired with its closest word of the name (the best of the Latin and the
+    Arabic writing), and words of the name left unmatched lower the score a little."""
+    return _similarity(query or "", tuple(n for n in names if n))

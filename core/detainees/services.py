@@ -9,11 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -22,13 +21,14 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.detainees import names
 from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
+from core.detainees.search import SearchPage, search  # noqa: F401
 from core.errors import Blocked, Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.identity.models import User
 from core.identity.services import require
 from core.plugins import hook
-from core.scoping import ensure_in_scope, establishment_ids, scope
+from core.scoping import ensure_in_scope
 
 NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
@@ -190,112 +190,6 @@ def get_detainee(registration_number: str, user: User | None) -> Detainee:
         require(user, "detainees.view")
         ensure_in_scope(user, det.establishment_id)
     return det
-
-
-@dataclass(frozen=True)
-class SearchPage:
-    items: list[Detainee]
-    total: int
-    page: int
-    per_page: int
-
-
-def search(
-    user: User | None,
-    q: str = "",
-    *,
-    establishment: str | None = None,
-    page: int = 1,
-    per_page: int = 20,
-    include_released: bool = True,
-) -> SearchPage:
-    """Find detainees by registration number, national id or name in either script.
-
-    Best match first: exact identifiers, then names ranked by how many query tokens match a
-    name key and how close the spelling is.
-    """
-    if user is not None:
-        require(user, "detainees.view")
-    sess = db_session()
-    base = select(Detainee)
-    if user is not None:
-        base = scope(base, Detainee.establishment_id, user)
-    if establishment:
-        est = get_by_code(establishment, user)
-        base = base.where(Detainee.establishment_id == est.id)
-    if not include_released:
-        base = base.where(Detainee.legal_status != LegalStatus.released)
-    q = (q or "").strip()
-    offset = (page - 1) * per_page
-
-    if not q:
-        total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0
-        items = list(
-            sess.scalars(
-                base.order_by(Detainee.admitted_at.desc(), Detainee.id.desc())
-                .offset(offset)
-                .limit(per_page)
-            )
-        )
-        return SearchPage(items, total, page, per_page)
-
-    ident = q.upper().replace(" ", "")
-    exact = list(
-        sess.scalars(
-            base.where(or_(Detainee.registration_number == q, Detainee.national_id == ident)).limit(
-                50
-            )
-        )
-    )
-    token_keys = names.query_token_keys(q)
-    ranked: list[tuple[float, int]] = []
-    if token_keys:
-        all_keys = sorted({k for ks in token_keys for k in ks})
-        ids_stmt = select(DetaineeNameKey.detainee_id, DetaineeNameKey.key).where(
-            DetaineeNameKey.key.in_(all_keys)
-        )
-        visible = establishment_ids(user) if user is not None else None
-        if visible is not None or establishment or not include_released:
-            ids_stmt = ids_stmt.where(
-                DetaineeNameKey.detainee_id.in_(base.with_only_columns(Detainee.id))
-            )
-        matched: dict[int, set[str]] = {}
-        for det_id, key in sess.execute(ids_stmt):
-            matched.setdefault(det_id, set()).add(key)
-        scores: dict[int, int] = {}
-        for det_id, keys in matched.items():
-            scores[det_id] = sum(1 for ks in token_keys if ks & keys)
-        need = len(token_keys)
-        full = [i for i, s in scores.items() if s == need]
-        candidates = full if full else [i for i, s in scores.items() if s >= max(1, need - 1)]
-        # rank the candidates by spelling closeness, fetched in one query
-        candidates = sorted(candidates, key=lambda i: -scores[i])[:2000]
-        if candidates:
-            rows = sess.execute(
-                select(
-                    Detainee.id,
-                    Detainee.first_name,
-                    Detainee.last_name,
-                    Detainee.first_name_ar,
-                    Detainee.last_name_ar,
-                ).where(Detainee.id.in_(candidates))
-            ).all()
-            for row in rows:
-                latin = f"{row.first_name} {row.last_name}"
-                arabic = f"{row.first_name_ar} {row.last_name_ar}"
-                sim = names.similarity(q, latin, arabic)
-                ranked.append((scores[row.id] + sim, row.id))
-    ranked.sort(key=lambda pair: (-pair[0], pair[1]))
-    exact_ids = [d.id for d in exact]
-    ordered_ids = exact_ids + [i for _, i in ranked if i not in set(exact_ids)]
-    total = len(ordered_ids)
-    page_ids = ordered_ids[offset : offset + per_page]
-    by_id = (
-        {d.id: d for d in sess.scalars(select(Detainee).where(Detainee.id.in_(page_ids)))}
-        if page_ids
-        else {}
-    )
-    return SearchPage([by_id[i] for i in page_ids if i in by_id], total, page, per_page)
 
 
 # --------------------------------------------------------------------------------------------
