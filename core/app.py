@@ -47,6 +47,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
 
     from core.api.views import bp as core_api
     from core.audit.views import bp as audit_pages
+    from core.detainees.import_views import bp as detainee_import
     from core.detainees.views import bp as detainee_pages
     from core.establishments.views import bp as establishment_pages
     from core.identity.views import auth_bp, users_bp
@@ -58,6 +59,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         users_bp,
         establishment_pages,
         detainee_pages,
+        detainee_import,
         audit_pages,
         core_api,
     ):
