@@ -1,0 +1,153 @@
+"""Ziara — family visits: rules and slots per establishment, visitor links and bans, online
+booking with a QR-coded confirmation, the gate, reminders and life events.
+
+This object only implements hooks (``core/hookspecs.py``); the rules are in ``services.py``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from core.contributions import (
+    MigrationBranch,
+    NavItem,
+    Panel,
+    Permission,
+    TranslationDomain,
+    Widget,
+)
+from core.plugins import hookimpl
+
+PLUGIN_NAME = "visits"
+__version__ = "0.1.0"
+HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def plugin_models() -> list[type]:
+    from .models import ALL_MODELS
+
+    return ALL_MODELS
+
+
+@hookimpl
+def plugin_blueprints() -> list[Any]:
+    from .api import bp as api_bp
+    from .views import bp
+
+    return [bp, api_bp]
+
+
+@hookimpl
+def plugin_permissions() -> list[Permission]:
+    from .permissions import VISITS_PERMISSIONS
+
+    return VISITS_PERMISSIONS
+
+
+@hookimpl
+def plugin_translations() -> list[TranslationDomain]:
+    return [TranslationDomain(directory=str(HERE / "translations"), domain="visits")]
+
+
+@hookimpl
+def plugin_migrations() -> list[MigrationBranch]:
+    return [
+        MigrationBranch(name="visits", directory=str(HERE / "migrations"), table_prefix="visits_")
+    ]
+
+
+@hookimpl
+def plugin_cli_commands() -> list[Any]:
+    from .cli import visits_group
+
+    return [visits_group]
+
+
+@hookimpl
+def plugin_setup_app(app: Any) -> None:
+    from . import services
+
+    app.jinja_env.globals.update(
+        visits_status_label=services.status_label,
+        visits_relationship_label=services.relationship_label,
+        visits_kind_label=services.kind_label,
+    )
+
+
+@hookimpl
+def portal_nav_items(user: Any) -> list[NavItem]:
+    return [
+        NavItem("visits.public_index", _l("Visiting information"), order=5, area="public"),
+        NavItem("visits.book", _l("Book a visit"), order=10, area="public", roles=("visitor",)),
+        NavItem("visits.my_visits", _l("My visits"), order=11, area="public", roles=("visitor",)),
+        NavItem(
+            "visits.my_relatives", _l("My relatives"), order=12, area="public", roles=("visitor",)
+        ),
+        NavItem("visits.gate", _l("Visits gate"), order=30, permission="visits.gate"),
+        NavItem("visits.staff_index", _l("Visits"), order=31, permission="visits.view"),
+    ]
+
+
+@hookimpl
+def portal_dashboard_widgets(user: Any) -> list[Widget]:
+    from core.identity.services import has_permission
+
+    if not has_permission(user, "visits.view"):
+        return []
+    from .services import dashboard_stats
+
+    return [
+        Widget(
+            key="visits",
+            title=_l("Visits"),
+            template="visits/_widget.html",
+            context={"visits_stats": dashboard_stats(user)},
+            order=20,
+        )
+    ]
+
+
+@hookimpl
+def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
+    from core.identity.services import has_permission
+
+    if not has_permission(user, "visits.view"):
+        return []
+    from .services import detainee_visits
+
+    return [
+        Panel(
+            key="visits",
+            title=_l("Visits"),
+            template="visits/_panel.html",
+            context={"visits_info": detainee_visits(detainee)},
+            order=30,
+        )
+    ]
+
+
+@hookimpl
+def on_detainee_transferred(detainee: Any, source: Any, destination: Any, actor: Any) -> None:
+    from .services import cancel_future_for_detainee
+
+    cancel_future_for_detainee(
+        detainee, actor, _l("The detainee was transferred to another establishment.")
+    )
+
+
+@hookimpl
+def on_detainee_released(detainee: Any, actor: Any) -> None:
+    from .services import cancel_future_for_detainee
+
+    cancel_future_for_detainee(detainee, actor, _l("The detainee was released."))
+
+
+@hookimpl
+def demo_seed(context: Any) -> None:
+    from .demo import seed
+
+    seed(context)

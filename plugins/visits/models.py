@@ -1,0 +1,256 @@
+"""The visits module's tables (prefix ``visits_``).
+
+Capacity and quotas are counters guarded in the database: ``visits_slots.booked`` is only ever
+changed by a conditional ``UPDATE … WHERE booked + :n <= capacity`` (and a CHECK constraint
+backs it), ``visits_quota_counters.used`` likewise against the weekly quota.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import Base, UTCDateTime, utcnow
+from core.detainees.models import Detainee
+from core.establishments.models import Establishment
+from core.identity.models import User
+
+SLOT_KINDS = ("ordinary", "supervised")
+
+
+class VisitRules(Base):
+    """The visit rules and public information of one establishment."""
+
+    __tablename__ = "visits_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"), unique=True)
+    max_adults: Mapped[int] = mapped_column(Integer, default=3)
+    max_children: Mapped[int] = mapped_column(Integer, default=2)
+    adult_age: Mapped[int] = mapped_column(Integer, default=18)
+    window_open_days: Mapped[int] = mapped_column(Integer, default=14)
+    window_close_hours: Mapped[int] = mapped_column(Integer, default=24)
+    cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=12)
+    quota_pretrial: Mapped[int] = mapped_column(Integer, default=2)
+    quota_convicted: Mapped[int] = mapped_column(Integer, default=1)
+    # public information, in Arabic and French
+    address: Mapped[str] = mapped_column(String(300), default="")
+    visiting_days_ar: Mapped[str] = mapped_column(Text, default="")
+    visiting_days_fr: Mapped[str] = mapped_column(Text, default="")
+    conditions_ar: Mapped[str] = mapped_column(Text, default="")
+    conditions_fr: Mapped[str] = mapped_column(Text, default="")
+    documents_ar: Mapped[str] = mapped_column(Text, default="")
+    documents_fr: Mapped[str] = mapped_column(Text, default="")
+    items_ar: Mapped[str] = mapped_column(Text, default="")
+    items_fr: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    establishment: Mapped[Establishment] = relationship(lazy="joined")
+
+    def text(self, name: str, lang: str) -> str:
+        ar, fr = getattr(self, f"{name}_ar"), getattr(self, f"{name}_fr")
+        return (ar or fr) if lang == "ar" else (fr or ar)
+
+
+class SessionTemplate(Base):
+    """A weekly visiting session that generates slots (one per kind with a capacity)."""
+
+    __tablename__ = "visits_session_templates"
+    __table_args__ = (
+        CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+        CheckConstraint("capacity >= 0 AND capacity_supervised >= 0", name="capacity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"), index=True)
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday
+    start_time: Mapped[str] = mapped_column(String(5))  # "HH:MM", local time
+    end_time: Mapped[str] = mapped_column(String(5))
+    capacity: Mapped[int] = mapped_column(Integer, default=0)
+    capacity_supervised: Mapped[int] = mapped_column(Integer, default=0)
+    valid_from: Mapped[dt.date] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Slot(Base):
+    """A bookable visiting time at one establishment."""
+
+    __tablename__ = "visits_slots"
+    __table_args__ = (
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="not_overbooked"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        UniqueConstraint("establishment_id", "starts_at", "kind", "template_id"),
+        Index("ix_visits_slots_est_start", "establishment_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("visits_session_templates.id", ondelete="SET NULL"), default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16), default="ordinary")
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
+    capacity: Mapped[int] = mapped_column(Integer)
+    booked: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled
+    cancel_reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    establishment: Mapped[Establishment] = relationship(lazy="joined")
+
+    @property
+    def available(self) -> int:
+        return max(0, self.capacity - self.booked) if self.status == "open" else 0
+
+
+class BlockedDate(Base):
+    """A day without visits at one establishment (holiday, security operation…)."""
+
+    __tablename__ = "visits_blocked_dates"
+    __table_args__ = (UniqueConstraint("establishment_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Relation(Base):
+    """A visitor's request to be linked to a detainee, and its decision."""
+
+    __tablename__ = "visits_relations"
+    __table_args__ = (Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"))
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("core_detainees.id", ondelete="CASCADE"), index=True
+    )
+    relationship_kind: Mapped[str] = mapped_column("relationship", String(30))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_users.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    visitor: Mapped[User] = relationship(foreign_keys=[visitor_id], lazy="joined")
+    detainee: Mapped[Detainee] = relationship(lazy="joined")
+
+
+class Ban(Base):
+    """A visitor may not book at an establishment until ``ends_on`` (inclusive; none = open)."""
+
+    __tablename__ = "visits_bans"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visitor_id: Mapped[int] = mapped_column(
+        ForeignKey("core_users.id", ondelete="CASCADE"), index=True
+    )
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
+    reason: Mapped[str] = mapped_column(String(300))
+    ends_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    visitor: Mapped[User] = relationship(foreign_keys=[visitor_id], lazy="joined")
+    establishment: Mapped[Establishment] = relationship(lazy="joined")
+
+
+class Booking(Base):
+    """A booked visit; ``status`` moves only along ``services.TRANSITIONS``."""
+
+    __tablename__ = "visits_bookings"
+    __table_args__ = (
+        Index("ix_visits_bookings_slot_status", "slot_id", "status"),
+        Index("ix_visits_bookings_detainee", "detainee_id", "status"),
+        Index("ix_visits_bookings_visitor", "visitor_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reference: Mapped[str] = mapped_column(String(12), unique=True)
+    slot_id: Mapped[int] = mapped_column(ForeignKey("visits_slots.id"))
+    establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
+    detainee_id: Mapped[int] = mapped_column(ForeignKey("core_detainees.id", ondelete="CASCADE"))
+    visitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_users.id", ondelete="SET NULL"), default=None
+    )
+    visitor_name: Mapped[str] = mapped_column(String(200))
+    visitor_national_id: Mapped[str] = mapped_column(String(20), default="")
+    adults: Mapped[int] = mapped_column(Integer, default=1)
+    children: Mapped[int] = mapped_column(Integer, default=0)
+    places: Mapped[int] = mapped_column(Integer, default=1)
+    week_start: Mapped[dt.date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(20), default="confirmed")
+    walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str] = mapped_column(String(300), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    checked_in_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    reminder_sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    slot: Mapped[Slot] = relationship(lazy="joined")
+    detainee: Mapped[Detainee] = relationship(lazy="joined")
+    visitor: Mapped[User | None] = relationship(lazy="joined")
+    companions: Mapped[list[Companion]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="Companion.id"
+    )
+
+
+class Companion(Base):
+    __tablename__ = "visits_companions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("visits_bookings.id", ondelete="CASCADE"), index=True
+    )
+    full_name: Mapped[str] = mapped_column(String(200))
+    national_id: Mapped[str] = mapped_column(String(20), default="")
+    birth_date: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    is_adult: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class QuotaCounter(Base):
+    """Visits counted against a detainee's weekly quota (advanced conditionally)."""
+
+    __tablename__ = "visits_quota_counters"
+    __table_args__ = (CheckConstraint("used >= 0", name="used_positive"),)
+
+    detainee_id: Mapped[int] = mapped_column(
+        ForeignKey("core_detainees.id", ondelete="CASCADE"), primary_key=True
+    )
+    week_start: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(Integer, default=0)
+
+
+ALL_MODELS: list[type] = [
+    VisitRules,
+    SessionTemplate,
+    Slot,
+    BlockedDate,
+    Relation,
+    Ban,
+    Booking,
+    Companion,
+    QuotaCounter,
+]
