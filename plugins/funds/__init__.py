@@ -1,0 +1,133 @@
+"""Detainee funds (pécule): an exact, append-only, double-entry ledger of every dirham a detainee
+holds. This module is the plugin object: hook implementations only (rules live in services)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from core.contributions import MigrationBranch, NavItem, Panel, TranslationDomain, Widget
+from core.plugins import hookimpl
+
+PLUGIN_NAME = "funds"
+__version__ = "0.1.0"
+HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def plugin_models() -> list[type]:
+    from plugins.funds.models import MODELS
+
+    return MODELS
+
+
+@hookimpl
+def plugin_blueprints() -> list[Any]:
+    from plugins.funds.api import bp as api_bp
+    from plugins.funds.views import bp
+
+    return [bp, api_bp]
+
+
+@hookimpl
+def plugin_permissions() -> list[Any]:
+    from plugins.funds.permissions import PERMISSIONS
+
+    return PERMISSIONS
+
+
+@hookimpl
+def plugin_translations() -> list[TranslationDomain]:
+    return [TranslationDomain(directory=str(HERE / "translations"), domain="funds")]
+
+
+@hookimpl
+def plugin_migrations() -> list[MigrationBranch]:
+    return [
+        MigrationBranch(name="funds", directory=str(HERE / "migrations"), table_prefix="funds_")
+    ]
+
+
+@hookimpl
+def plugin_cli_commands() -> list[Any]:
+    from plugins.funds.cli import funds
+
+    return [funds]
+
+
+@hookimpl
+def portal_nav_items(user: Any) -> list[NavItem]:
+    return [NavItem("funds.index", _l("Detainee funds"), order=40, permission="funds.view")]
+
+
+@hookimpl
+def portal_dashboard_widgets(user: Any) -> list[Widget]:
+    from plugins.funds import services
+
+    if not services.can_view(user):
+        return []
+    return [
+        Widget(
+            key="funds",
+            title=_l("Detainee funds"),
+            template="funds/widget.html",
+            context={"funds": services.dashboard_figures(user)},
+            order=40,
+        )
+    ]
+
+
+@hookimpl
+def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
+    from plugins.funds import services
+
+    if not services.can_view(user):
+        return []
+    view = services.view_account(detainee.registration_number, user)
+    items, _total = services.movements(view.account, 1, 5)
+    return [
+        Panel(
+            key="funds",
+            title=_l("Funds (pécule)"),
+            template="funds/panel.html",
+            context={"funds_view": view, "funds_items": items},
+            order=40,
+        )
+    ]
+
+
+@hookimpl
+def on_detainee_admitted(detainee: Any, actor: Any) -> None:
+    from plugins.funds import services
+
+    services.on_admitted(detainee, actor)
+
+
+@hookimpl
+def release_blockers(detainee: Any) -> list[str]:
+    from plugins.funds import services
+
+    return services.release_blockers(detainee)
+
+
+@hookimpl
+def on_detainee_released(detainee: Any, actor: Any) -> None:
+    from plugins.funds import services
+
+    services.on_released(detainee, actor)
+
+
+@hookimpl
+def on_detainee_transferred(detainee: Any, source: Any, destination: Any, actor: Any) -> None:
+    from plugins.funds import services
+
+    services.on_transferred(detainee, source, destination, actor)
+
+
+@hookimpl
+def demo_seed(context: Any) -> None:
+    from plugins.funds.demo import seed
+
+    seed(context)
