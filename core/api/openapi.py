@@ -127,6 +127,8 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 codes.add(403)
             if spec.body is not None:
                 codes |= {400, 422}
+            if spec.paginated or spec.query:
+                codes.add(400)
             if rule.arguments:
                 codes.add(404)
             for code in sorted(codes):

@@ -25,7 +25,7 @@ class EstablishmentIn(ApiModel):
     name: str = Field(max_length=200)
     name_ar: str = Field("", max_length=200)
     kind: Literal["local_prison", "central_prison", "agricultural_prison", "reform_centre"]
-    capacity: int
+    capacity: int = Field(strict=True)
     region: str = Field("", max_length=120)
     city: str = Field("", max_length=120)
 
@@ -89,4 +89,8 @@ class DetaineeOut(BaseModel):
     establishment: str
     legal_status: str
     admitted_at: dt.datetime
-    released_at: dt.datetime | None = None
+
+
+class ReleaseOut(DetaineeOut):
+    status: Literal["released"]
+    released_at: dt.datetime

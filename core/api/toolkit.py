@@ -126,11 +126,36 @@ def read_json_object() -> dict[str, Any]:
         raise Malformed(_("The request body must be a JSON object."), code="malformed_json")
     try:
         data = json.loads(raw, parse_float=Decimal, parse_constant=_reject_constant)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise Malformed(_("The request body is not valid JSON."), code="malformed_json") from exc
     if not isinstance(data, dict):
         raise Malformed(_("The request body must be a JSON object."), code="malformed_json")
+    if not _storable(data):
+        raise Malformed(
+            _("The request body contains characters that cannot be stored."),
+            code="malformed_json",
+        )
     return data
+
+
+def _storable(value: Any) -> bool:
+    """No NUL characters nor lone surrogates: neither can be stored as text by the databases."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return False
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def _reject_constant(name: str) -> Any:

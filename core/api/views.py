@@ -13,6 +13,7 @@ from core.api.schemas import (
     DetaineeOut,
     EstablishmentIn,
     EstablishmentOut,
+    ReleaseOut,
     TokenIn,
     TokenOut,
     UserIn,
@@ -59,7 +60,6 @@ def detainee_json(det: Detainee) -> dict[str, Any]:
         "establishment": det.establishment.code,
         "legal_status": det.legal_status.value,
         "admitted_at": det.admitted_at.isoformat(),
-        "released_at": det.released_at.isoformat() if det.released_at else None,
     }
 
 
@@ -240,14 +240,17 @@ def get_detainee(registration_number: str, user: User) -> dict[str, Any]:
 @bp.post("/detainees/<registration_number>/release")
 @endpoint(
     "Release a detainee",
-    response=DetaineeOut,
+    response=ReleaseOut,
     permission="detainees.release",
     tags=["detainees"],
     errors=(409,),
+    description="409 `already_released` when released before; 409 `release_blocked` with "
+    "`reasons` when a module vetoes the release (unsettled account, pending transfer…).",
 )
 def release_detainee(registration_number: str, user: User) -> dict[str, Any]:
     det = detainees.get_detainee(registration_number, user)
     detainees.release(det, user)
     data = detainee_json(det)
-    data["status"] = "released"
+    data["status"] = det.legal_status.value
+    data["released_at"] = det.released_at.isoformat() if det.released_at else None
     return data

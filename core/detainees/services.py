@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ from core.establishments.services import get_by_code
 from core.identity.models import User
 from core.identity.services import require
 from core.plugins import hook
-from core.scoping import ensure_in_scope
+from core.scoping import can_see_establishment, ensure_in_scope
 
 NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
@@ -108,7 +109,9 @@ def validate_detainee_fields(data: Mapping[str, Any], *, partial: bool = False) 
             errors[field] = _("Enter text.")
             return
         value = " ".join(value.split())
-        if required and not value:
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value):
+            errors[field] = _("Enter text.")
+        elif required and not value:
             errors[field] = _("This field is required.")
         elif len(value) > max_len:
             errors[field] = _("At most %(n)d characters.", n=max_len)
@@ -181,14 +184,17 @@ def refresh_name_keys(detainee: Detainee) -> None:
 def get_detainee(registration_number: str, user: User | None) -> Detainee:
     """The record, if the user may see it (otherwise 404: another establishment's records do
     not exist for them)."""
-    det = db_session().scalar(
-        select(Detainee).where(Detainee.registration_number == (registration_number or "").strip())
+    rn = (registration_number or "").strip()
+    det = (
+        db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
+        if REGNO_RE.match(rn)
+        else None
     )
-    if det is None:
-        raise NotFound(_("No detainee with this registration number."), code="detainee_not_found")
     if user is not None:
         require(user, "detainees.view")
-        ensure_in_scope(user, det.establishment_id)
+    if det is None or (user is not None and not can_see_establishment(user, det.establishment_id)):
+        # the same answer for another establishment's record: it does not exist for this user
+        raise NotFound(_("No detainee with this registration number."), code="detainee_not_found")
     return det
 
 
@@ -248,7 +254,7 @@ def admit(
     det.establishment = est
     sess.add(det)
     sess.flush()
-    sess.add(
+    det.placements.append(
         Placement(detainee_id=det.id, establishment_id=est.id, started_at=when, reason="admission")
     )
     refresh_name_keys(det)
@@ -315,7 +321,7 @@ def release(det: Detainee, actor: User | None, *, note: str = "") -> Detainee:
     for placement in det.placements:
         if placement.ended_at is None:
             placement.ended_at = now
-    db_session().add(
+    det.placements.append(
         Placement(
             detainee_id=det.id,
             establishment_id=det.establishment_id,
@@ -378,7 +384,7 @@ def move(
             placement.ended_at = now
     det.establishment_id = destination.id
     det.establishment = destination
-    sess.add(
+    det.placements.append(
         Placement(
             detainee_id=det.id,
             establishment_id=destination.id,

@@ -6,6 +6,8 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, Submit
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 REQUIRED = _l("This field is required.")
+TOO_LONG = _l("At most %(max)d characters.")
+BAD_CHOICE = _l("Choose one of the allowed values.")
 
 KIND_CHOICES = [
     ("local_prison", _l("Local prison")),
@@ -18,18 +20,23 @@ KIND_CHOICES = [
 class EstablishmentForm(FlaskForm):
     code = StringField(
         _l("Code"),
-        validators=[DataRequired(REQUIRED), Length(max=16)],
+        validators=[DataRequired(REQUIRED), Length(max=16, message=TOO_LONG)],
         description=_l("2 to 16 capital letters, digits or dashes, e.g. CAS-AS."),
     )
-    name = StringField(_l("Name (French)"), validators=[DataRequired(REQUIRED), Length(max=200)])
-    name_ar = StringField(
-        _l("Name (Arabic)"), validators=[Length(max=200)], render_kw={"dir": "rtl", "lang": "ar"}
+    name = StringField(
+        _l("Name (French)"), validators=[DataRequired(REQUIRED), Length(max=200, message=TOO_LONG)]
     )
-    kind = SelectField(_l("Kind"), choices=KIND_CHOICES)
-    region = StringField(_l("Region"), validators=[Length(max=120)])
-    city = StringField(_l("City"), validators=[Length(max=120)])
+    name_ar = StringField(
+        _l("Name (Arabic)"),
+        validators=[Length(max=200, message=TOO_LONG)],
+        render_kw={"dir": "rtl", "lang": "ar"},
+    )
+    kind = SelectField(_l("Kind"), choices=KIND_CHOICES, invalid_choice_message=BAD_CHOICE)
+    region = StringField(_l("Region"), validators=[Length(max=120, message=TOO_LONG)])
+    city = StringField(_l("City"), validators=[Length(max=120, message=TOO_LONG)])
     capacity = IntegerField(
         _l("Capacity (beds)"),
+        invalid_value_message=_l("Enter a whole number."),
         validators=[
             InputRequired(REQUIRED),
             NumberRange(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -58,14 +59,32 @@ def all_establishments() -> list[Establishment]:
 
 
 def get_by_code(code: str, user: User | None = None, *, check_scope: bool = True) -> Establishment:
-    est = db_session().scalar(
-        select(Establishment).where(Establishment.code == (code or "").strip().upper())
+    code = (code or "").strip().upper() if isinstance(code, str) else ""
+    est = (
+        db_session().scalar(select(Establishment).where(Establishment.code == code))
+        if CODE_RE.match(code)
+        else None
     )
     if est is None:
         raise NotFound(_("Unknown establishment."), code="establishment_not_found")
     if check_scope and user is not None:
         ensure_in_scope(user, est.id)
     return est
+
+
+def _has_control_chars(value: object) -> bool:
+    return isinstance(value, str) and any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
+def _check_place(**values: object) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    for key, value in values.items():
+        limit = 300 if key == "address" else 120
+        if not isinstance(value, str) or _has_control_chars(value):
+            errors[key] = _("Enter text.")
+        elif len(value) > limit:
+            errors[key] = _("At most %(n)d characters.", n=limit)
+    return errors
 
 
 def _validate(code: str, name_fr: str, name_ar: str, kind: str, capacity: object) -> dict[str, str]:
@@ -76,6 +95,9 @@ def _validate(code: str, name_fr: str, name_ar: str, kind: str, capacity: object
         errors["name"] = _("This field is required.")
     if len(name_fr or "") > 200 or len(name_ar or "") > 200:
         errors["name"] = _("At most %(n)d characters.", n=200)
+    for key, value in (("name", name_fr), ("name_ar", name_ar)):
+        if _has_control_chars(value):
+            errors[key] = _("Enter text.")
     if kind not in EstablishmentKind.__members__:
         errors["kind"] = _("Choose a kind of establishment.")
     if (
@@ -103,6 +125,7 @@ def create_establishment(
         require(actor, "establishments.manage")
     code = (code or "").strip().upper()
     errors = _validate(code, name, name_ar, kind, capacity)
+    errors.update(_check_place(region=region, city=city, address=address))
     if not errors and db_session().scalar(
         select(Establishment.id).where(Establishment.code == code)
     ):
@@ -144,6 +167,9 @@ def update_establishment(est: Establishment, actor: User, **changes: object) -> 
         str(merged["kind"]),
         merged["capacity"],
     )
+    errors.update(
+        _check_place(region=merged["region"], city=merged["city"], address=merged["address"])
+    )
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     for key in allowed:
@@ -155,12 +181,13 @@ def update_establishment(est: Establishment, actor: User, **changes: object) -> 
     diff = {
         k: [str(before[k]), str(getattr(est, k))] for k in allowed if before[k] != getattr(est, k)
     }
-    audit.record(
-        "establishment.update",
-        "establishment",
-        est.code,
-        establishment_id=est.id,
-        summary=diff,
-        actor=actor,
-    )
+    if diff:
+        audit.record(
+            "establishment.update",
+            "establishment",
+            est.code,
+            establishment_id=est.id,
+            summary=diff,
+            actor=actor,
+        )
     return est
