@@ -21,7 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import Babel, format_date, format_datetime, format_decimal, get_locale
+from flask_babel import (
+    Babel,
+    format_date,
+    format_datetime,
+    format_decimal,
+    format_percent,
+    get_locale,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -89,6 +96,7 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
     app.jinja_env.filters["datetime"] = show_datetime
     app.jinja_env.filters["date"] = show_date
     app.jinja_env.filters["number"] = show_number
+    app.jinja_env.filters["percent"] = show_percent
     return babel
 
 
@@ -120,4 +128,22 @@ def show_number(value: int | float | Decimal | None) -> str:
     return format_decimal(value)
 
 
-__all__ = ["_", "_l", "current_language", "init_app", "show_date", "show_datetime"]
+def show_percent(value: int | float | Decimal | None) -> str:
+    """A ratio (``0.85``) as a percentage in the current locale (``85 %`` in French)."""
+    if value is None:
+        return ""
+    return format_percent(value)
+
+
+__all__ = [
+    "_",
+    "_l",
+    "choose_language",
+    "current_language",
+    "init_app",
+    "select_locale",
+    "show_date",
+    "show_datetime",
+    "show_number",
+    "show_percent",
+]

@@ -1,4 +1,6 @@
-"""Catalog maintenance: ``python -m core.i18n_tools update|compile|check``.
+"""Catalog maintenance: ``python -m core.i18n_tools update|compile|check [OWNER...]``.
+
+With owner names (``core``, ``visits``…) only those catalogs are touched; without, all of them.
 
 Each owner (the core and every plugin folder) has its own gettext domain and catalogs:
 ``core/translations`` (domain ``core``, sources ``core/`` and ``templates/``) and
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 
 from core.config import LANGUAGES, PROJECT_ROOT
@@ -45,8 +48,24 @@ def _babel(*args: str) -> None:
     CommandLineInterface().run(["pybabel", "-q", *args])
 
 
-def update() -> None:
-    for owner in owners():
+def selected(names: list[str] | None = None) -> list[Owner]:
+    """The owners named (all when ``names`` is empty); an unknown name is an error."""
+    found = owners()
+    if not names:
+        return found
+    known = {o.domain for o in found}
+    unknown = sorted(set(names) - known)
+    if unknown:
+        raise SystemExit(f"unknown catalog owner(s): {', '.join(unknown)}; known: {sorted(known)}")
+    return [o for o in found if o.domain in names]
+
+
+def catalog_path(owner: Owner, lang: str) -> Path:
+    return owner.catalogs / lang / "LC_MESSAGES" / f"{owner.domain}.po"
+
+
+def update(names: list[str] | None = None) -> None:
+    for owner in selected(names):
         owner.catalogs.mkdir(parents=True, exist_ok=True)
         pot = owner.catalogs / f"{owner.domain}.pot"
         _babel(
@@ -64,7 +83,7 @@ def update() -> None:
             *[str(s) for s in owner.sources],
         )
         for lang in LANGUAGES:
-            po = owner.catalogs / lang / "LC_MESSAGES" / f"{owner.domain}.po"
+            po = catalog_path(owner, lang)
             if po.exists():
                 _babel(
                     "update",
@@ -93,20 +112,20 @@ def update() -> None:
                 )
 
 
-def compile_all() -> None:
-    for owner in owners():
+def compile_all(names: list[str] | None = None) -> None:
+    for owner in selected(names):
         for lang in LANGUAGES:
-            po = owner.catalogs / lang / "LC_MESSAGES" / f"{owner.domain}.po"
+            po = catalog_path(owner, lang)
             if po.exists():
                 _babel("compile", "-d", str(owner.catalogs), "-D", owner.domain, "-l", lang)
 
 
-def missing() -> dict[str, list[str]]:
+def missing(names: list[str] | None = None) -> dict[str, list[str]]:
     """Messages untranslated or fuzzy in the Arabic and French catalogs (English may echo)."""
     problems: dict[str, list[str]] = {}
-    for owner in owners():
+    for owner in selected(names):
         for lang in ("ar", "fr"):
-            po = owner.catalogs / lang / "LC_MESSAGES" / f"{owner.domain}.po"
+            po = catalog_path(owner, lang)
             if not po.exists():
                 problems[str(po)] = ["<catalog missing>"]
                 continue
@@ -124,20 +143,53 @@ def missing() -> dict[str, list[str]]:
     return problems
 
 
+def plural_problems(names: list[str] | None = None) -> dict[str, list[str]]:
+    """Catalogs whose plural header or plural messages do not have the language's forms.
+
+    Arabic has six forms (zero, one, two, few 3-10, "other" 100-102, many 11-99), French and
+    English two; each ``ngettext`` message needs a non-empty translation for every form.
+    """
+    problems: dict[str, list[str]] = {}
+    for owner in selected(names):
+        for lang in LANGUAGES:
+            po = catalog_path(owner, lang)
+            if not po.exists():
+                continue
+            with po.open("rb") as fh:
+                catalog = read_po(fh, locale=lang)
+            expected = get_plural(lang).num_plurals
+            bad = []
+            if catalog.num_plurals != expected:
+                bad.append(
+                    f"<header has {catalog.num_plurals} plural forms, {lang} has {expected}>"
+                )
+            for msg in catalog:
+                if msg.id and msg.pluralizable:
+                    forms = msg.string if isinstance(msg.string, tuple) else (msg.string,)
+                    if len(forms) != expected or not all(forms):
+                        bad.append(msg.id[0])
+            if bad:
+                problems[str(po)] = bad
+    return problems
+
+
 def main(argv: list[str]) -> int:
     action = argv[1] if len(argv) > 1 else "compile"
+    names = argv[2:]
     if action == "update":
-        update()
-        compile_all()
+        update(names)
+        compile_all(names)
     elif action == "compile":
-        compile_all()
+        compile_all(names)
     elif action == "check":
-        problems = missing()
+        problems = missing(names)
+        for path, ids in plural_problems(names).items():
+            problems.setdefault(path, []).extend(ids)
         for path, ids in problems.items():
             print(f"{path}: {len(ids)} missing: {ids[:5]}")
         return 1 if problems else 0
     else:
-        print("usage: python -m core.i18n_tools update|compile|check")
+        print("usage: python -m core.i18n_tools update|compile|check [OWNER...]")
         return 2
     return 0
 

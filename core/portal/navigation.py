@@ -1,7 +1,15 @@
-"""Navigation built from what the core and every plugin offer the signed-in user."""
+"""Navigation built from what the core and every plugin offer the signed-in user.
+
+Each plugin returns :class:`core.contributions.NavItem` values from ``portal_nav_items``; an
+item is shown in its ``area`` (``staff`` portal or ``public`` families' side) to users who hold
+its ``permission`` and one of its ``roles`` (when given). Items whose endpoint does not exist in
+this app (a disabled plugin's page) are left out. The dashboard's shortcuts and the families'
+service tiles are the same list.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from flask import url_for
@@ -12,17 +20,34 @@ from core.identity.services import has_permission
 from core.plugins import collect
 
 
+def visible(item: NavItem, user: Any) -> bool:
+    if item.permission and not has_permission(user, item.permission):
+        return False
+    return not (item.roles and (user is None or not user.has_role(*item.roles)))
+
+
 def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
+    """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order."""
     items: list[tuple[NavItem, str]] = []
+    seen: set[str] = set()
     for item in collect("portal_nav_items", user=user):
-        if item.area != area:
-            continue
-        if item.permission and not has_permission(user, item.permission):
-            continue
-        if item.roles and (user is None or not user.has_role(*item.roles)):
+        if item.area != area or item.endpoint in seen or not visible(item, user):
             continue
         try:
-            items.append((item, url_for(item.endpoint)))
+            href = url_for(item.endpoint)
         except BuildError:
             continue
+        seen.add(item.endpoint)
+        items.append((item, href))
     return items
+
+
+def current_href(items: Iterable[tuple[NavItem, str]], path: str) -> str | None:
+    """The entry the page at ``path`` belongs to: the longest ``href`` that is a prefix of it."""
+    best: str | None = None
+    for _item, href in items:
+        base = href.rstrip("/")
+        matches = path == href or (base and (path == base or path.startswith(base + "/")))
+        if matches and (best is None or len(href) > len(best)):
+            best = href
+    return best

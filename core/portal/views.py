@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from core.config import LANGUAGES
+from core.contributions import Widget
 from core.db import session as db_session
 from core.establishments.services import list_establishments
+from core.i18n import SESSION_KEY
 from core.plugins import collect
 from core.portal.access import permission_required
+from core.portal.navigation import current_href, navigation
 
 bp = Blueprint("portal", __name__)
 
@@ -20,26 +25,68 @@ bp = Blueprint("portal", __name__)
 def home() -> Any:
     if current_user.is_authenticated and current_user.is_staff:
         return redirect(url_for("portal.dashboard"))
-    return render_template("portal/home.html")
+    user = current_user if current_user.is_authenticated else None
+    return render_template("portal/home.html", services=navigation(user, "public"))
 
 
 @bp.get("/dashboard")
 @permission_required("portal.dashboard")
 def dashboard() -> Any:
-    widgets = collect("portal_dashboard_widgets", user=current_user)
+    widgets = [
+        (w, render_widget(w)) for w in collect("portal_dashboard_widgets", user=current_user)
+    ]
     occupancy = list_establishments(current_user)
-    return render_template("portal/dashboard.html", widgets=widgets, occupancy=occupancy)
+    totals = {
+        "population": sum(o.population for o in occupancy),
+        "capacity": sum(o.establishment.capacity for o in occupancy),
+    }
+    return render_template(
+        "portal/dashboard.html",
+        widgets=widgets,
+        occupancy=occupancy,
+        totals=totals,
+        shortcuts=navigation(current_user, "staff"),
+    )
+
+
+def render_widget(widget: Widget) -> Markup:
+    """A plugin's card: its template sees its ``context`` keys as variables, and ``w``."""
+    return Markup(render_template(widget.template, w=widget, widget=widget, **widget.context))
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to after the switch: never another site, never ``?lang=``.
+
+    Absolute URLs, scheme-relative ``//host`` and ``/\\host`` (which browsers read as
+    ``//host``) fall back to the home page. ``lang`` is dropped from the query so the old
+    explicit choice does not override the new one.
+    """
+    fallback = url_for("portal.home")
+    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
+        return fallback
+    if any(ch in target for ch in "\r\n\t\\") or any(ord(ch) < 32 for ch in target):
+        return fallback
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return fallback
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "lang"])
+    return parts.path + (f"?{query}" if query else "")
 
 
 @bp.post("/language")
 def choose_language() -> Any:
+    """The language switcher: kept in the session, and saved as the user's preference."""
     lang = request.form.get("lang", "")
-    if lang in LANGUAGES:
-        session["lang"] = lang
-        if current_user.is_authenticated:
-            current_user.locale = lang
-            db_session().commit()
-    target = request.form.get("next") or url_for("portal.home")
-    if not target.startswith("/") or target.startswith("//"):
-        target = url_for("portal.home")
-    return redirect(target)
+    if lang not in LANGUAGES:
+        abort(400)
+    session[SESSION_KEY] = lang
+    if current_user.is_authenticated and current_user.locale != lang:
+        current_user.locale = lang
+        db_session().commit()
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.app_template_global("nav_current")
+def nav_current(items: list[Any]) -> str | None:
+    """The navigation entry of the current page (for ``aria-current="page"``)."""
+    return current_href(items, request.path)

@@ -1,0 +1,376 @@
+"""Languages: complete catalogs, the locale's order of choice, direction, dates and numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from babel.messages.pofile import read_po
+from flask_babel import gettext, ngettext
+
+from core import i18n_tools
+from core.config import LANGUAGES
+from core.i18n import choose_language, show_date, show_datetime, show_number, show_percent
+from core.testing import TEST_PASSWORD
+
+OWNERS = [o.domain for o in i18n_tools.owners()]
+
+# ---------------------------------------------------------------------------------------------
+# catalogs
+# ---------------------------------------------------------------------------------------------
+
+
+def test_the_core_and_every_plugin_folder_own_a_catalog() -> None:
+    assert OWNERS[0] == "core"
+    plugin_folders = sorted(
+        p.name
+        for p in (i18n_tools.PROJECT_ROOT / "plugins").iterdir()
+        if (p / "__init__.py").exists()
+    )
+    assert OWNERS[1:] == plugin_folders
+
+
+@pytest.mark.parametrize("owner", OWNERS)
+def test_every_catalog_exists_in_arabic_french_and_english(owner: str) -> None:
+    (found,) = i18n_tools.selected([owner])
+    for lang in LANGUAGES:
+        po = i18n_tools.catalog_path(found, lang)
+        assert po.exists(), f"{po} is missing: run `make translations`"
+
+
+@pytest.mark.parametrize("owner", OWNERS)
+def test_no_arabic_or_french_message_is_missing_or_fuzzy(owner: str) -> None:
+    problems = i18n_tools.missing([owner])
+    assert problems == {}, "\n".join(
+        f"{path}: {len(ids)} untranslated or fuzzy, e.g. {ids[:8]}"
+        for path, ids in problems.items()
+    )
+
+
+@pytest.mark.parametrize("owner", OWNERS)
+def test_plural_messages_have_every_form_of_their_language(owner: str) -> None:
+    assert i18n_tools.plural_problems([owner]) == {}
+
+
+def test_catalogs_cover_every_message_of_the_code() -> None:
+    """Nothing wrapped in ``_()`` in core/ or templates/ is absent from the core catalogs
+    (i.e. `make translations` was run after the last string change)."""
+    (core,) = i18n_tools.selected(["core"])
+    sources = list(core.sources)
+    found: set[str] = set()
+    from babel.messages.extract import extract_from_dir
+
+    for source in sources:
+        for _file, _line, message, _comments, _ctx in extract_from_dir(
+            str(source),
+            method_map=[("**.py", "python"), ("**.html", "jinja2")],
+            keywords={
+                "_": None,
+                "gettext": None,
+                "ngettext": (1, 2),
+                "_l": None,
+                "lazy_gettext": None,
+            },
+        ):
+            found.add(message if isinstance(message, str) else message[0])
+    with i18n_tools.catalog_path(core, "ar").open("rb") as fh:
+        catalog = read_po(fh)
+    known = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+    assert sorted(found - known) == []
+
+
+def test_the_missing_check_reports_an_untranslated_message(tmp_path: Any, monkeypatch: Any) -> None:
+    """The check the catalog tests rely on does fail on an empty and on a fuzzy message."""
+    catalogs = tmp_path / "translations"
+    for lang in LANGUAGES:
+        folder = catalogs / lang / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        (folder / "demo.po").write_text(
+            f'msgid ""\nmsgstr ""\n"Language: {lang}\\n"\n\n'
+            'msgid "Hello"\nmsgstr ""\n\n'
+            '#, fuzzy\nmsgid "Bye"\nmsgstr "Au revoir"\n',
+            encoding="utf-8",
+        )
+    owner = i18n_tools.Owner("demo", catalogs, ())
+    monkeypatch.setattr(i18n_tools, "owners", lambda: [owner])
+    problems = i18n_tools.missing(["demo"])
+    assert sorted(problems) == sorted(
+        str(catalogs / lg / "LC_MESSAGES" / "demo.po") for lg in ("ar", "fr")
+    )
+    assert all(ids == ["Hello", "Bye"] for ids in problems.values())
+
+
+def test_the_plural_check_reports_a_missing_arabic_form(tmp_path: Any, monkeypatch: Any) -> None:
+    folder = tmp_path / "ar" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    (folder / "demo.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: ar\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "%(num)d visit"\nmsgid_plural "%(num)d visits"\n'
+        'msgstr[0] "زيارة"\nmsgstr[1] "زيارات"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n_tools, "owners", lambda: [i18n_tools.Owner("demo", tmp_path, ())])
+    (ids,) = i18n_tools.plural_problems(["demo"]).values()
+    assert ids[0].startswith("<header has 2 plural forms, ar has 6>")
+    assert "%(num)d visit" in ids
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "0 معتقل"),
+        (1, "معتقل واحد"),
+        (2, "معتقلان"),
+        (3, "3 معتقلين"),
+        (10, "10 معتقلين"),
+        (11, "11 معتقلًا"),
+        (99, "99 معتقلًا"),
+        (100, "100 معتقل"),
+        (102, "102 معتقل"),
+        (103, "103 معتقلين"),
+    ],
+)
+def test_arabic_uses_its_six_plural_forms(app: Any, count: int, expected: str) -> None:
+    with app.test_request_context("/?lang=ar"):
+        assert ngettext("%(num)d detainee", "%(num)d detainees", count) == expected
+
+
+def test_french_plural(app: Any) -> None:
+    with app.test_request_context("/?lang=fr"):
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 1) == "1 détenu"
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 2) == "2 détenus"
+
+
+@pytest.mark.parametrize(
+    ("lang", "text"),
+    [
+        ("ar", "هذه الصفحة غير موجودة."),
+        ("fr", "Cette page n'existe pas."),
+        ("en", "This page does not exist."),
+    ],
+)
+def test_messages_come_from_the_compiled_catalogs(app: Any, lang: str, text: str) -> None:
+    with app.test_request_context(f"/?lang={lang}"):
+        assert gettext("This page does not exist.") == text
+
+
+# ---------------------------------------------------------------------------------------------
+# which language
+# ---------------------------------------------------------------------------------------------
+
+
+def html_tag(resp: Any) -> str:
+    match = re.search(r"<html[^>]*>", resp.get_data(as_text=True))
+    assert match, resp.get_data(as_text=True)[:300]
+    return match.group(0)
+
+
+def lang_of(resp: Any) -> str:
+    match = re.search(r'<html lang="([a-z]+)"', resp.get_data(as_text=True))
+    assert match
+    return match.group(1)
+
+
+def test_public_pages_are_arabic_without_accept_language(client: Any) -> None:
+    for path in ("/", "/login", "/register"):
+        resp = client.get(path)
+        assert resp.status_code == 200
+        assert html_tag(resp) == '<html lang="ar" dir="rtl">'
+    assert "تسجيل الدخول" in client.get("/login").get_data(as_text=True)
+
+
+def test_the_browser_language_is_used(client: Any) -> None:
+    resp = client.get("/", headers={"Accept-Language": "fr-MA,fr;q=0.9,en;q=0.5"})
+    assert html_tag(resp) == '<html lang="fr" dir="ltr">'
+    assert "Se connecter" in resp.get_data(as_text=True)
+    assert lang_of(client.get("/", headers={"Accept-Language": "en-GB"})) == "en"
+
+
+def test_an_unsupported_browser_language_falls_back_to_arabic(client: Any) -> None:
+    assert lang_of(client.get("/", headers={"Accept-Language": "de-DE,es;q=0.8"})) == "ar"
+
+
+def test_an_explicit_choice_beats_the_browser_and_is_kept(client: Any) -> None:
+    french_browser = {"Accept-Language": "fr"}
+    assert lang_of(client.get("/?lang=en", headers=french_browser)) == "en"
+    assert lang_of(client.get("/login", headers=french_browser)) == "en"  # kept in the session
+    assert lang_of(client.get("/?lang=ar", headers=french_browser)) == "ar"
+    assert lang_of(client.get("/register", headers=french_browser)) == "ar"
+
+
+def test_an_unknown_explicit_choice_is_ignored(client: Any) -> None:
+    assert lang_of(client.get("/?lang=xx", headers={"Accept-Language": "fr"})) == "fr"
+    assert lang_of(client.get("/?lang=", headers={})) == "ar"
+
+
+def test_the_switcher_choice_is_kept_for_an_anonymous_visitor(client: Any) -> None:
+    resp = client.post("/language", data={"lang": "fr", "next": "/login"})
+    assert resp.status_code == 302
+    assert lang_of(client.get("/login", headers={"Accept-Language": "en"})) == "fr"
+
+
+def test_a_saved_preference_beats_an_explicit_choice_and_the_browser(
+    app: Any, client: Any, login_as: Any
+) -> None:
+    login_as("registry_clerk", "EST-A", locale="fr")
+    headers = {"Accept-Language": "en"}
+    assert lang_of(client.get("/dashboard", headers=headers)) == "fr"
+    assert lang_of(client.get("/dashboard?lang=ar", headers=headers)) == "fr"
+
+
+def test_without_a_preference_a_signed_in_user_gets_explicit_then_browser(
+    client: Any, login_as: Any
+) -> None:
+    login_as("registry_clerk", "EST-A")
+    assert lang_of(client.get("/dashboard", headers={"Accept-Language": "en"})) == "en"
+    assert lang_of(client.get("/dashboard?lang=fr", headers={"Accept-Language": "en"})) == "fr"
+    assert lang_of(client.get("/dashboard", headers={"Accept-Language": "en"})) == "fr"
+
+
+def test_the_switcher_saves_the_preference_and_shows_at_once(
+    app: Any, client: Any, login_as: Any
+) -> None:
+    from core.db import session
+    from core.identity.models import User
+
+    user = login_as("registry_clerk", "EST-A", locale="fr")
+    resp = client.post("/language", data={"lang": "ar", "next": "/dashboard"})
+    assert resp.status_code == 302 and resp.headers["Location"] == "/dashboard"
+    page = client.get("/dashboard", headers={"Accept-Language": "fr"})
+    assert html_tag(page) == '<html lang="ar" dir="rtl">'
+    assert "لوحة القيادة" in page.get_data(as_text=True)
+    with app.app_context():
+        assert session().get(User, user.id).locale == "ar"
+    # the preference follows the user to a new browser
+    other = app.test_client()
+    other.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert lang_of(other.get("/dashboard", headers={"Accept-Language": "en"})) == "ar"
+
+
+def test_a_registered_family_member_keeps_the_language_used_to_register(
+    app: Any, client: Any
+) -> None:
+    from core.db import session
+    from core.identity.models import User
+
+    resp = client.post(
+        "/register?lang=fr",
+        data={
+            "full_name": "Fatima Zahra Alaoui",
+            "national_id": "BE765432",
+            "phone": "0612345678",
+            "username": "fz.alaoui",
+            "password": "a-long-password-1",
+        },
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    with app.app_context():
+        assert session().query(User).filter_by(username="fz.alaoui").one().locale == "fr"
+
+
+def test_outside_a_request_the_language_is_arabic(app: Any) -> None:
+    with app.app_context():
+        assert choose_language() == "ar"
+
+
+def test_the_api_answers_in_the_browser_language(client: Any) -> None:
+    resp = client.post(
+        "/api/v1/auth/token",
+        json={"username": "nobody", "password": "x" * 12},
+        headers={"Accept-Language": "fr"},
+    )
+    assert resp.status_code == 401
+    assert resp.json["error"]["message"] == "Nom d'utilisateur ou mot de passe incorrect."
+    arabic = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x" * 12})
+    assert arabic.json["error"]["message"] == "اسم المستخدم أو كلمة المرور غير صحيحة."
+
+
+# ---------------------------------------------------------------------------------------------
+# direction on every page
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("lang", "direction"), [("ar", "rtl"), ("fr", "ltr"), ("en", "ltr")])
+def test_html_lang_and_dir_on_every_kind_of_page(
+    client: Any, login_as: Any, lang: str, direction: str
+) -> None:
+    expected = f'<html lang="{lang}" dir="{direction}">'
+    headers = {"Accept-Language": lang}
+    anonymous = ["/", "/login", "/register", "/no-such-page"]
+    for path in anonymous:
+        assert html_tag(client.get(path, headers=headers)) == expected, path
+    login_as("central_admin", ())
+    staff = ["/dashboard", "/detainees/", "/establishments/", "/admin/users", "/audit/", "/nope"]
+    for path in staff:
+        resp = client.get(path, headers=headers)
+        assert resp.status_code in (200, 404), (path, resp.status_code)
+        assert html_tag(resp) == expected, path
+
+
+# ---------------------------------------------------------------------------------------------
+# dates, times and numbers
+# ---------------------------------------------------------------------------------------------
+
+SUMMER_NOON_UTC = dt.datetime(2026, 7, 1, 12, 0, tzinfo=dt.UTC)
+# Morocco returns to UTC+0 during Ramadan (in 2026: from 15 February to 22 March).
+RAMADAN_NOON_UTC = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+
+
+def test_times_are_shown_in_casablanca_in_french(app: Any) -> None:
+    with app.test_request_context("/?lang=fr"):
+        assert show_datetime(SUMMER_NOON_UTC) == "1 juil. 2026, 13:00:00"
+        assert show_datetime(SUMMER_NOON_UTC, "short") == "01/07/2026 13:00"
+        assert show_datetime(RAMADAN_NOON_UTC, "short") == "01/03/2026 12:00"
+        # naive values are read as UTC, as stored
+        assert show_datetime(SUMMER_NOON_UTC.replace(tzinfo=None), "short") == "01/07/2026 13:00"
+
+
+def test_times_are_shown_in_casablanca_in_arabic(app: Any) -> None:
+    rlm = "\u200f"
+    with app.test_request_context("/?lang=ar"):
+        assert show_datetime(SUMMER_NOON_UTC, "short") == f"1{rlm}/7{rlm}/2026، 13:00"
+        assert show_datetime(RAMADAN_NOON_UTC, "short") == f"1{rlm}/3{rlm}/2026، 12:00"
+        # Moroccan month names: يوليوز, غشت
+        assert show_date(dt.date(2026, 7, 1), "long") == "1 يوليوز 2026"
+        assert show_date(dt.date(2026, 8, 20), "long") == "20 غشت 2026"
+
+
+def test_a_late_evening_utc_time_is_the_next_day_in_casablanca(app: Any) -> None:
+    late = dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)
+    with app.test_request_context("/?lang=fr"):
+        assert show_date(late) == "2 juil. 2026"
+        assert show_datetime(late, "short") == "02/07/2026 00:30"
+
+
+def test_numbers_follow_the_locale(app: Any) -> None:
+    nnbsp = "\u202f"
+    with app.test_request_context("/?lang=fr"):
+        assert show_number(1234567) == f"1{nnbsp}234{nnbsp}567"
+        assert show_number(Decimal("1234.5")) == f"1{nnbsp}234,5"
+        assert show_percent(0.856) == f"86{chr(0xA0)}%"
+    with app.test_request_context("/?lang=ar"):
+        assert show_number(1234567) == "1.234.567"
+        assert show_number(Decimal("1234.5")) == "1.234,5"
+    with app.test_request_context("/?lang=en"):
+        assert show_number(1234567) == "1,234,567"
+        assert show_datetime(SUMMER_NOON_UTC, "short") == f"7/1/26, 1:00{nnbsp}PM"
+
+
+def test_empty_values_format_as_nothing(app: Any) -> None:
+    with app.test_request_context("/?lang=fr"):
+        assert (
+            show_datetime(None) == show_date(None) == show_number(None) == show_percent(None) == ""
+        )
+
+
+def test_the_template_filters_are_registered(app: Any) -> None:
+    with app.test_request_context("/?lang=fr"):
+        template = app.jinja_env.from_string(
+            "{{ t|datetime('short') }}|{{ t|date('long') }}|{{ n|number }}|{{ r|percent }}"
+        )
+        rendered = template.render(t=SUMMER_NOON_UTC, n=1500, r=0.5)
+    assert rendered == f"01/07/2026 13:00|1 juillet 2026|1{chr(0x202F)}500|50{chr(0xA0)}%"
