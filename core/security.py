@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, has_app_context, request
 from flask_limiter import Limiter
@@ -20,6 +21,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.api.toolkit import API_PREFIX
 
 EXTENSION_KEY = "idmaj.ratelimit"
+F = TypeVar("F", bound=Callable[..., Any])
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -133,6 +135,33 @@ def login_limit() -> str:
 
 def login_address_limit() -> str:
     return str(current_app.config.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per minute"))
+
+
+def login_throttle(methods: list[str] | None = None) -> Callable[[F], F]:
+    """Throttle a sign-in view: failed attempts per account, all attempts per address.
+
+    The counters are shared by every view it decorates (the sign-in page and
+    ``POST /api/v1/auth/token``), so an attacker gets ``LOGIN_RATE_LIMIT`` guesses per account
+    in all, whichever door they knock on.
+    """
+
+    def decorate(fn: F) -> F:
+        fn = limiter.shared_limit(
+            login_address_limit,
+            scope="login-address",
+            key_func=login_address_key,
+            methods=methods,
+        )(fn)
+        fn = limiter.shared_limit(
+            login_limit,
+            scope="login-account",
+            key_func=login_username_key,
+            methods=methods,
+            deduct_when=failed_response,
+        )(fn)
+        return fn
+
+    return decorate
 
 
 def _load_user(session_id: str) -> Any:

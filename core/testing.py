@@ -156,7 +156,7 @@ def app(_session_app: Any) -> Iterator[Any]:
         yield _session_app
     finally:
         database.sessionmaker.configure(
-            bind=database.engine, join_transaction_mode="conservative_savepoint"
+            bind=database.engine, join_transaction_mode="conditional_savepoint"
         )
         if outer.is_active:
             outer.rollback()

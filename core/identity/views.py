@@ -18,14 +18,7 @@ from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermi
 from core.identity.models import ROLES, User
 from core.portal.access import apply_errors, permission_required
 from core.scoping import establishment_ids
-from core.security import (
-    failed_response,
-    limiter,
-    login_address_key,
-    login_address_limit,
-    login_limit,
-    login_username_key,
-)
+from core.security import limiter, login_throttle
 
 auth_bp = Blueprint("auth", __name__)
 users_bp = Blueprint("users", __name__, url_prefix="/admin")
@@ -38,10 +31,7 @@ def _safe_next(target: str | None, default: str) -> str:
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(
-    login_limit, key_func=login_username_key, methods=["POST"], deduct_when=failed_response
-)
-@limiter.limit(login_address_limit, key_func=login_address_key, methods=["POST"])
+@login_throttle(methods=["POST"])
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
