@@ -18,20 +18,21 @@ def _make_app() -> Any:
 
 
 class IdmajGroup(FlaskGroup):
-    """Adds the plugins' commands (``plugin_cli_commands``) to the group."""
+    """Adds the plugins' commands (``plugin_cli_commands``) of the app being run.
+
+    They are looked up in that app on each call and never added to the group itself, so two
+    apps with different plugins (tests build many in one process) each see their own.
+    """
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        self._load_idmaj_commands(ctx)
-        return super().list_commands(ctx)
+        return sorted(set(super().list_commands(ctx)) | set(self._plugin_commands(ctx)))
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
-        self._load_idmaj_commands(ctx)
-        return super().get_command(ctx, name)
+        if name in self.commands:
+            return self.commands[name]
+        return self._plugin_commands(ctx).get(name) or super().get_command(ctx, name)
 
-    def _load_idmaj_commands(self, ctx: click.Context) -> None:
-        if getattr(self, "_idmaj_commands_loaded", False):
-            return
-        self._idmaj_commands_loaded = True
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
         from flask.cli import ScriptInfo
 
         from core.plugins import get_plugin_manager
@@ -39,10 +40,12 @@ class IdmajGroup(FlaskGroup):
         info = ctx.ensure_object(ScriptInfo)
         if info.create_app is None:
             info.create_app = _make_app
-        app = info.load_app()
+        app = info.load_app()  # cached by ScriptInfo: one app per invocation
+        found: dict[str, click.Command] = {}
         for command in get_plugin_manager(app).collect("plugin_cli_commands"):
-            if command.name not in self.commands:
-                self.add_command(command)
+            if command.name and command.name not in self.commands:
+                found.setdefault(command.name, command)
+        return found
 
 
 cli = IdmajGroup(

@@ -1,0 +1,883 @@
+"""Every hook of ``core/hookspecs.py``: a throwaway plugin implementing it changes what the app
+does. ``tests/test_docs_hooks.py`` fails when a hook has no test here (a test function whose
+name contains the hook's name).
+
+Apps are built with ``create_app(config, plugins=[...])`` on the shared, migrated test
+database and bound to one connection whose transaction is rolled back at the end of the test
+(as the ``app`` fixture of ``core/testing.py`` does); hooks that need their own tables
+(``plugin_models``, ``plugin_migrations``, ``demo_seed``) get a database of their own.
+"""
+
+from __future__ import annotations
+
+import textwrap
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from babel.messages.catalog import Catalog
+from babel.messages.mofile import write_mo
+from flask import Blueprint, Flask, request
+from flask_babel import gettext
+from pydantic import Field
+from sqlalchemy import func, inspect, select, text
+
+from core import demo, migrate, testing
+from core.api.toolkit import ApiModel, endpoint
+from core.audit.models import AuditEvent
+from core.cli import cli
+from core.contributions import (
+    DemoContext,
+    MigrationBranch,
+    NavItem,
+    NotificationChannel,
+    Panel,
+    Permission,
+    TranslationDomain,
+    Widget,
+)
+from core.db import metadata
+from core.db import session as db_session
+from core.detainees import services as detainee_services
+from core.detainees.models import Detainee, LegalStatus
+from core.errors import Blocked
+from core.identity.models import PermissionRecord, RolePermission
+from core.identity.services import has_permission, sync_permissions
+from core.notifications.models import OutboxMessage
+from core.notifications.services import dispatch_pending, enqueue
+from core.plugins import hookimpl
+from core.testing import TEST_PASSWORD, Factories
+
+# --------------------------------------------------------------------------------------------
+# harness
+# --------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def rolled_back(app: Flask, connection: Any = None) -> Iterator[Flask]:
+    """Bind the app's sessions to one connection whose transaction is rolled back at the end
+    (commits inside only release savepoints), like the ``app`` fixture. Apps of the same test
+    share the connection: SQLite lets one writer in at a time."""
+    from core.security import limiter
+
+    database = app.extensions["idmaj.db"]
+    own = connection is None
+    if own:
+        connection = database.engine.connect()
+        outer = connection.begin()
+    database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
+    limiter.reset()
+    try:
+        yield app
+    finally:
+        database.sessionmaker.configure(
+            bind=database.engine, join_transaction_mode="conservative_savepoint"
+        )
+        if own:
+            if outer.is_active:
+                outer.rollback()
+            connection.close()
+
+
+@pytest.fixture
+def build(make_app: Callable[..., Any], _session_app: Any) -> Iterator[Callable[..., Flask]]:
+    """``build(plugin, ..., **config)``: an app with exactly these plugins (plus the core) on
+    the migrated shared database, rolled back at the end of the test; permissions synced.
+    Every app of one test shares one connection (and so sees the others' writes)."""
+    stack = ExitStack()
+    shared: list[Any] = []
+
+    def factory(*plugins: Any, **config: Any) -> Flask:
+        app = make_app(plugins=list(plugins), **config)
+        if not shared:
+            connection = app.extensions["idmaj.db"].engine.connect()
+            stack.callback(connection.close)
+            outer = connection.begin()
+            stack.callback(lambda: outer.rollback() if outer.is_active else None)
+            shared.append(connection)
+        stack.enter_context(rolled_back(app, shared[0]))
+        with app.app_context():
+            sync_permissions(db_session())
+            db_session().commit()
+        return app
+
+    with stack:
+        yield factory
+
+
+@pytest.fixture
+def own_database(tmp_path: Path) -> Iterator[testing.TestDatabase]:
+    database = testing.TestDatabase(tmp_path)
+    try:
+        yield database
+    finally:
+        database.drop()
+
+
+def sign_in(app: Flask, role: str, establishments: tuple[str, ...] = ("EST-A",)) -> Any:
+    """A new user with ``role`` and a test client signed in as them."""
+    with app.app_context():
+        user = Factories(app).user(role, establishments)
+    client = app.test_client()
+    resp = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+    return client, user
+
+
+def bearer(client: Any, user: Any) -> dict[str, str]:
+    resp = client.post(
+        "/api/v1/auth/token", json={"username": user.username, "password": TEST_PASSWORD}
+    )
+    assert resp.status_code == 200, resp.json
+    return {"Authorization": f"Bearer {resp.json['token']}"}
+
+
+def admit(app: Flask, establishment: str = "EST-A", **kw: Any) -> str:
+    with app.app_context():
+        return Factories(app).detainee(establishment, **kw).registration_number
+
+
+def templates(tmp_path: Path, name: str, files: dict[str, str]) -> Blueprint:
+    """A blueprint without routes whose folder holds ``files`` (for widgets and panels)."""
+    folder = tmp_path / f"{name}_templates"
+    for rel, body in files.items():
+        path = folder / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(body, encoding="utf-8")
+    return Blueprint(name, __name__, template_folder=str(folder))
+
+
+def count(app: Flask, stmt: Any) -> int:
+    with app.app_context():
+        return int(db_session().scalar(stmt) or 0)
+
+
+def branch_folder(root: Path, versions: dict[str, str]) -> Path:
+    """An Alembic script folder using the shared env (what a plugin's migrations/ holds)."""
+    from core.config import PROJECT_ROOT
+
+    root.mkdir(parents=True)
+    (root / "env.py").write_text("from core.migration_env import run\n\nrun()\n")
+    mako = PROJECT_ROOT / "core" / "migrations" / "script.py.mako"
+    (root / "script.py.mako").write_text(mako.read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "versions").mkdir()
+    for filename, body in versions.items():
+        (root / "versions" / filename).write_text(textwrap.dedent(body), encoding="utf-8")
+    return root
+
+
+# --------------------------------------------------------------------------------------------
+# start-up hooks
+# --------------------------------------------------------------------------------------------
+
+
+def test_plugin_models_registers_tables_seen_by_migrations_and_sessions(
+    tmp_path: Path, own_database: testing.TestDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core.app import create_app
+
+    prefix = f"tpm{uuid.uuid4().hex[:6]}_"
+    module = f"{prefix}models"
+    (tmp_path / f"{module}.py").write_text(
+        textwrap.dedent(
+            f"""
+            from sqlalchemy import String
+            from sqlalchemy.orm import Mapped, mapped_column
+            from core.db import Base
+
+            class Note(Base):
+                __tablename__ = "{prefix}notes"
+                id: Mapped[int] = mapped_column(primary_key=True)
+                text: Mapped[str] = mapped_column(String(80))
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    branch = branch_folder(tmp_path / "migrations", {})
+
+    class Models:
+        PLUGIN_NAME = "tpm"
+
+        @hookimpl
+        def plugin_models(self) -> list[type]:
+            import importlib
+
+            return [importlib.import_module(module).Note]
+
+        @hookimpl
+        def plugin_migrations(self) -> list[MigrationBranch]:
+            return [MigrationBranch("tpm", str(branch), prefix)]
+
+    table = f"{prefix}notes"
+    assert table not in metadata.tables
+    app = create_app(testing.test_config(own_database.url, tmp_path), plugins=[Models()])
+    try:
+        assert table in metadata.tables  # create_app collected the models
+        migrate.upgrade(app)
+        drift = migrate.check(app)
+        assert len(drift) == 1 and drift[0].startswith("tpm:") and table in drift[0]
+        metadata.create_all(app.extensions["idmaj.db"].engine, tables=[metadata.tables[table]])
+        assert migrate.check(app) == []
+        with app.app_context():
+            models = app.extensions["idmaj.plugins"].collect("plugin_models")
+            (note_cls,) = [m for m in models if m.__tablename__ == table]
+            db_session().add(note_cls(text="hello"))
+            db_session().commit()
+            assert db_session().scalar(select(note_cls.text)) == "hello"
+    finally:
+        app.extensions["idmaj.db"].dispose()
+        metadata.remove(metadata.tables[table])
+
+
+def test_plugin_blueprints_page_and_csrf_exempt_api_in_openapi(
+    build: Callable[..., Flask],
+) -> None:
+    pages = Blueprint("tpbp", __name__, url_prefix="/tpbp")
+
+    @pages.route("/", methods=["GET", "POST"])
+    def index() -> str:
+        return f"tpbp page {request.method}"
+
+    api = Blueprint("tpbp_api", __name__, url_prefix="/api/v1/tpbp")
+
+    class EchoIn(ApiModel):
+        text: str = Field(min_length=1, max_length=20)
+
+    @api.post("/echo")
+    @endpoint("Echo a text back", body=EchoIn, auth="none", tags=["tpbp"], status=201)
+    def echo(body: EchoIn) -> dict[str, str]:
+        return {"echo": body.text}
+
+    class Blueprints:
+        PLUGIN_NAME = "tpbp"
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [pages, api]
+
+    app = build(Blueprints(), WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    assert client.get("/tpbp/").get_data(as_text=True) == "tpbp page GET"
+    # a page blueprint keeps CSRF protection; the API blueprint is exempt (bearer tokens)
+    assert client.post("/tpbp/").status_code == 400
+    resp = client.post("/api/v1/tpbp/echo", json={"text": "salam"})
+    assert resp.status_code == 201, resp.json
+    assert resp.json == {"echo": "salam"}
+    # errors of an API blueprint are the API's JSON errors
+    bad = client.post("/api/v1/tpbp/echo", json={"text": ""})
+    assert bad.status_code == 422
+    assert "text" in bad.json["error"]["fields"]
+    spec = client.get("/api/v1/openapi.json").json
+    assert spec["paths"]["/tpbp/echo"]["post"]["summary"] == "Echo a text back"
+    # the same app without the plugin has none of this
+    bare = build(WTF_CSRF_ENABLED=True)
+    assert bare.test_client().get("/tpbp/").status_code == 404
+    assert "/tpbp/echo" not in bare.test_client().get("/api/v1/openapi.json").json["paths"]
+
+
+def test_plugin_permissions_are_granted_to_default_roles_once(build: Callable[..., Flask]) -> None:
+    class Perms:
+        PLUGIN_NAME = "tpperm"
+
+        @hookimpl
+        def plugin_permissions(self) -> list[Permission]:
+            return [Permission("tpperm.approve", "Approve throwaway things", ("director",))]
+
+    app = build(Perms())
+    with app.app_context():
+        factories = Factories(app)
+        director = factories.user("director", ("EST-A",))
+        clerk = factories.user("registry_clerk", ("EST-A",))
+        assert db_session().get(PermissionRecord, "tpperm.approve") is not None
+        assert has_permission(director, "tpperm.approve")
+        assert not has_permission(clerk, "tpperm.approve")
+        # an administrator withdraws it: a later sync does not grant it again
+        db_session().execute(
+            RolePermission.__table__.delete().where(
+                RolePermission.permission_code == "tpperm.approve"
+            )
+        )
+        assert sync_permissions(db_session()) == 0
+        grants = db_session().scalar(
+            select(func.count())
+            .select_from(RolePermission)
+            .where(RolePermission.permission_code == "tpperm.approve")
+        )
+        assert grants == 0
+        db_session().rollback()
+
+
+def _compile(folder: Path, domain: str, translations: dict[str, str]) -> None:
+    for lang, string in translations.items():
+        catalog = Catalog(locale=lang, domain=domain)
+        catalog.add("Throwaway greeting", string)
+        target = folder / lang / "LC_MESSAGES"
+        target.mkdir(parents=True, exist_ok=True)
+        with (target / f"{domain}.mo").open("wb") as fh:
+            write_mo(fh, catalog)
+
+
+def test_plugin_translations_domain_translates_its_strings(
+    build: Callable[..., Flask], tmp_path: Path
+) -> None:
+    folder = tmp_path / "translations"
+    _compile(
+        folder,
+        "tptrans",
+        {"ar": "تحية عابرة", "fr": "Salutation jetable", "en": "Throwaway greeting"},
+    )
+
+    class Translations:
+        PLUGIN_NAME = "tptrans"
+
+        @hookimpl
+        def plugin_translations(self) -> list[TranslationDomain]:
+            return [TranslationDomain(str(folder), "tptrans")]
+
+    app = build(Translations())
+    for lang, expected in (
+        ("fr", "Salutation jetable"),
+        ("ar", "تحية عابرة"),
+        ("en", "Throwaway greeting"),
+    ):
+        with app.test_request_context(f"/?lang={lang}"):
+            assert gettext("Throwaway greeting") == expected
+            assert gettext("Sign in") != ""  # the core's catalog still answers
+    bare = build()
+    with bare.test_request_context("/?lang=fr"):
+        assert gettext("Throwaway greeting") == "Throwaway greeting"
+
+
+def test_plugin_migrations_branch_with_its_own_version_table(
+    tmp_path: Path, own_database: testing.TestDatabase
+) -> None:
+    from core.app import create_app
+
+    folder = branch_folder(
+        tmp_path / "tpmig_migrations",
+        {
+            "0001_tpmig_items.py": '''
+            """tpmig items"""
+            import sqlalchemy as sa
+            from alembic import op
+
+            revision = "tpmig0001"
+            down_revision = None
+            branch_labels = None
+            depends_on = None
+
+
+            def upgrade():
+                op.create_table(
+                    "tpmig_items",
+                    sa.Column("id", sa.Integer(), primary_key=True),
+                    sa.Column(
+                        "detainee_id",
+                        sa.Integer(),
+                        sa.ForeignKey("core_detainees.id", name="fk_tpmig_items_detainee_id"),
+                    ),
+                )
+
+
+            def downgrade():
+                op.drop_table("tpmig_items")
+            ''',
+        },
+    )
+
+    class Migrations:
+        PLUGIN_NAME = "tpmig"
+
+        @hookimpl
+        def plugin_migrations(self) -> list[MigrationBranch]:
+            return [MigrationBranch("tpmig", str(folder), "tpmig_")]
+
+    app = create_app(testing.test_config(own_database.url, tmp_path), plugins=[Migrations()])
+    engine = app.extensions["idmaj.db"].engine
+    try:
+        assert [b.name for b in migrate.branches(app)] == ["core", "tpmig"]
+        migrate.upgrade(app)  # the core first: the plugin's table refers to core_detainees
+        tables = set(inspect(engine).get_table_names())
+        assert {"tpmig_items", "alembic_version_tpmig", "alembic_version_core"} <= tables
+        with engine.connect() as conn:
+            version = conn.execute(text("SELECT version_num FROM alembic_version_tpmig"))
+            assert version.scalar_one() == "tpmig0001"
+        assert migrate.current(app)["tpmig"] == "tpmig0001"
+        migrate.downgrade(app)
+        assert "tpmig_items" not in inspect(engine).get_table_names()
+    finally:
+        app.extensions["idmaj.db"].dispose()
+
+
+def test_plugin_cli_commands_available_under_idmaj(build: Callable[..., Flask]) -> None:
+    @click.command("tp-hello")
+    @click.option("--name", default="world")
+    def tp_hello(name: str) -> None:
+        """Say hello from a throwaway plugin."""
+        click.echo(f"hello {name} from tpcli")
+
+    class Commands:
+        PLUGIN_NAME = "tpcli"
+
+        @hookimpl
+        def plugin_cli_commands(self) -> list[click.Command]:
+            return [tp_hello]
+
+    app = build(Commands())
+    result = app.test_cli_runner().invoke(cli, ["tp-hello", "--name", "Rabat"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "hello Rabat from tpcli\n"
+    listing = app.test_cli_runner().invoke(cli, ["--help"])
+    assert "tp-hello" in listing.output
+    # an app without the plugin does not know the command
+    bare = build()
+    missing = bare.test_cli_runner().invoke(cli, ["tp-hello"])
+    assert missing.exit_code != 0
+    assert "No such command" in missing.output
+
+
+def test_plugin_notification_channels_deliver_or_keep_pending(
+    build: Callable[..., Flask],
+) -> None:
+    delivered: list[str] = []
+
+    def send_ok(message: Any) -> None:
+        delivered.append(message.subject)
+
+    def send_broken(message: Any) -> None:
+        raise ConnectionError("SMS gateway unreachable")
+
+    class Channels:
+        PLUGIN_NAME = "tpchan"
+
+        @hookimpl
+        def plugin_notification_channels(self) -> list[NotificationChannel]:
+            return [
+                NotificationChannel("tp-sms", send_ok),
+                NotificationChannel("tp-down", send_broken),
+            ]
+
+    app = build(Channels())
+    with app.app_context():
+        ok = enqueue(kind="tp.test", subject="Visit confirmed", channel="tp-sms")
+        broken = enqueue(kind="tp.test", subject="Visit moved", channel="tp-down")
+        db_session().commit()
+        ok_id, broken_id = ok.id, broken.id
+    with app.app_context():
+        assert dispatch_pending() >= 1
+    assert delivered == ["Visit confirmed"]
+    with app.app_context():
+        sent = db_session().get(OutboxMessage, ok_id)
+        pending = db_session().get(OutboxMessage, broken_id)
+        assert sent.sent_at is not None
+        assert pending.sent_at is None
+        assert pending.attempts == 1
+        assert pending.last_error == "ConnectionError: SMS gateway unreachable"
+    # without the plugin the channel is unknown: the message waits, untouched
+    bare = build()
+    with bare.app_context():
+        msg = enqueue(kind="tp.test", subject="Nobody delivers me", channel="tp-sms")
+        db_session().commit()
+        msg_id = msg.id
+        dispatch_pending()
+    with bare.app_context():
+        waiting = db_session().get(OutboxMessage, msg_id)
+        assert waiting.sent_at is None and waiting.attempts == 0
+
+
+def test_plugin_setup_app_receives_the_finished_app(build: Callable[..., Flask]) -> None:
+    seen: list[Flask] = []
+
+    class Setup:
+        PLUGIN_NAME = "tpsetup"
+
+        @hookimpl
+        def plugin_setup_app(self, app: Flask) -> None:
+            seen.append(app)
+            assert "portal.dashboard" in app.view_functions  # blueprints are registered
+
+            @app.after_request
+            def _mark(resp: Any) -> Any:
+                resp.headers["X-Tp-Setup"] = "1"
+                return resp
+
+    app = build(Setup())
+    assert seen == [app]
+    assert app.test_client().get("/login").headers.get("X-Tp-Setup") == "1"
+    assert "X-Tp-Setup" not in build().test_client().get("/login").headers
+
+
+# --------------------------------------------------------------------------------------------
+# portal hooks
+# --------------------------------------------------------------------------------------------
+
+
+def test_portal_nav_items_shown_only_to_holders_of_the_permission(
+    build: Callable[..., Flask],
+) -> None:
+    pages = Blueprint("tpnav", __name__, url_prefix="/tpnav")
+
+    @pages.get("/")
+    def index() -> str:
+        return "tpnav"
+
+    users_seen: list[int | None] = []
+
+    class Nav:
+        PLUGIN_NAME = "tpnav"
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [pages]
+
+        @hookimpl
+        def plugin_permissions(self) -> list[Permission]:
+            return [Permission("tpnav.view", "See the throwaway page", ("director",))]
+
+        @hookimpl
+        def portal_nav_items(self, user: Any) -> list[NavItem]:
+            users_seen.append(user.id if user is not None else None)
+            return [
+                NavItem("tpnav.index", "Throwaway staff entry", order=5, permission="tpnav.view"),
+                NavItem("tpnav.index", "Throwaway public entry", area="public"),
+            ]
+
+    app = build(Nav())
+    director, director_user = sign_in(app, "director")
+    clerk, _clerk_user = sign_in(app, "registry_clerk")
+    page = director.get("/dashboard").get_data(as_text=True)
+    assert "Throwaway staff entry" in page
+    assert "Throwaway public entry" not in page
+    # ordered by `order`: before the core's Detainees entry (10), after the Dashboard (0)
+    assert page.index("Throwaway staff entry") < page.index('href="/detainees/"')
+    assert director_user.id in users_seen
+    assert "Throwaway staff entry" not in clerk.get("/dashboard").get_data(as_text=True)
+    public = app.test_client().get("/").get_data(as_text=True)
+    assert "Throwaway public entry" in public
+    assert "Throwaway staff entry" not in public
+
+
+def test_portal_dashboard_widgets_rendered_on_the_dashboard(
+    build: Callable[..., Flask], tmp_path: Path
+) -> None:
+    folder = templates(
+        tmp_path, "tpwidget", {"tpwidget/card.html": "<p>tp widget for {{ viewer }}</p>"}
+    )
+
+    class Widgets:
+        PLUGIN_NAME = "tpwidget"
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [folder]
+
+        @hookimpl
+        def portal_dashboard_widgets(self, user: Any) -> list[Widget]:
+            if not user.has_role("director"):
+                return []
+            return [
+                Widget(
+                    "tp-card",
+                    "Throwaway card",
+                    "tpwidget/card.html",
+                    context={"viewer": user.username},
+                )
+            ]
+
+    app = build(Widgets())
+    director, user = sign_in(app, "director")
+    body = director.get("/dashboard").get_data(as_text=True)
+    assert 'aria-labelledby="w-tp-card"' in body
+    assert f"<p>tp widget for {user.username}</p>" in body
+    clerk, _ = sign_in(app, "registry_clerk")
+    assert "Throwaway card" not in clerk.get("/dashboard").get_data(as_text=True)
+
+
+def test_detainee_profile_panels_rendered_on_the_profile(
+    build: Callable[..., Flask], tmp_path: Path
+) -> None:
+    folder = templates(
+        tmp_path,
+        "tppanel",
+        {
+            "tppanel/panel.html": (
+                "<p>tp panel of {{ panel.context.rn }} for {{ panel.context.viewer }}</p>"
+            )
+        },
+    )
+
+    class Panels:
+        PLUGIN_NAME = "tppanel"
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [folder]
+
+        @hookimpl
+        def detainee_profile_panels(self, detainee: Any, user: Any) -> list[Panel]:
+            return [
+                Panel(
+                    "tp-panel",
+                    "Throwaway panel",
+                    "tppanel/panel.html",
+                    context={"rn": detainee.registration_number, "viewer": user.username},
+                )
+            ]
+
+    app = build(Panels())
+    client, user = sign_in(app, "registry_clerk")
+    rn = admit(app)
+    body = client.get(f"/detainees/{rn}").get_data(as_text=True)
+    assert "Throwaway panel" in body
+    assert f"<p>tp panel of {rn} for {user.username}</p>" in body
+    bare = build()
+    bare_client, _ = sign_in(bare, "registry_clerk")
+    assert "Throwaway panel" not in bare_client.get(f"/detainees/{rn}").get_data(as_text=True)
+
+
+# --------------------------------------------------------------------------------------------
+# demo data
+# --------------------------------------------------------------------------------------------
+
+
+def test_demo_seed_adds_plugin_rows_and_logins(
+    tmp_path: Path, own_database: testing.TestDatabase
+) -> None:
+    contexts: list[DemoContext] = []
+
+    class Demo:
+        PLUGIN_NAME = "tpdemo"
+
+        @hookimpl
+        def demo_seed(self, context: DemoContext) -> None:
+            contexts.append(context)
+            context.session.add(
+                OutboxMessage(kind="tpdemo.seeded", subject=f"{len(context.detainees)} detainees")
+            )
+            context.logins.append(("tp.demo", "not-a-real-password", "Throwaway demo login"))
+
+    app = testing.build_migrated_app(own_database.url, tmp_path, plugins=[Demo()])
+    try:
+        with app.app_context():
+            result = demo.seed(detainees=5, seed_value=7)
+            db_session().commit()
+        assert len(contexts) == 1
+        ctx = contexts[0]
+        assert len(ctx.detainees) == 5 and ctx.establishments and "clerk" in ctx.users
+        assert ("tp.demo", "not-a-real-password", "Throwaway demo login") in result.logins
+        seeded = select(OutboxMessage.subject).where(OutboxMessage.kind == "tpdemo.seeded")
+        with app.app_context():
+            assert db_session().scalars(seeded).all() == ["5 detainees"]
+    finally:
+        app.extensions["idmaj.db"].dispose()
+
+
+# --------------------------------------------------------------------------------------------
+# detainee lifecycle: events inside the transaction, vetoes before it
+# --------------------------------------------------------------------------------------------
+
+
+class Lifecycle:
+    """Records every event, writes an outbox row in the same session, and raises on the
+    event named by ``fail``."""
+
+    PLUGIN_NAME = "tplife"
+
+    def __init__(self, fail: str = "") -> None:
+        self.fail = fail
+        self.events: list[tuple[Any, ...]] = []
+
+    def _react(self, name: str, detainee: Any, *extra: Any) -> None:
+        self.events.append((name, detainee.registration_number, *extra))
+        enqueue(kind=f"tplife.{name}", subject=detainee.registration_number)
+        if self.fail == name:
+            raise RuntimeError(f"tplife refuses {name}")
+
+    @hookimpl
+    def on_detainee_admitted(self, detainee: Any, actor: Any) -> None:
+        self._react("admitted", detainee, actor.username if actor else None)
+
+    @hookimpl
+    def on_detainee_released(self, detainee: Any, actor: Any) -> None:
+        assert detainee.legal_status == LegalStatus.released
+        self._react("released", detainee, actor.username if actor else None)
+
+    @hookimpl
+    def on_detainee_transferred(
+        self, detainee: Any, source: Any, destination: Any, actor: Any
+    ) -> None:
+        assert detainee.establishment_id == destination.id
+        self._react("transferred", detainee, source.code, destination.code)
+
+
+def _outbox(app: Flask, kind: str, rn: str) -> int:
+    """Outbox rows the plugin wrote for this detainee (the apps of a test share the data)."""
+    stmt = select(func.count()).where(OutboxMessage.kind == kind, OutboxMessage.subject == rn)
+    return count(app, stmt)
+
+
+def _audit(app: Flask, action: str) -> int:
+    return count(
+        app, select(func.count()).select_from(AuditEvent).where(AuditEvent.action == action)
+    )
+
+
+ADMISSION = {
+    "first_name": "Yassine",
+    "last_name": "Tahiri",
+    "first_name_ar": "ياسين",
+    "last_name_ar": "الطاهري",
+    "birth_date": "1988-01-09",
+    "sex": "M",
+    "establishment": "EST-A",
+    "legal_status": "pretrial",
+}
+
+
+def test_on_detainee_admitted_commits_with_the_admission(build: Callable[..., Flask]) -> None:
+    plugin = Lifecycle()
+    app = build(plugin)
+    client, clerk = sign_in(app, "registry_clerk")
+    resp = client.post("/detainees/new", data=ADMISSION)
+    assert resp.status_code == 302
+    rn = resp.headers["Location"].rsplit("/", 1)[-1]
+    assert plugin.events == [("admitted", rn, clerk.username)]
+    assert _outbox(app, "tplife.admitted", rn) == 1
+
+
+def test_on_detainee_admitted_failure_rolls_the_admission_back(
+    build: Callable[..., Flask],
+) -> None:
+    plugin = Lifecycle(fail="admitted")
+    app = build(plugin, PROPAGATE_UNEXPECTED=False)
+    client, _ = sign_in(app, "registry_clerk")
+    audits = _audit(app, "detainee.admit")
+    resp = client.post("/detainees/new", data=ADMISSION)
+    assert resp.status_code == 500
+    assert len(plugin.events) == 1  # it was called, then raised
+    assert count(app, select(func.count()).where(Detainee.last_name == "Tahiri")) == 0
+    assert _outbox(app, "tplife.admitted", plugin.events[0][1]) == 0
+    assert _audit(app, "detainee.admit") == audits
+
+
+def test_on_detainee_released_commits_or_rolls_back_with_the_release(
+    build: Callable[..., Flask],
+) -> None:
+    plugin = Lifecycle()
+    app = build(plugin)
+    client, clerk = sign_in(app, "registry_clerk")
+    headers = bearer(client, clerk)
+    rn = admit(app)
+    resp = client.post(f"/api/v1/detainees/{rn}/release", headers=headers)
+    assert resp.status_code == 200, resp.json
+    assert plugin.events[-1] == ("released", rn, clerk.username)
+    assert _outbox(app, "tplife.released", rn) == 1
+
+    failing = Lifecycle(fail="released")
+    app2 = build(failing, PROPAGATE_UNEXPECTED=False)
+    client2, clerk2 = sign_in(app2, "registry_clerk")
+    headers2 = bearer(client2, clerk2)
+    rn2 = admit(app2)
+    audits = _audit(app2, "detainee.release")
+    resp = client2.post(f"/api/v1/detainees/{rn2}/release", headers=headers2)
+    assert resp.status_code == 500
+    assert resp.json["error"]["code"] == "internal_error"
+    assert failing.events[-1][:2] == ("released", rn2)
+    with app2.app_context():
+        det = db_session().scalar(select(Detainee).where(Detainee.registration_number == rn2))
+        assert det.legal_status != LegalStatus.released and det.released_at is None
+        assert [p.reason for p in det.placements] == ["admission"]
+    assert _outbox(app2, "tplife.released", rn2) == 0
+    assert _audit(app2, "detainee.release") == audits
+
+
+def test_on_detainee_transferred_commits_or_rolls_back_with_the_move(
+    build: Callable[..., Flask],
+) -> None:
+    plugin = Lifecycle()
+    app = build(plugin)
+    rn = admit(app, "EST-A")
+    with app.app_context():
+        factories = Factories(app)
+        destination = factories.establishment("EST-B")
+        det = detainee_services.get_detainee(rn, None)
+        detainee_services.move(det, destination, None)
+        db_session().commit()
+    assert plugin.events[-1] == ("transferred", rn, "EST-A", "EST-B")
+    assert _outbox(app, "tplife.transferred", rn) == 1
+
+    failing = Lifecycle(fail="transferred")
+    app2 = build(failing)
+    rn2 = admit(app2, "EST-A")
+    with app2.app_context():
+        destination = Factories(app2).establishment("EST-B")
+        det = detainee_services.get_detainee(rn2, None)
+        with pytest.raises(RuntimeError, match="tplife refuses transferred"):
+            detainee_services.move(det, destination, None)
+        db_session().rollback()
+    with app2.app_context():
+        det = detainee_services.get_detainee(rn2, None)
+        assert det.establishment.code == "EST-A"
+        assert [p.reason for p in det.placements] == ["admission"]
+    assert _outbox(app2, "tplife.transferred", rn2) == 0
+
+
+class Blockers:
+    PLUGIN_NAME = "tpblock"
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, ...]] = []
+
+    @hookimpl
+    def release_blockers(self, detainee: Any) -> list[str]:
+        self.asked.append(("release", detainee.registration_number))
+        return ["an unpaid canteen debt (tpblock)"]
+
+    @hookimpl
+    def transfer_blockers(self, detainee: Any, destination: Any) -> list[str]:
+        self.asked.append(("transfer", detainee.registration_number, destination.code))
+        return ["a visit is booked tomorrow (tpblock)"]
+
+
+def test_release_blockers_stop_the_release_on_api_and_page(build: Callable[..., Flask]) -> None:
+    plugin = Blockers()
+    app = build(plugin)
+    client, clerk = sign_in(app, "registry_clerk")
+    rn = admit(app)
+    resp = client.post(f"/api/v1/detainees/{rn}/release", headers=bearer(client, clerk))
+    assert resp.status_code == 409
+    error = resp.json["error"]
+    assert error["code"] == "release_blocked"
+    assert "an unpaid canteen debt (tpblock)" in error["message"]
+    assert error["reasons"] == ["an unpaid canteen debt (tpblock)"]
+    page = client.post(f"/detainees/{rn}/release", data={"note": "court order 12/2025"})
+    assert page.status_code == 409
+    body = page.get_data(as_text=True)
+    assert 'class="flash flash-error"' in body
+    assert "an unpaid canteen debt (tpblock)" in body
+    assert ("release", rn) in plugin.asked
+    with app.app_context():
+        assert not detainee_services.get_detainee(rn, None).is_released
+    assert _audit(app, "detainee.release") == 0
+
+
+def test_transfer_blockers_stop_the_move(build: Callable[..., Flask]) -> None:
+    plugin = Blockers()
+    app = build(plugin)
+    rn = admit(app, "EST-A")
+    with app.app_context():
+        destination = Factories(app).establishment("EST-B")
+        det = detainee_services.get_detainee(rn, None)
+        with pytest.raises(Blocked) as info:
+            detainee_services.move(det, destination, None)
+        assert info.value.status == 409
+        assert info.value.reasons == ["a visit is booked tomorrow (tpblock)"]
+        assert "a visit is booked tomorrow (tpblock)" in str(info.value.message)
+        db_session().rollback()
+    assert plugin.asked == [("transfer", rn, "EST-B")]
+    with app.app_context():
+        assert detainee_services.get_detainee(rn, None).establishment.code == "EST-A"
