@@ -1,0 +1,429 @@
+"""The visits pages: the family journey, the visits office, the gate — with permissions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from sqlalchemy import select
+
+from core.db import session, utcnow
+from core.testing import TEST_PASSWORD
+from plugins.visits import services
+from plugins.visits.models import Ban, BlockedDate, Booking, Relation, SessionTemplate, Slot
+
+
+def _login(client, user):
+    resp = client.post("/login", data={"username": user.username, "password": TEST_PASSWORD})
+    assert resp.status_code == 302
+
+
+def _booking_ref(app, visitor_id):
+    with app.app_context():
+        return session().scalar(select(Booking.reference).where(Booking.visitor_id == visitor_id))
+
+
+# --- public pages -----------------------------------------------------------------------------
+
+
+def test_public_information_without_sign_in(app, client, world, factories):
+    with app.app_context():
+        est = session().get(
+            __import__("core.establishments.models", fromlist=["x"]).Establishment, world.est_id
+        )
+        services.update_rules(None, est, {"documents_ar": "البطاقة الوطنية", "documents_fr": "CIN"})
+        session().commit()
+    resp = client.get("/visits/?lang=fr")
+    assert resp.status_code == 200 and b"/visits/info/EST-A" in resp.data
+    page = client.get("/visits/info/EST-A?lang=ar").get_data(as_text=True)
+    assert "البطاقة الوطنية" in page
+    page = client.get("/visits/info/EST-A?lang=fr").get_data(as_text=True)
+    assert "CIN" in page
+    assert client.get("/visits/info/NOPE").status_code == 404
+
+
+def test_public_nav_items_for_families(app, client, world):
+    _login(client, world.visitor)
+    page = client.get("/?lang=fr").get_data(as_text=True)
+    for href in ("/visits/book", "/visits/mine", "/visits/relatives"):
+        assert href in page
+
+
+# --- the family journey -----------------------------------------------------------------------
+
+
+def test_family_requests_a_link_with_birth_date(app, client, world):
+    _login(client, world.stranger)
+    bad = client.post(
+        "/visits/relatives?lang=fr",
+        data={"detainee": world.rn, "detainee_birth_date": "1970-01-01", "relationship": "spouse"},
+    )
+    assert bad.status_code == 422
+    assert "Aucun détenu" in bad.get_data(as_text=True) or "No detainee" in bad.get_data(
+        as_text=True
+    )
+    missing = client.post(
+        "/visits/relatives", data={"detainee": world.rn, "relationship": "spouse"}
+    )
+    assert missing.status_code == 422
+    ok = client.post(
+        "/visits/relatives",
+        data={
+            "detainee": world.rn,
+            "detainee_birth_date": world.birth.isoformat(),
+            "relationship": "spouse",
+        },
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        rel = session().scalar(select(Relation).where(Relation.visitor_id == world.stranger.id))
+        assert rel.status == "pending"
+
+
+def test_family_books_sees_confirmation_and_cancels(app, client, world):
+    _login(client, world.visitor)
+    page = client.get(f"/visits/book?detainee={world.rn}")
+    assert page.status_code == 200
+    assert f'value="{world.slot_id}"' in page.get_data(as_text=True)
+    assert f'value="{world.other_slot_id}"' not in page.get_data(as_text=True)
+    resp = client.post(
+        "/visits/book",
+        data={
+            "detainee": world.rn,
+            "slot_id": str(world.slot_id),
+            "companions-0-full_name": "Youssef Benali",
+            "companions-0-national_id": "BE654321",
+            "children": "1",
+        },
+    )
+    assert resp.status_code == 302, resp.data[:2000]
+    ref = _booking_ref(app, world.visitor.id)
+    assert resp.headers["Location"].endswith(f"/visits/mine/{ref}")
+    conf = client.get(f"/visits/mine/{ref}").get_data(as_text=True)
+    assert ref in conf and "<svg" in conf and "Youssef Benali" in conf
+    png = client.get(f"/visits/qr/{ref}.png")
+    assert png.status_code == 200 and png.data[:4] == b"\x89PNG"
+    assert ref in client.get("/visits/mine").get_data(as_text=True)
+    cancel = client.post(f"/visits/mine/{ref}/cancel")
+    assert cancel.status_code == 302
+    with app.app_context():
+        assert (
+            session().scalar(select(Booking.status).where(Booking.reference == ref)) == "cancelled"
+        )
+
+
+def test_booking_form_errors_are_on_fields(app, client, world):
+    _login(client, world.visitor)
+    resp = client.post(
+        "/visits/book?lang=fr",
+        data={
+            "detainee": world.rn,
+            "slot_id": str(world.slot_id),
+            "companions-0-full_name": "Sans Carte",
+            "children": "0",
+        },
+    )
+    assert resp.status_code == 422
+    html = resp.get_data(as_text=True)
+    assert 'class="field has-error"' in html
+    no_slot = client.post("/visits/book", data={"detainee": world.rn, "children": "0"})
+    assert no_slot.status_code == 422
+    bad_children = client.post(
+        "/visits/book", data={"detainee": world.rn, "slot_id": str(world.slot_id), "children": "x"}
+    )
+    assert bad_children.status_code == 422
+    with app.app_context():
+        assert session().get(Slot, world.slot_id).booked == 0
+
+
+def test_unlinked_family_is_sent_to_relatives(app, client, world):
+    _login(client, world.stranger)
+    page = client.get("/visits/book").get_data(as_text=True)
+    assert "/visits/relatives" in page and 'name="slot_id"' not in page
+    forged = client.post("/visits/book", data={"detainee": world.rn, "slot_id": str(world.slot_id)})
+    assert forged.status_code == 200 and 'name="slot_id"' not in forged.get_data(as_text=True)
+    with app.app_context():
+        assert session().get(Slot, world.slot_id).booked == 0
+
+
+def test_other_family_cannot_see_a_confirmation(app, client, world, api_headers):
+    ref = client.post(
+        "/api/v1/visits/bookings",
+        json={"slot_id": world.slot_id, "detainee": world.rn},
+        headers=api_headers(world.visitor),
+    ).json["reference"]
+    _login(client, world.stranger)
+    assert client.get(f"/visits/mine/{ref}").status_code == 404
+    assert client.get(f"/visits/qr/{ref}.png").status_code == 404
+    assert client.post(f"/visits/mine/{ref}/cancel").status_code == 404
+
+
+@pytest.mark.parametrize("url", ["/visits/book", "/visits/mine", "/visits/relatives"])
+def test_family_pages_need_a_family_account(app, client, login_as, url):
+    anon = client.get(url)
+    assert anon.status_code == 302 and "/login" in anon.headers["Location"]
+    login_as("visits_officer")
+    assert client.get(url).status_code == 403
+
+
+# --- the visits office ------------------------------------------------------------------------
+
+STAFF_PAGES = [
+    "/visits/office",
+    "/visits/office/EST-A/rules",
+    "/visits/office/EST-A/sessions",
+    "/visits/office/EST-A/slots",
+    "/visits/office/relations",
+    "/visits/office/bans",
+    "/visits/gate?establishment=EST-A",
+    "/visits/gate/sheet.csv?establishment=EST-A",
+]
+
+
+@pytest.mark.parametrize("url", STAFF_PAGES)
+def test_staff_pages_for_the_visits_office(app, client, world, login_as, url):
+    login_as("visits_officer", "EST-A")
+    assert client.get(url).status_code == 200
+
+
+@pytest.mark.parametrize("url", STAFF_PAGES)
+def test_staff_pages_refused_to_others(app, client, world, login_as, url):
+    assert client.get(url).status_code == 302  # anonymous → sign in
+    login_as("nurse", "EST-A")
+    assert client.get(url).status_code == 403
+
+
+@pytest.mark.parametrize("url", [u for u in STAFF_PAGES if "EST-A" in u])
+def test_staff_pages_of_another_establishment_are_404(app, client, world, login_as, url):
+    login_as("visits_officer", "EST-B")
+    assert client.get(url).status_code == 404
+
+
+def test_family_cannot_open_staff_pages(app, client, world):
+    _login(client, world.visitor)
+    for url in STAFF_PAGES:
+        assert client.get(url).status_code == 403, url
+
+
+def test_auditor_reads_but_cannot_change(app, client, world, login_as):
+    login_as("auditor", [])
+    assert client.get("/visits/gate?establishment=EST-A").status_code == 200
+    assert client.get("/visits/office/EST-A/rules").status_code == 403
+    assert client.post("/visits/gate/check-in", data={"code": "X"}).status_code == 403
+
+
+def test_rules_page_saves_and_validates(app, client, world, login_as):
+    login_as("visits_officer", "EST-A")
+    form = {
+        "max_adults": "2",
+        "max_children": "3",
+        "adult_age": "18",
+        "window_open_days": "10",
+        "window_close_hours": "12",
+        "cancel_deadline_hours": "6",
+        "quota_pretrial": "2",
+        "quota_convicted": "1",
+        "address": "Route d'Ain Sebaâ",
+        "documents_fr": "CIN",
+        "documents_ar": "البطاقة",
+    }
+    assert client.post("/visits/office/EST-A/rules", data=form).status_code == 302
+    bad = client.post("/visits/office/EST-A/rules?lang=fr", data={**form, "max_adults": "99"})
+    assert bad.status_code == 422 and "has-error" in bad.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_rules(world.est_id).max_adults == 2
+
+
+def test_sessions_generate_and_block(app, client, world, login_as):
+    login_as("visits_officer", "EST-A")
+    resp = client.post(
+        "/visits/office/EST-A/sessions",
+        data={
+            "weekday": "2",
+            "start_time": "09:00",
+            "end_time": "10:30",
+            "capacity": "8",
+            "capacity_supervised": "1",
+        },
+    )
+    assert resp.status_code == 302
+    bad = client.post(
+        "/visits/office/EST-A/sessions",
+        data={
+            "weekday": "2",
+            "start_time": "9h",
+            "end_time": "10:30",
+            "capacity": "8",
+            "capacity_supervised": "0",
+        },
+    )
+    assert bad.status_code == 422
+    assert client.post("/visits/office/EST-A/generate", data={"days": "14"}).status_code == 302
+    with app.app_context():
+        assert session().query(SessionTemplate).count() == 1
+        assert session().query(Slot).filter(Slot.template_id.is_not(None)).count() == 4
+    day = (services.local_date(utcnow()) + dt.timedelta(days=20)).isoformat()
+    assert (
+        client.post("/visits/office/EST-A/slots", data={"day": day, "reason": "Fête"}).status_code
+        == 302
+    )
+    assert (
+        client.post("/visits/office/EST-A/slots", data={"day": day, "reason": ""}).status_code
+        == 422
+    )
+    with app.app_context():
+        assert session().query(BlockedDate).count() == 1
+
+
+def test_cancel_session_page(app, client, world, login_as, api_headers):
+    client.post(
+        "/api/v1/visits/bookings",
+        json={"slot_id": world.slot_id, "detainee": world.rn},
+        headers=api_headers(world.visitor),
+    )
+    login_as("visits_officer", "EST-A")
+    assert (
+        client.post(f"/visits/office/slots/{world.slot_id}/cancel", data={"reason": ""}).status_code
+        == 302
+    )
+    with app.app_context():
+        assert session().get(Slot, world.slot_id).status == "open"
+    client.post(f"/visits/office/slots/{world.slot_id}/cancel", data={"reason": "Grève"})
+    with app.app_context():
+        assert session().get(Slot, world.slot_id).status == "cancelled"
+        assert session().scalar(select(Booking.status)) == "cancelled"
+
+
+def test_relations_page_approve_and_reject(app, client, world, login_as):
+    with app.app_context():
+        from .conftest import link
+
+        rel_id = link(world.stranger.id, world.det_id, status="pending")
+        session().commit()
+    login_as("visits_officer", "EST-B")
+    assert f"relation-{rel_id}" not in client.get("/visits/office/relations").get_data(as_text=True)
+    assert client.post(f"/visits/office/relations/{rel_id}/approve").status_code == 404
+    login_as("visits_officer", "EST-A")
+    assert f"relation-{rel_id}" in client.get("/visits/office/relations").get_data(as_text=True)
+    client.post(f"/visits/office/relations/{rel_id}/reject", data={"reason": ""})
+    with app.app_context():
+        assert session().get(Relation, rel_id).status == "pending"
+    assert client.post(f"/visits/office/relations/{rel_id}/approve").status_code == 302
+    with app.app_context():
+        assert session().get(Relation, rel_id).status == "approved"
+
+
+def test_bans_page(app, client, world, login_as):
+    login_as("visits_officer", "EST-A")
+    bad = client.post(
+        "/visits/office/bans", data={"visitor": "ZZ999", "establishment": "EST-A", "reason": "x"}
+    )
+    assert bad.status_code == 422
+    ok = client.post(
+        "/visits/office/bans",
+        data={"visitor": world.visitor.national_id, "establishment": "EST-A", "reason": "Incident"},
+    )
+    assert ok.status_code == 302
+    with app.app_context():
+        ban_id = session().scalar(select(Ban.id))
+    assert client.post(f"/visits/office/bans/{ban_id}/lift").status_code == 302
+    login_as("visits_officer", "EST-B")
+    assert (
+        client.post(
+            "/visits/office/bans",
+            data={"visitor": world.visitor.national_id, "establishment": "EST-A", "reason": "x"},
+        ).status_code
+        == 422
+    )
+
+
+# --- the gate ---------------------------------------------------------------------------------
+
+
+def _today_booking(app, world):
+    with app.app_context():
+        slot = session().get(Slot, world.slot_id)
+        slot.starts_at = utcnow() + dt.timedelta(minutes=10)
+        slot.ends_at = utcnow() + dt.timedelta(minutes=70)
+        session().commit()
+        from core.identity.models import User
+
+        b = services._create_booking(
+            slot=slot,
+            detainee=services.get_detainee(world.rn, None),
+            visitor=session().get(User, world.visitor.id),
+            visitor_name="Fatima Benali",
+            visitor_national_id="BE1",
+            party=services.Party(1, 0),
+            rules=services.get_rules(world.est_id),
+            status="confirmed",
+            actor=None,
+        )
+        session().commit()
+        return b.reference, services.local_date(slot.starts_at).isoformat()
+
+
+def test_gate_sheet_check_in_outcome_and_csv(app, client, world, login_as):
+    ref, day = _today_booking(app, world)
+    login_as("visits_officer", "EST-A")
+    sheet = client.get(f"/visits/gate?establishment=EST-A&day={day}").get_data(as_text=True)
+    assert ref in sheet and "Fatima Benali" in sheet
+    csv_text = client.get(f"/visits/gate/sheet.csv?establishment=EST-A&day={day}").get_data(
+        as_text=True
+    )
+    assert ref in csv_text and "registration_number" in csv_text
+    resp = client.post(
+        f"/visits/gate/check-in?establishment=EST-A&day={day}",
+        data={"code": f"{services.QR_PREFIX}{ref}"},
+    )
+    assert resp.status_code == 302
+    bad = client.post(
+        f"/visits/gate/bookings/{ref}/outcome", data={"outcome": "ended_early", "reason": ""}
+    )
+    assert bad.status_code == 302
+    client.post(f"/visits/gate/bookings/{ref}/outcome", data={"outcome": "completed"})
+    with app.app_context():
+        assert (
+            session().scalar(select(Booking.status).where(Booking.reference == ref)) == "completed"
+        )
+
+
+def test_gate_walk_in_and_other_establishment(app, client, world, login_as):
+    _ref, _day = _today_booking(app, world)
+    login_as("visits_officer", "EST-B")
+    assert client.post(f"/visits/gate/slots/{world.slot_id}/walk-in", data={}).status_code == 404
+    login_as("visits_officer", "EST-A")
+    resp = client.post(
+        f"/visits/gate/slots/{world.slot_id}/walk-in",
+        data={
+            "detainee": world.rn,
+            "visitor_name": "Khadija",
+            "visitor_national_id": "BK12345",
+            "adults": "1",
+            "children": "0",
+        },
+    )
+    assert resp.status_code == 302
+    with app.app_context():
+        walk = session().scalar(select(Booking).where(Booking.walk_in.is_(True)))
+        assert walk.status == "checked_in" and session().get(Slot, world.slot_id).booked == 2
+
+
+# --- dashboard and profile --------------------------------------------------------------------
+
+
+def test_dashboard_widget_and_profile_panel(app, client, world, login_as, api_headers):
+    client.post(
+        "/api/v1/visits/bookings",
+        json={"slot_id": world.slot_id, "detainee": world.rn},
+        headers=api_headers(world.visitor),
+    )
+    login_as("visits_officer", "EST-A")
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert 'id="w-visits"' in dash and re.search(r'class="bar-v h-\d+', dash)
+    profile = client.get(f"/detainees/{world.rn}").get_data(as_text=True)
+    assert 'id="panel-visits"' in profile and "Fatima Benali" in profile
+    login_as("nurse", "EST-A")
+    assert 'id="w-visits"' not in client.get("/dashboard").get_data(as_text=True)
+    assert 'id="panel-visits"' not in client.get(f"/detainees/{world.rn}").get_data(as_text=True)
