@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import select
 
 from core.testing import TEST_PASSWORD
@@ -532,9 +533,15 @@ def test_page_director_creates_users_only_for_own_establishment(app, client, fac
     assert created is not None and created.roles == {"registry_clerk"}
     assert audit_events(app, "user.create", created.id)[0].actor_id == director.id
 
-    for bad in (_new_user_body(["EST-B"]), _new_user_body(["EST-A"], ["director"])):
-        resp = client.post("/admin/users/new", data=bad)
-        assert resp.status_code in (403, 422)
+    for bad, field_id in (
+        (_new_user_body(["EST-B"]), "establishments"),
+        (_new_user_body(["EST-A"], ["director"]), "roles"),
+    ):
+        resp = client.post("/admin/users/new", data=bad, headers={"Accept-Language": "fr"})
+        assert resp.status_code == 422
+        html = resp.get_data(as_text=True)
+        assert tied_error(html, field_id)
+        assert str(escape("Choisissez l'une des valeurs autorisées.")) in html
         assert load_user(app, bad["username"]) is None
 
 

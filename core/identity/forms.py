@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
@@ -9,11 +11,16 @@ from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 REQUIRED = _l("This field is required.")
+BAD_CHOICE = _l("Choose one of the allowed values.")
 
 
 class MultiCheckboxField(SelectMultipleField):
     widget = ListWidget(prefix_label=False)
     option_widget = CheckboxInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_choice_message", BAD_CHOICE)
+        super().__init__(*args, **kwargs)
 
 
 class LoginForm(FlaskForm):
@@ -85,7 +92,11 @@ class UserForm(FlaskForm):
     )
     roles = MultiCheckboxField(_l("Roles"), choices=[])
     establishments = MultiCheckboxField(_l("Establishments"), choices=[])
-    is_active = BooleanField(_l("Active"), default=True)
+    is_active = BooleanField(
+        _l("Active"),
+        default=True,
+        description=_l("Unticking this signs the user out everywhere and blocks sign-in."),
+    )
     submit = SubmitField(_l("Save"))
 
 
