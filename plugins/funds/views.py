@@ -123,7 +123,12 @@ def account(rn: str) -> Any:
     items, total = services.movements(view.account, page, PER_PAGE)
     db_session().commit()  # the read may be audited
     return render_template(
-        "funds/account.html", view=view, items=items, total=total, page=page, per_page=PER_PAGE
+        "funds/account.html",
+        view=view,
+        funds_items=items,
+        total=total,
+        page=page,
+        per_page=PER_PAGE,
     )
 
 
