@@ -29,7 +29,7 @@ from core.establishments.models import Establishment
 from core.i18n import current_language
 from core.identity import services as identity
 from core.identity.models import User
-from core.security import limiter
+from core.security import limiter, login_throttle
 
 bp = Blueprint("core_api", __name__, url_prefix=API_PREFIX)
 
@@ -79,10 +79,7 @@ def openapi() -> Any:
 
 
 @bp.post("/auth/token")
-@limiter.limit(
-    lambda: current_app.config["LOGIN_RATE_LIMIT"],
-    key_func=lambda: f"api-login:{request.remote_addr}",
-)
+@login_throttle()
 @endpoint(
     "Exchange a username and password for a bearer token",
     body=TokenIn,
@@ -101,7 +98,7 @@ def issue_token(body: TokenIn) -> dict[str, Any]:
 @endpoint("Revoke the bearer token of this request", tags=["auth"])
 def revoke_token(user: User) -> dict[str, Any]:
     header = request.headers.get("Authorization", "")
-    if not identity.revoke_token(header[7:].strip()):
+    if not identity.revoke_token(header[7:].strip(), actor=user):
         raise Unauthorized(_("Sign in first: send a valid bearer token."))
     return {"revoked": True}
 
