@@ -1,0 +1,70 @@
+"""The canteen catalogue plugin: hook implementations only, the rules live in ``services``.
+
+Idmaj finds this module through the entry point ``example = "idmaj_example"`` (group
+``idmaj.plugins``) declared in ``pyproject.toml``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint
+from flask_babel import lazy_gettext as _l
+
+from core.contributions import (
+    DemoContext,
+    MigrationBranch,
+    NavItem,
+    Permission,
+    TranslationDomain,
+)
+from core.plugins import hookimpl
+
+PLUGIN_NAME = "example"
+__version__ = "0.1.0"
+HERE = Path(__file__).resolve().parent
+
+
+@hookimpl
+def plugin_models() -> list[type]:
+    from idmaj_example.models import ExampleItem
+
+    return [ExampleItem]
+
+
+@hookimpl
+def plugin_migrations() -> list[MigrationBranch]:
+    return [MigrationBranch("example", str(HERE / "migrations"), table_prefix="example_")]
+
+
+@hookimpl
+def plugin_permissions() -> list[Permission]:
+    from idmaj_example.permissions import PERMISSIONS
+
+    return PERMISSIONS
+
+
+@hookimpl
+def plugin_blueprints() -> list[Blueprint]:
+    from idmaj_example.api import bp as api
+    from idmaj_example.views import bp as pages
+
+    return [pages, api]
+
+
+@hookimpl
+def plugin_translations() -> list[TranslationDomain]:
+    return [TranslationDomain(str(HERE / "translations"), "example")]
+
+
+@hookimpl
+def portal_nav_items(user: Any) -> list[NavItem]:
+    return [NavItem("example.index", _l("Canteen catalogue"), order=60, permission="example.view")]
+
+
+@hookimpl
+def demo_seed(context: DemoContext) -> None:
+    from idmaj_example.services import seed_demo_items
+
+    seed_demo_items(context.session)

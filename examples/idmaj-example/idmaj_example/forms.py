@@ -1,0 +1,14 @@
+"""The form of the catalogue page (the rules are checked again by the service)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, SubmitField
+
+
+class ItemForm(FlaskForm):
+    name = StringField(_l("Name"))
+    price = StringField(_l("Price (MAD)"), description=_l("For example 12.50"))
+    category = SelectField(_l("Category"), choices=[], validate_choice=False)
+    submit = SubmitField(_l("Add to the catalogue"))
