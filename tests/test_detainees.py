@@ -376,3 +376,17 @@ def test_move_rules(app, factories, probe, held):
         services.release(det, None)
         with pytest.raises(Conflict):
             services.move(det, dest, None)
+
+
+def test_edit_to_a_national_id_already_held_is_a_conflict(app, client, login_as, factories):
+    with app.app_context():
+        factories.detainee("EST-A", national_id="BE111111")
+        rn = factories.detainee("EST-A", national_id="BE222222").registration_number
+    login_as("registry_clerk", "EST-A")
+    data = {**ADMISSION, "national_id": "BE111111"}
+    data.pop("establishment")
+    resp = client.post(f"/detainees/{rn}/edit", data=data)
+    assert resp.status_code == 409
+    assert 'id="national_id-error"' in resp.get_data(as_text=True)
+    with app.app_context():
+        assert services.get_detainee(rn, None).national_id == "BE222222"

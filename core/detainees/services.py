@@ -277,6 +277,26 @@ def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Deta
     if det.is_released:
         raise Conflict(_("A released detainee's record can no longer be edited."), code="released")
     clean = validate_detainee_fields({k: v for k, v in data.items() if k in EDITABLE}, partial=True)
+    if clean.get("legal_status") == LegalStatus.released:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"legal_status": _("Choose pretrial or convicted.")},
+        )
+    nid = clean.get("national_id")
+    if nid and nid != det.national_id:
+        other = db_session().scalar(
+            select(Detainee.id).where(
+                Detainee.national_id == nid,
+                Detainee.legal_status != LegalStatus.released,
+                Detainee.id != det.id,
+            )
+        )
+        if other is not None:
+            raise Conflict(
+                _("A detainee with this national identity card is already held."),
+                code="already_held",
+                fields={"national_id": _("Already held.")},
+            )
     diff: dict[str, list[Any]] = {}
     for key, value in clean.items():
         old = getattr(det, key)
