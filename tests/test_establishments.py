@@ -273,3 +273,39 @@ def test_edit_page_saves_and_audits_the_diff(app, client, login_as, factories):
         assert event.summary["capacity"] == ["1000", "1200"]
         assert event.actor_id == admin.id
     assert client.get("/establishments/NOPE").status_code == 404
+
+
+@pytest.mark.concurrency
+def test_concurrent_creations_of_one_code_make_one_establishment(fresh_app):
+    import threading
+
+    from core.errors import ValidationFailed
+    from core.establishments.services import create_establishment
+
+    outcomes: list[str] = []
+    start = threading.Barrier(4)
+
+    def create() -> None:
+        with fresh_app.app_context():
+            start.wait()
+            try:
+                create_establishment(
+                    code="SAME-1", name="Prison", kind="local_prison", capacity=10, actor=None
+                )
+                session().commit()
+                outcomes.append("created")
+            except ValidationFailed as exc:
+                session().rollback()
+                outcomes.append(f"refused:{sorted(exc.fields)}")
+
+    threads = [threading.Thread(target=create) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["created"] + ["refused:['code']"] * 3
+    with fresh_app.app_context():
+        count = session().scalar(
+            select(func.count()).select_from(Establishment).where(Establishment.code == "SAME-1")
+        )
+        assert count == 1

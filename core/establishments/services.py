@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -142,8 +143,15 @@ def create_establishment(
         city=city.strip(),
         address=address.strip(),
     )
-    db_session().add(est)
-    db_session().flush()
+    try:
+        with db_session().begin_nested():  # a concurrent creation of the same code loses here
+            db_session().add(est)
+            db_session().flush()
+    except IntegrityError as exc:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"code": _("This code is already used.")},
+        ) from exc
     audit.record(
         "establishment.create",
         "establishment",
