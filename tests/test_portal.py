@@ -371,8 +371,22 @@ def physical_properties(css: str) -> list[str]:
     return bad
 
 
-def test_the_stylesheet_uses_logical_properties_only() -> None:
-    assert physical_properties(CSS) == []
+STYLESHEETS = [
+    PROJECT_ROOT / "static" / "style.css",
+    *sorted((PROJECT_ROOT / "plugins").glob("*/static/**/*.css")),
+]
+
+
+@pytest.mark.parametrize("path", STYLESHEETS, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_stylesheets_use_logical_properties_only(path: Path) -> None:
+    assert physical_properties(path.read_text(encoding="utf-8")) == []
+
+
+@pytest.mark.parametrize("path", STYLESHEETS, ids=lambda p: str(p.relative_to(PROJECT_ROOT)))
+def test_stylesheets_load_nothing_remote(path: Path) -> None:
+    css = path.read_text(encoding="utf-8")
+    assert not CSS_URL.search(css)
+    assert "@import" not in css
 
 
 def test_the_logical_property_check_catches_physical_ones() -> None:
@@ -524,11 +538,6 @@ def test_the_template_check_catches_what_csp_forbids() -> None:
     assert template_problems('<button onclick="go()">') == ["event handler attribute"]
     assert template_problems('<a href="https://dgapr.gov.ma/">site</a>') == []  # a link is fine
     assert template_problems('<script src="/static/app.js"></script>') == []
-
-
-def test_the_stylesheet_loads_nothing_remote() -> None:
-    assert not CSS_URL.search(CSS)
-    assert "@import" not in CSS
 
 
 def test_pages_send_the_content_security_policy(client: Any) -> None:
