@@ -272,8 +272,12 @@ def test_widget_hidden_from_those_without_funds_view(app, client, factories, log
 def test_funds_pages_in_arabic_and_french(app, client, factories, login_as):
     rn = _det(app, factories)
     login_as("accountant", "EST-A")
-    for lang in ("ar", "fr"):
+    for lang, word in (("ar", "الرصيد"), ("fr", "Solde"), ("en", "Balance")):
         client.post("/language", data={"lang": lang, "next": "/"})
         page = client.get(f"/funds/accounts/{rn}")
         assert page.status_code == 200
-        assert f'lang="{lang}"' in page.get_data(as_text=True)
+        body = page.get_data(as_text=True)
+        assert f'lang="{lang}"' in body and word in body
+    client.post("/language", data={"lang": "fr", "next": "/"})
+    bad = client.post(f"/funds/accounts/{rn}/deposit", data={"amount": "1.234", "source": "cash"})
+    assert bad.status_code == 422 and "deux décimales au plus" in bad.get_data(as_text=True)

@@ -297,3 +297,16 @@ def test_postings_are_append_only_on_postgresql(app, factories):
         session().commit()
         with pytest.raises(Exception, match="append-only"), session().begin_nested():
             session().execute(text("DELETE FROM funds_postings"))
+
+
+def test_demo_seed_books_are_consistent(app):
+    from core import demo
+    from plugins.funds.models import Account
+
+    with app.app_context():
+        demo.seed(detainees=30, seed_value=7)
+        session().flush()
+        assert services.check_ledger() == []
+        types = set(session().scalars(select(Transaction.type)))
+        assert {TxType.family_deposit, TxType.wage, TxType.canteen_purchase} <= types
+        assert session().scalar(select(Account.id)) is not None
