@@ -265,6 +265,7 @@ def test_page_bad_file_is_a_clear_4xx_and_writes_nothing(
 
 def test_page_without_a_file(app, client, login_as):
     login_as("registry_clerk", "EST-A")
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
     resp = client.post("/detainees/import", data={}, content_type="multipart/form-data")
     assert resp.status_code == 422
     assert "Choose a CSV file." in resp.get_data(as_text=True)

@@ -74,6 +74,8 @@ VARIANTS = [
     (("Naima", "Fassi", "نعيمة", "الفاسي"), ["Naïma El Fassi", "Naeema Elfassi", "نعيمة الفاسي"]),
     (("Rachid", "Mansouri", "رشيد", "المنصوري"), ["Rashid El Mansouri", "Rachid Almansouri"]),
     (("Hamza", "Berrada", "حمزة", "برادة"), ["Hamzah Berada", "حمزه براده"]),
+    (("Lahcen", "Naciri", "لحسن", "الناصري"), ["Lahsen Nasiri", "لحسن Ennaciri", "LAHCEN NACIRI"]),
+    (("Rachid", "Ait Ahmed", "رشيد", "أيت أحمد"), ["رشيد AÏT AHMED", "Rachid Aitahmed"]),
 ]
 
 CASES = [(stored, query) for stored, queries in VARIANTS for query in queries]

@@ -2,13 +2,19 @@
 
 A name is reduced to a *consonant skeleton* that both scripts share: vowels (and the letters
 that Latin uses for them: w, y, ou) are dropped, digraphs map to one symbol (ch/sh → X,
-kh → K, gh → G, dj/j/g → j, q/k/c → k, th → t, dh → d), doubled letters are single, a final h
-is dropped (Fatima / Fatimah / فاطمة). Arabic letters map to the same symbols after the usual
-normalisation (أ إ آ → ا, ة → ه, ى → ي, diacritics and tatweel removed). Articles (El, Al, L-,
-Es-, Et-, ال) and compound particles (Ben, Ait, Abd, Bou…) are handled by indexing every token
-both with and without them, so "Ben Jelloun", "Benjelloun" and "بنجلون" share keys.
+kh → K, gh → G, dj/j/g → j, q/k/c → k but c before e/i → s, th → t, dh → d), doubled letters
+are single, a final h is dropped (Fatima / Fatimah / فاطمة). Arabic letters map to the same
+symbols after the usual normalisation (أ إ آ → ا, ة → ه, ى → ي, diacritics and tatweel
+removed). Articles (El, Al, L-, Es-, Et-, ال, assimilated as in Lamrani or Ettazi) and compound
+particles (Ben, Ait, Abd, Bou…) are handled by indexing every word both with and without them,
+so "Ben Jelloun", "Benjelloun" and "بنجلون" share keys. A *coarse* key (t/s and d/z merged)
+catches th/t/s spellings (Othmane / Osman / عثمان).
 
-The skeleton finds candidates; :func:`similarity` ranks them.
+Each key has a weight (whole word 3, without article/particle 2, coarse 1). The keys find the
+candidates (an indexed table, see :mod:`core.detainees.search`); :func:`similarity` ranks them
+by pairing the query's words with the name's, comparing consonant skeletons and — in the same
+script — the vowelled spelling, so the exact spelling wins over a variant, and a variant over
+another person sharing one of the names.
 """
 
 from __future__ import annotations
@@ -146,6 +152,7 @@ ARABIC_PARTICLES = (
 )
 
 _ARABIC_RANGE = re.compile("[\u0600-\u06ff]")
+_SOFT_C = re.compile("c(?=[eiy])")
 _TOKEN_SPLIT = re.compile(r"[\s\-_'’`.,;/]+")
 
 
@@ -179,7 +186,7 @@ def tokens(text: str) -> list[str]:
     if is_arabic(text):
         text = normalize_arabic(text)
         # Latin letters mixed in are normalised too
-        text = "".join(normalize_latin(ch) if ch.isascii() else ch for ch in text)
+        text = "".join(ch if _ARABIC_RANGE.match(ch) else normalize_latin(ch) for ch in text)
     else:
         text = normalize_latin(text)
     return [t for t in _TOKEN_SPLIT.split(text) if t and any(ch.isalpha() for ch in t)]
@@ -198,6 +205,7 @@ def skeleton(token: str) -> str:
             word = word[:-1]
         for src, dst in _LATIN_DIGRAPHS:
             word = word.replace(src, dst)
+        word = _SOFT_C.sub("s", word)  # Lahcen, Naciri: c before e/i/y is s
         raw = "".join(_LATIN_SINGLE.get(ch, ch) for ch in word)
     out: list[str] = []
     for ch in raw:
@@ -358,6 +366,8 @@ def weighted_query_keys(query: str) -> list[dict[str, int]]:
     """One ``{key: weight}`` per word of a search query (empty words dropped)."""
     out = []
     for tok in compound_tokens(query):
+        if any(ch.isdigit() for ch in tok):
+            continue  # a registration number or id card, not a name
         keys = weighted_token_keys(tok)
         if keys:
             out.append(keys)
@@ -405,9 +415,15 @@ def _fine(token: str) -> str:
     word = re.sub("[^a-z]", "", token)
     if word.endswith("h") and len(word) > 2 and word[-2] in "aeiouy":
         word = word[:-1]
+    word = _SOFT_C.sub("s", word)
     for src, dst in _FINE_LATIN:
         word = word.replace(src, dst)
     return _dedouble(word)
+
+
+@lru_cache(maxsize=65536)
+def _skeleton(token: str) -> str:
+    return skeleton(token)
 
 
 @lru_cache(maxsize=65536)
@@ -433,12 +449,13 @@ def token_similarity(a: str, b: str) -> float:
     if not ka or not kb:
         return 0.0
     base_a, base_b = _bases(a), _bases(b)
-    if {skeleton(x) for x in base_a} & {skeleton(y) for y in base_b}:
+    if {_skeleton(x) for x in base_a} & {_skeleton(y) for y in base_b}:
         cons = 1.0  # the same word, with or without its article (El Idrissi, Idrissi)
     elif ka & kb:
         cons = 0.95  # with or without a particle (Ben Jelloun, Jelloun), or th/t/s
     else:
-        cons = 0.9 * max(_ratio(x, y) for x in ka for y in kb)
+        # no key in common: a different word; the skeletons alone say how far it is
+        return 0.8 * _ratio(_skeleton(a), _skeleton(b))
     if is_arabic(a) != is_arabic(b):
         return 0.9 * cons
     fine = max(_ratio(_fine(x), _fine(y)) for x in base_a for y in base_b)

@@ -1,9 +1,10 @@
 """Detainee search: registration number, national id, or name in either script.
 
 Names are matched through the indexed ``core_detainee_name_keys`` table (see
-:mod:`core.detainees.names`): one SQL query groups the keys of the query's words by detainee
-and keeps those matching every word (or, when nobody does, all but one word); the best of
-them are then ranked in Python by spelling closeness (:func:`names.similarity`), so that the
+:mod:`core.detainees.names`): the rarest word of the query drives an index range and every
+other word is an ``EXISTS`` probe, so only detainees matching every word come back (when
+nobody does, one grouped query keeps those matching all but one word); the best of them are
+then ranked in Python by spelling closeness (:func:`names.similarity`), so that the
 right person comes first among the many who share a first or family name.
 """
 
@@ -12,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, func, literal, or_, select, union_all
+from sqlalchemy import Integer, exists, func, literal, or_, select, union_all
+from sqlalchemy.orm import aliased
 
 from core.db import session as db_session
 from core.detainees import names
@@ -24,7 +26,7 @@ from core.scoping import establishment_ids
 
 MAX_PER_PAGE = 100
 #: candidates ranked by spelling (the others, if any, follow in key order)
-RANK_LIMIT = 600
+RANK_LIMIT = 300
 #: exact identifier matches shown first
 IDENT_LIMIT = 50
 
@@ -56,23 +58,62 @@ def _filters(
     return conditions
 
 
-def _name_candidates(
-    word_keys: list[dict[str, int]], conditions: list[Any], need: int
-) -> list[tuple[int, int]]:
-    """``(detainee_id, key score)`` of the detainees matching at least ``need`` words."""
+def _weight_groups(keys: dict[str, int]) -> list[list[str]]:
+    """The keys of one word, best weight first."""
+    groups: dict[int, list[str]] = {}
+    for key, weight in keys.items():
+        groups.setdefault(weight, []).append(key)
+    return [sorted(groups[w]) for w in sorted(groups, reverse=True)]
+
+
+def _selectivity(keys: dict[str, int]) -> int:
+    """A cheap guess of how rare a word is: the length of its longest full skeleton."""
+    return max((len(k) for k, w in keys.items() if w == names.WEIGHT_FULL), default=0)
+
+
+def _all_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
+    """Detainees matching every word, best key weight of the rarest word first.
+
+    The rarest word drives (an index range per weight), each other word is an ``EXISTS``
+    probe on the primary key ``(detainee_id, key)``: no grouping of long posting lists.
+    """
+    order = sorted(range(len(word_keys)), key=lambda i: -_selectivity(word_keys[i]))
+    drive, others = word_keys[order[0]], [word_keys[i] for i in order[1:]]
+    k1 = aliased(DetaineeNameKey)
+    found: list[int] = []
+    seen: set[int] = set()
+    sess = db_session()
+    for group in _weight_groups(drive):
+        stmt = select(k1.detainee_id).where(k1.key.in_(group))
+        for other in others:
+            k2 = aliased(DetaineeNameKey)
+            stmt = stmt.where(
+                exists().where(k2.detainee_id == k1.detainee_id, k2.key.in_(sorted(other)))
+            )
+        if conditions:
+            stmt = stmt.join(Detainee, Detainee.id == k1.detainee_id).where(*conditions)
+        for det_id in sess.scalars(stmt):
+            if det_id not in seen:
+                seen.add(det_id)
+                found.append(det_id)
+    return found
+
+
+def _most_words(word_keys: list[dict[str, int]], conditions: list[Any], need: int) -> list[int]:
+    """Detainees matching at least ``need`` words (the fallback when nobody matches all):
+    one grouped query, best key score first."""
     k = DetaineeNameKey
     parts = []
     for i, keys in enumerate(word_keys):
-        by_weight: dict[int, list[str]] = {}
-        for key, weight in keys.items():
-            by_weight.setdefault(weight, []).append(key)
-        for weight, group in sorted(by_weight.items()):
+        for weight, group in zip(
+            sorted({w for w in keys.values()}, reverse=True), _weight_groups(keys), strict=True
+        ):
             parts.append(
                 select(
                     k.detainee_id.label("d"),
                     literal(i, Integer).label("t"),
                     literal(weight, Integer).label("w"),
-                ).where(k.key.in_(sorted(group)))
+                ).where(k.key.in_(group))
             )
     hits = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
     per_word = (
@@ -84,7 +125,8 @@ def _name_candidates(
     if conditions:
         stmt = stmt.join(Detainee, Detainee.id == per_word.c.d).where(*conditions)
     stmt = stmt.group_by(per_word.c.d).having(func.count() >= need)
-    return [(int(d), int(s)) for d, s in db_session().execute(stmt)]
+    rows = sorted(db_session().execute(stmt), key=lambda row: (-row.s, row.d))
+    return [int(row.d) for row in rows]
 
 
 def search(
@@ -140,16 +182,13 @@ def search(
 
     ranked: list[int] = []
     word_keys = names.weighted_query_keys(q)
-    if word_keys:
-        need = len(word_keys)
-        found = _name_candidates(word_keys, conditions, need)
-        if not found and need > 1:
-            found = _name_candidates(word_keys, conditions, need - 1)
-        found.sort(key=lambda pair: (-pair[1], pair[0]))
+    if word_keys and not (exact_ids and any(ch.isdigit() for ch in q)):
+        found = _all_words(word_keys, conditions)
+        if not found and len(word_keys) > 1:
+            found = _most_words(word_keys, conditions, len(word_keys) - 1)
         head, tail = found[:RANK_LIMIT], found[RANK_LIMIT:]
         if head:
-            key_score = dict(head)
-            top = max(key_score.values())
+            position = {det_id: i for i, det_id in enumerate(head)}
             rows = sess.execute(
                 select(
                     Detainee.id,
@@ -157,18 +196,21 @@ def search(
                     Detainee.last_name,
                     Detainee.first_name_ar,
                     Detainee.last_name_ar,
-                ).where(Detainee.id.in_(list(key_score)))
+                ).where(Detainee.id.in_(head))
             ).all()
-            scored = []
-            for row in rows:
-                sim = names.similarity(
-                    q,
-                    f"{row.first_name} {row.last_name}",
-                    f"{row.first_name_ar} {row.last_name_ar}".strip(),
+            scored = [
+                (
+                    names.similarity(
+                        q,
+                        f"{row.first_name} {row.last_name}",
+                        f"{row.first_name_ar} {row.last_name_ar}".strip(),
+                    ),
+                    row.id,
                 )
-                scored.append((sim + 0.05 * key_score[row.id] / top, row.id))
-            scored.sort(key=lambda pair: (-pair[0], pair[1]))
-            ranked = [i for _, i in scored] + [i for i, _ in tail]
+                for row in rows
+            ]
+            scored.sort(key=lambda pair: (-pair[0], position[pair[1]]))
+            ranked = [i for _, i in scored] + tail
 
     seen = set(exact_ids)
     ordered = exact_ids + [i for i in ranked if i not in seen]
