@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String
+from sqlalchemy import Date, Enum, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -23,8 +23,22 @@ class Sex(enum.StrEnum):
     female = "F"
 
 
+HELD_NATIONAL_ID_WHERE = "national_id IS NOT NULL AND legal_status <> 'released'"
+
+
 class Detainee(Base):
     __tablename__ = "core_detainees"
+    # one person (national id) is held at most once at a time, nationally: enforced by the
+    # database so two simultaneous admissions cannot both pass the service's check
+    __table_args__ = (
+        Index(
+            "uq_core_detainees_held_national_id",
+            "national_id",
+            unique=True,
+            sqlite_where=text(HELD_NATIONAL_ID_WHERE),
+            postgresql_where=text(HELD_NATIONAL_ID_WHERE),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     registration_number: Mapped[str] = mapped_column(String(20), unique=True)

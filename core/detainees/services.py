@@ -9,13 +9,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -203,6 +205,28 @@ def get_detainee(registration_number: str, user: User | None) -> Detainee:
 # --------------------------------------------------------------------------------------------
 
 
+def _already_held() -> Conflict:
+    return Conflict(
+        _("A detainee with this national identity card is already held."),
+        code="already_held",
+        fields={"national_id": _("Already held.")},
+    )
+
+
+@contextmanager
+def _held_once() -> Iterator[None]:
+    """Turn the database's "held once" unique index into the same 409 as the service check
+    (two simultaneous admissions of one national id: the second one loses cleanly)."""
+    sess = db_session()
+    try:
+        with sess.begin_nested():
+            yield
+    except IntegrityError as exc:
+        if "national_id" in str(exc.orig):
+            raise _already_held() from exc
+        raise
+
+
 def admit(
     data: Mapping[str, Any], actor: User | None, *, admitted_at: dt.datetime | None = None
 ) -> Detainee:
@@ -237,11 +261,7 @@ def admit(
             )
         )
         if dup is not None:
-            raise Conflict(
-                _("A detainee with this national identity card is already held."),
-                code="already_held",
-                fields={"national_id": _("Already held.")},
-            )
+            raise _already_held()
     when = admitted_at or utcnow()
     det = Detainee(
         registration_number=new_registration_number(when.year),
@@ -252,8 +272,9 @@ def admit(
         **clean,
     )
     det.establishment = est
-    sess.add(det)
-    sess.flush()
+    with _held_once():
+        sess.add(det)
+        sess.flush()
     det.placements.append(
         Placement(detainee_id=det.id, establishment_id=est.id, started_at=when, reason="admission")
     )
@@ -292,11 +313,7 @@ def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Deta
             )
         )
         if other is not None:
-            raise Conflict(
-                _("A detainee with this national identity card is already held."),
-                code="already_held",
-                fields={"national_id": _("Already held.")},
-            )
+            raise _already_held()
     diff: dict[str, list[Any]] = {}
     for key, value in clean.items():
         old = getattr(det, key)
@@ -307,7 +324,8 @@ def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Deta
             ]
             setattr(det, key, value)
     if diff:
-        db_session().flush()
+        with _held_once():
+            db_session().flush()
         if {"first_name", "last_name", "first_name_ar", "last_name_ar"} & diff.keys():
             refresh_name_keys(det)
         audit.record(

@@ -1,0 +1,73 @@
+"""A national id is held at most once, even when two clerks admit the same person at once."""
+
+from __future__ import annotations
+
+import threading
+
+from sqlalchemy import func, select
+
+from core.db import session
+from core.detainees.models import Detainee
+from core.detainees.services import admit, release
+from core.errors import Conflict
+from core.testing import Factories
+
+PERSON = {
+    "first_name": "Said",
+    "last_name": "Berrada",
+    "birth_date": "1979-02-11",
+    "sex": "M",
+    "legal_status": "pretrial",
+    "national_id": "BK777111",
+    "establishment": "EST-A",
+}
+
+
+def test_simultaneous_admissions_of_one_national_id(fresh_app):
+    with fresh_app.app_context():
+        Factories(fresh_app).establishment("EST-A")
+    barrier = threading.Barrier(8)
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        with fresh_app.app_context():
+            barrier.wait()
+            try:
+                admit(dict(PERSON), None)
+                session().commit()
+                result = "admitted"
+            except Conflict as exc:
+                session().rollback()
+                result = exc.code
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["admitted"] + ["already_held"] * 7
+    with fresh_app.app_context():
+        held = session().scalar(
+            select(func.count()).select_from(Detainee).where(Detainee.national_id == "BK777111")
+        )
+        assert held == 1
+
+
+def test_released_person_can_be_admitted_again(app):
+    with app.app_context():
+        first = Factories(app).detainee(national_id="BK777222")
+        try:
+            admit({**PERSON, "national_id": "BK777222"}, None)
+        except Conflict as exc:
+            assert exc.code == "already_held"
+        else:  # pragma: no cover - the assertion below reports it
+            raise AssertionError("a held national id was admitted twice")
+        session().rollback()
+        first = session().get(Detainee, first.id)
+        release(first, None)
+        again = admit({**PERSON, "national_id": "BK777222"}, None)
+        session().commit()
+        assert again.registration_number != first.registration_number
