@@ -585,10 +585,12 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "- Names are reduced to consonant-skeleton keys shared by both scripts "
         "(`core/detainees/names.py`), stored in the indexed `core_detainee_name_keys` table "
         "(index on `key, detainee_id`: the candidate query reads the index only).",
-        "- One SQL query groups the matching keys by detainee and word "
-        "(`UNION ALL` per word, `GROUP BY`, `HAVING count = words`), joined to the detainees "
-        "only for establishment scoping; nobody matching every word falls back to all but one.",
-        "- Only the best 600 candidates by key weight are ranked in Python by spelling "
+        "- The rarest word of the query (longest skeleton) drives an index range, best key "
+        "weight first; every other word is an `EXISTS` probe on the primary key "
+        "`(detainee_id, key)`, so long posting lists (a common first name) are never grouped "
+        "or sorted. Establishment scoping is a join on the detainees. When nobody matches "
+        "every word, the same runs with each word left out in turn.",
+        "- Only the best 300 candidates (by key weight) are ranked in Python by spelling "
         "closeness (memoised per word pair and per name), then the page's rows are loaded.",
         "",
     ]

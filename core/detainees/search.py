@@ -3,7 +3,7 @@
 Names are matched through the indexed ``core_detainee_name_keys`` table (see
 :mod:`core.detainees.names`): the rarest word of the query drives an index range and every
 other word is an ``EXISTS`` probe, so only detainees matching every word come back (when
-nobody does, one grouped query keeps those matching all but one word); the best of them are
+nobody does, the same with each word left out in turn); the best of them are
 then ranked in Python by spelling closeness (:func:`names.similarity`), so that the
 right person comes first among the many who share a first or family name.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, exists, func, literal, or_, select, union_all
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db import session as db_session
@@ -99,34 +99,19 @@ def _all_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[i
     return found
 
 
-def _most_words(word_keys: list[dict[str, int]], conditions: list[Any], need: int) -> list[int]:
-    """Detainees matching at least ``need`` words (the fallback when nobody matches all):
-    one grouped query, best key score first."""
-    k = DetaineeNameKey
-    parts = []
-    for i, keys in enumerate(word_keys):
-        for weight, group in zip(
-            sorted({w for w in keys.values()}, reverse=True), _weight_groups(keys), strict=True
-        ):
-            parts.append(
-                select(
-                    k.detainee_id.label("d"),
-                    literal(i, Integer).label("t"),
-                    literal(weight, Integer).label("w"),
-                ).where(k.key.in_(group))
-            )
-    hits = union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
-    per_word = (
-        select(hits.c.d, hits.c.t, func.max(hits.c.w).label("w"))
-        .group_by(hits.c.d, hits.c.t)
-        .subquery()
-    )
-    stmt = select(per_word.c.d, func.sum(per_word.c.w).label("s"))
-    if conditions:
-        stmt = stmt.join(Detainee, Detainee.id == per_word.c.d).where(*conditions)
-    stmt = stmt.group_by(per_word.c.d).having(func.count() >= need)
-    rows = sorted(db_session().execute(stmt), key=lambda row: (-row.s, row.d))
-    return [int(row.d) for row in rows]
+def _most_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
+    """Detainees matching all words but one (the fallback when nobody matches them all):
+    the same probes with each word left out in turn, the rarest words kept first."""
+    order = sorted(range(len(word_keys)), key=lambda i: _selectivity(word_keys[i]))
+    found: list[int] = []
+    seen: set[int] = set()
+    for left_out in order:
+        rest = [keys for i, keys in enumerate(word_keys) if i != left_out]
+        for det_id in _all_words(rest, conditions):
+            if det_id not in seen:
+                seen.add(det_id)
+                found.append(det_id)
+    return found
 
 
 def search(
@@ -185,7 +170,7 @@ def search(
     if word_keys and not (exact_ids and any(ch.isdigit() for ch in q)):
         found = _all_words(word_keys, conditions)
         if not found and len(word_keys) > 1:
-            found = _most_words(word_keys, conditions, len(word_keys) - 1)
+            found = _most_words(word_keys, conditions)
         head, tail = found[:RANK_LIMIT], found[RANK_LIMIT:]
         if head:
             position = {det_id: i for i, det_id in enumerate(head)}
