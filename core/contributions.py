@@ -44,7 +44,8 @@ class NavItem:
 
 @dataclass(frozen=True)
 class Widget:
-    """A dashboard card: a template rendered with ``context``."""
+    """A dashboard card: ``template`` is rendered with the keys of ``context`` as variables
+    (and ``w``, the widget itself); ``title`` heads the card."""
 
     key: str
     title: Any
@@ -55,7 +56,9 @@ class Widget:
 
 @dataclass(frozen=True)
 class Panel:
-    """A section of a detainee's profile page: a template rendered with ``context``."""
+    """A section of a detainee's profile page: ``template`` is included with the page's
+    context, where ``det`` is the detainee and ``panel`` this panel (data in
+    ``panel.context``)."""
 
     key: str
     title: Any

@@ -3,7 +3,9 @@
 Implement a hook with ``@core.plugins.hookimpl`` on a function of your plugin module (or on a
 method of your plugin object). A hook implementation whose name is not listed here stops the
 application at start-up, naming the plugin. ``docs/plugins.md`` has one section per hook and a
-worked example package; ``tests/test_hooks.py`` proves each hook changes what the app does.
+worked example package; ``tests/test_hooks.py`` proves each hook changes what the app does, and
+``tests/test_docs_hooks.py`` fails when a hook lacks a docstring, a section or a test.
+``IDMAJ_TRACE_HOOKS=1`` prints every hook call to standard error.
 """
 
 from __future__ import annotations
