@@ -7,7 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup
 
+from core.contributions import Panel
 from core.db import session as db_session
 from core.detainees import services
 from core.detainees.forms import DetaineeForm, ReleaseForm
@@ -84,9 +86,18 @@ def new() -> Any:
 @permission_required("detainees.view")
 def profile(registration_number: str) -> Any:
     det = _load(registration_number)
-    panels = collect("detainee_profile_panels", detainee=det, user=current_user)
+    panels = [
+        (panel, render_panel(panel, det))
+        for panel in collect("detainee_profile_panels", detainee=det, user=current_user)
+    ]
     db_session().commit()  # panels may audit sensitive reads
     return render_template("detainees/profile.html", det=det, panels=panels)
+
+
+def render_panel(panel: Panel, det: Any) -> Markup:
+    """A plugin's profile section: like a dashboard widget, its template sees its ``context``
+    keys as variables, plus ``panel`` and ``det``."""
+    return Markup(render_template(panel.template, panel=panel, det=det, **panel.context))
 
 
 @bp.route("/<registration_number>/edit", methods=["GET", "POST"])
