@@ -8,16 +8,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from sqlalchemy import select
 
 from core.contributions import Panel
 from core.db import session as db_session
 from core.detainees import services
 from core.detainees.forms import DetaineeForm, ReleaseForm
 from core.errors import DomainError, NotFound
+from core.establishments.models import Establishment
 from core.establishments.services import list_establishments
 from core.i18n import current_language
 from core.plugins import collect, hook
 from core.portal.access import apply_errors, permission_required
+from core.scoping import scope
 
 bp = Blueprint("detainees", __name__, url_prefix="/detainees")
 PER_PAGE = 20
@@ -45,7 +48,14 @@ def index() -> Any:
         )
     except NotFound:
         abort(404)
-    ests = [o.establishment for o in list_establishments(current_user)]
+    # the choices only (no population counts: they would scan every detainee on each search)
+    ests = list(
+        db_session().scalars(
+            scope(select(Establishment), Establishment.id, current_user).order_by(
+                Establishment.code
+            )
+        )
+    )
     return render_template(
         "detainees/index.html", result=result, q=q, establishment=establishment, establishments=ests
     )
