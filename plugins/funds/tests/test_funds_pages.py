@@ -8,14 +8,26 @@ import pytest
 from plugins.funds.tests.helpers import balances, count_transactions, fund
 
 
+@pytest.fixture
+def login(client, login_as):
+    """Sign in with ``login_as`` and read the pages in English (the default is Arabic)."""
+
+    def sign_in(role, establishment="EST-A"):
+        user = login_as(role, establishment)
+        client.post("/language", data={"lang": "en", "next": "/"})
+        return user
+
+    return sign_in
+
+
 def _det(app, factories, est="EST-A"):
     with app.app_context():
         return factories.detainee(est).registration_number
 
 
-def test_deposit_form_receipt_and_account_page(app, client, factories, login_as):
+def test_deposit_form_receipt_and_account_page(app, client, factories, login):
     rn = _det(app, factories)
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     page = client.get(f"/funds/accounts/{rn}/deposit")
     assert page.status_code == 200
     resp = client.post(
@@ -50,19 +62,19 @@ def test_deposit_form_receipt_and_account_page(app, client, factories, login_as)
         ({"amount": "10", "source": "bank"}, ""),
     ],
 )
-def test_deposit_form_bad_input_is_422(app, client, factories, login_as, data, field_text):
+def test_deposit_form_bad_input_is_422(app, client, factories, login, data, field_text):
     rn = _det(app, factories)
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     resp = client.post(f"/funds/accounts/{rn}/deposit", data=data)
     assert resp.status_code == 422
     assert field_text.lower() in resp.get_data(as_text=True).lower()
     assert count_transactions(app, rn) == 0
 
 
-def test_withdraw_purchase_fee_hold_and_reverse_pages(app, client, factories, login_as):
+def test_withdraw_purchase_fee_hold_and_reverse_pages(app, client, factories, login):
     rn = _det(app, factories)
     fund(app, rn, "100.00")
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     too_much = client.post(
         f"/funds/accounts/{rn}/withdraw", data={"amount": "100.01", "reason": "x"}
     )
@@ -110,10 +122,10 @@ def test_withdraw_purchase_fee_hold_and_reverse_pages(app, client, factories, lo
     assert balances(app, rn).available == 100_00 - 10_00 - 5_00
 
 
-def test_statement_printable_and_csv(app, client, factories, login_as):
+def test_statement_printable_and_csv(app, client, factories, login):
     rn = _det(app, factories)
     fund(app, rn, "100.00")
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     client.post(f"/funds/accounts/{rn}/purchase", data={"amount": "12.5", "memo": "=HYPERLINK()"})
     page = client.get(f"/funds/accounts/{rn}/statement")
     assert page.status_code == 200
@@ -127,10 +139,10 @@ def test_statement_printable_and_csv(app, client, factories, login_as):
     assert lines[2].split(",")[6] == "87.50"
 
 
-def test_wage_run_page_all_or_nothing(app, client, factories, login_as):
+def test_wage_run_page_all_or_nothing(app, client, factories, login):
     a = _det(app, factories)
     b = _det(app, factories)
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     assert client.get("/funds/EST-A/wages").status_code == 200
     bad = client.post(
         "/funds/EST-A/wages", data={"workshop": "Couture", "lines": f"{a} 100.00\n{b} 1.001\n"}
@@ -148,10 +160,10 @@ def test_wage_run_page_all_or_nothing(app, client, factories, login_as):
     assert client.get("/funds/EST-A/journal?date=nonsense").status_code == 200
 
 
-def test_cash_and_settings_pages(app, client, factories, login_as):
+def test_cash_and_settings_pages(app, client, factories, login):
     rn = _det(app, factories)
     fund(app, rn, "100.00")
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     assert client.get("/funds/EST-A/cash").status_code == 200
     assert client.post("/funds/EST-A/cash", data={"counted": "abc"}).status_code == 422
     resp = client.post("/funds/EST-A/cash", data={"counted": "99.00", "note": "coins"})
@@ -195,10 +207,10 @@ WRITE_PAGES = [
 
 
 @pytest.mark.parametrize("role", ["director", "auditor"])
-def test_director_and_auditor_read_pages_only(app, client, factories, login_as, role):
+def test_director_and_auditor_read_pages_only(app, client, factories, login, role):
     rn = _det(app, factories)
     fund(app, rn, "42.00")
-    login_as(role, "EST-A")
+    login(role, "EST-A")
     for path in READ_PAGES:
         assert client.get(path.format(rn=rn)).status_code == 200, path
     assert "42,00" in client.get(f"/funds/accounts/{rn}").get_data(as_text=True).replace(".", ",")
@@ -214,10 +226,10 @@ def test_director_and_auditor_read_pages_only(app, client, factories, login_as, 
 
 
 @pytest.mark.parametrize("role", ["registry_clerk", "visits_officer", "doctor", "central_admin"])
-def test_other_roles_get_403_and_no_panel(app, client, factories, login_as, role):
+def test_other_roles_get_403_and_no_panel(app, client, factories, login, role):
     rn = _det(app, factories)
     fund(app, rn, "42.00")
-    login_as(role, "EST-A")
+    login(role, "EST-A")
     for path in READ_PAGES + WRITE_PAGES:
         assert client.get(path.format(rn=rn)).status_code == 403, path
     profile = client.get(f"/detainees/{rn}")
@@ -225,11 +237,11 @@ def test_other_roles_get_403_and_no_panel(app, client, factories, login_as, role
     assert 'id="panel-funds"' not in profile.get_data(as_text=True)
 
 
-def test_other_establishment_gets_404(app, client, factories, login_as):
+def test_other_establishment_gets_404(app, client, factories, login):
     rn = _det(app, factories, "EST-A")
     with app.app_context():
         factories.establishment("EST-B")
-    login_as("accountant", "EST-B")
+    login("accountant", "EST-B")
     for path in READ_PAGES[1:4] + WRITE_PAGES[:5]:
         assert client.get(path.format(rn=rn)).status_code == 404, path
     for path in (
@@ -251,10 +263,10 @@ def test_anonymous_is_redirected_to_sign_in(app, client, factories):
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
 
 
-def test_profile_panel_and_dashboard_widget(app, client, factories, login_as):
+def test_profile_panel_and_dashboard_widget(app, client, factories, login):
     rn = _det(app, factories)
     fund(app, rn, "42.00")
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     profile = client.get(f"/detainees/{rn}").get_data(as_text=True)
     assert 'id="panel-funds"' in profile and "funds-balance" in profile
     dashboard = client.get("/dashboard")
@@ -264,14 +276,14 @@ def test_profile_panel_and_dashboard_widget(app, client, factories, login_as):
     assert body.count("funds-h-") >= 30
 
 
-def test_widget_hidden_from_those_without_funds_view(app, client, factories, login_as):
-    login_as("registry_clerk", "EST-A")
+def test_widget_hidden_from_those_without_funds_view(app, client, factories, login):
+    login("registry_clerk", "EST-A")
     assert "funds-total-held" not in client.get("/dashboard").get_data(as_text=True)
 
 
-def test_funds_pages_in_arabic_and_french(app, client, factories, login_as):
+def test_funds_pages_in_arabic_and_french(app, client, factories, login):
     rn = _det(app, factories)
-    login_as("accountant", "EST-A")
+    login("accountant", "EST-A")
     for lang, word in (("ar", "الرصيد"), ("fr", "Solde"), ("en", "Balance")):
         client.post("/language", data={"lang": lang, "next": "/"})
         page = client.get(f"/funds/accounts/{rn}")
