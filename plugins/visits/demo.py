@@ -101,6 +101,7 @@ def seed(context: Any) -> None:
             )
         )
         sess.flush()
+        context.logins.append((visitor.username, "idmaj-demo-2026", "visitor (demo family)"))
         options = services.bookable_slots(visitor, det)
         if options:
             services.book(visitor, options[i % len(options)].id, det.registration_number)
