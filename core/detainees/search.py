@@ -58,14 +58,6 @@ def _filters(
     return conditions
 
 
-def _weight_groups(keys: dict[str, int]) -> list[list[str]]:
-    """The keys of one word, best weight first."""
-    groups: dict[int, list[str]] = {}
-    for key, weight in keys.items():
-        groups.setdefault(weight, []).append(key)
-    return [sorted(groups[w]) for w in sorted(groups, reverse=True)]
-
-
 def _selectivity(keys: dict[str, int]) -> int:
     """A cheap guess of how rare a word is: the length of its longest full skeleton."""
     return max((len(k) for k, w in keys.items() if w == names.WEIGHT_FULL), default=0)
@@ -74,29 +66,26 @@ def _selectivity(keys: dict[str, int]) -> int:
 def _all_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
     """Detainees matching every word, best key weight of the rarest word first.
 
-    The rarest word drives (an index range per weight), each other word is an ``EXISTS``
+    The rarest word drives (one index range over its keys), each other word is an ``EXISTS``
     probe on the primary key ``(detainee_id, key)``: no grouping of long posting lists.
     """
     order = sorted(range(len(word_keys)), key=lambda i: -_selectivity(word_keys[i]))
     drive, others = word_keys[order[0]], [word_keys[i] for i in order[1:]]
     k1 = aliased(DetaineeNameKey)
-    found: list[int] = []
-    seen: set[int] = set()
-    sess = db_session()
-    for group in _weight_groups(drive):
-        stmt = select(k1.detainee_id).where(k1.key.in_(group))
-        for other in others:
-            k2 = aliased(DetaineeNameKey)
-            stmt = stmt.where(
-                exists().where(k2.detainee_id == k1.detainee_id, k2.key.in_(sorted(other)))
-            )
-        if conditions:
-            stmt = stmt.join(Detainee, Detainee.id == k1.detainee_id).where(*conditions)
-        for det_id in sess.scalars(stmt):
-            if det_id not in seen:
-                seen.add(det_id)
-                found.append(det_id)
-    return found
+    stmt = select(k1.detainee_id, k1.key).where(k1.key.in_(sorted(drive)))
+    for other in others:
+        k2 = aliased(DetaineeNameKey)
+        stmt = stmt.where(
+            exists().where(k2.detainee_id == k1.detainee_id, k2.key.in_(sorted(other)))
+        )
+    if conditions:
+        stmt = stmt.join(Detainee, Detainee.id == k1.detainee_id).where(*conditions)
+    best: dict[int, int] = {}
+    for det_id, key in db_session().execute(stmt):
+        weight = drive.get(key, 0)
+        if weight > best.get(det_id, 0):
+            best[det_id] = weight
+    return sorted(best, key=lambda det_id: (-best[det_id], det_id))
 
 
 def _most_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
