@@ -73,11 +73,15 @@ def db_upgrade() -> None:
     """Apply every migration of the core and of each loaded plugin."""
     from core import migrate
     from core.db import session
+    from core.detainees.services import reindex_names
     from core.identity.services import sync_permissions
 
     migrate.upgrade(current_app)
     added = sync_permissions(session())
+    reindexed = reindex_names()
     session().commit()
+    if reindexed:
+        click.echo(f"search keys rebuilt for {reindexed} detainee(s)")
     for name, rev in migrate.current(current_app).items():
         click.echo(f"{name}: {rev}")
     if added:
@@ -290,6 +294,18 @@ def demo_seed(count: int, seed_value: int, if_empty: bool) -> None:
 @cli.group()
 def detainees() -> None:
     """Detainee records."""
+
+
+@detainees.command("reindex")
+@with_appcontext
+def detainees_reindex() -> None:
+    """Rebuild every detainee's name search keys (db upgrade does it when they change)."""
+    from core.db import session
+    from core.detainees.services import reindex_names
+
+    count = reindex_names(force=True)
+    session().commit()
+    click.echo(f"search keys rebuilt for {count} detainee(s)")
 
 
 @detainees.command("import")

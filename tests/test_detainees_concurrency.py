@@ -71,3 +71,21 @@ def test_released_person_can_be_admitted_again(app):
         again = admit({**PERSON, "national_id": "BK777222"}, None)
         session().commit()
         assert again.registration_number != first.registration_number
+
+
+def test_search_keys_are_rebuilt_when_their_version_changes(app, monkeypatch):
+    from core.detainees import names
+    from core.detainees.models import DetaineeNameKey
+    from core.detainees.services import reindex_names, search, stored_keys_version
+
+    with app.app_context():
+        det = Factories(app).detainee(first_name="Othmane", last_name="Skalli")
+        reindex_names()
+        # a stale index: the keys of this person were lost (as after a change of names.py)
+        session().query(DetaineeNameKey).filter_by(detainee_id=det.id).delete()
+        assert search(None, "Othmane Skalli").total == 0
+        assert reindex_names() == 0  # same version: nothing to do
+        monkeypatch.setattr(names, "KEYS_VERSION", names.KEYS_VERSION + 1)
+        assert reindex_names() >= 1
+        assert stored_keys_version() == names.KEYS_VERSION
+        assert search(None, "عثمان السقلي").items[0].id == det.id

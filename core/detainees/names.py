@@ -26,6 +26,9 @@ from functools import lru_cache
 
 from unidecode import unidecode
 
+# Bump when the keys computed below change: `idmaj db upgrade` then rebuilds every stored key.
+KEYS_VERSION = 2
+
 ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 
 _ARABIC_MAP = {

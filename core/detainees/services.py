@@ -178,6 +178,58 @@ def refresh_name_keys(detainee: Detainee) -> None:
         sess.add(DetaineeNameKey(detainee_id=detainee.id, key=key[:60]))
 
 
+KEYS_VERSION_COUNTER = "name-keys-version"
+
+
+def stored_keys_version() -> int:
+    counter = db_session().get(Counter, KEYS_VERSION_COUNTER)
+    return counter.value if counter is not None else 0
+
+
+def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
+    """Rebuild every detainee's search keys when :data:`names.KEYS_VERSION` changed (or
+    ``force``). Returns how many detainees were reindexed; the caller commits."""
+    sess = db_session()
+    if not force and stored_keys_version() == names.KEYS_VERSION:
+        return 0
+    done = 0
+    last_id = 0
+    while True:
+        rows = sess.execute(
+            select(
+                Detainee.id,
+                Detainee.first_name,
+                Detainee.last_name,
+                Detainee.first_name_ar,
+                Detainee.last_name_ar,
+            )
+            .where(Detainee.id > last_id)
+            .order_by(Detainee.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        ids = [row.id for row in rows]
+        sess.execute(delete(DetaineeNameKey).where(DetaineeNameKey.detainee_id.in_(ids)))
+        sess.execute(
+            DetaineeNameKey.__table__.insert(),
+            [
+                {"detainee_id": row.id, "key": key[:60], "weight": 1}
+                for row in rows
+                for key in sorted(names.name_keys(*row[1:]))
+            ],
+        )
+        done += len(rows)
+        last_id = ids[-1]
+    counter = sess.get(Counter, KEYS_VERSION_COUNTER)
+    if counter is None:
+        sess.add(Counter(name=KEYS_VERSION_COUNTER, value=names.KEYS_VERSION))
+    else:
+        counter.value = names.KEYS_VERSION
+    sess.flush()
+    return done
+
+
 # --------------------------------------------------------------------------------------------
 # Reading
 # --------------------------------------------------------------------------------------------
