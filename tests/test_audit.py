@@ -25,12 +25,9 @@ def _verify(app):
 
 
 def _events(n: int) -> list[int]:
-    ids = []
-    for i in range(n):
-        ev = audit.record("test.event", "thing", i, summary={"i": i})
-        ids.append(ev.id)
-    session().commit()
-    return ids
+    events = [audit.record("test.event", "thing", i, summary={"i": i}) for i in range(n)]
+    session().commit()  # events are chained and written at commit
+    return [ev.id for ev in events]
 
 
 def _bypass_trigger() -> None:

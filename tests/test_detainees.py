@@ -78,7 +78,7 @@ def probe(app) -> Iterator[ProbePlugin]:
     plugin = ProbePlugin()
     pm = get_plugin_manager(app)
     pm.register(plugin, name="probe")
-    original = app.jinja_loader
+    original = app.jinja_env.loader
     app.jinja_env.loader = ChoiceLoader(
         [
             DictLoader({"probe_panel.html": '<p class="probe">{{ panel.context.note }}</p>'}),

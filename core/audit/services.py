@@ -2,8 +2,11 @@
 
 Every change, and every read a plugin marks sensitive, calls :func:`record` inside the same
 transaction. Events are hash-chained: each stores the previous event's hash and its own hash over
-its content; the single ``core_audit_head`` row is locked while an event is appended, so the
-chain never forks under concurrency. :func:`verify` walks the chain and names the first event
+its content. :func:`record` only queues the event on the session; when the transaction commits,
+the queued events are chained and written under a lock of the single ``core_audit_head`` row,
+so the chain never forks under concurrency, writers queue for it only during their commit, and
+an event recorded in a rolled-back transaction or savepoint is never written. :func:`verify`
+walks the chain and names the first event
 edited, inserted or deleted by hand.
 """
 
@@ -18,6 +21,7 @@ from typing import Any
 
 from flask import has_request_context, request
 from flask_login import current_user
+from sqlalchemy import event as sa_event
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -100,7 +104,6 @@ def record(
     ip = ""
     if has_request_context():
         ip = request.remote_addr or ""
-    head = _lock_head(sess)
     event = AuditEvent(
         occurred_at=utcnow(),
         actor_id=getattr(actor, "id", None),
@@ -111,14 +114,61 @@ def record(
         establishment_id=establishment_id,
         summary=_json_safe(dict(summary or {})),
         ip=ip,
-        prev_hash=head.last_hash,
     )
-    event.hash = compute_hash(event)
-    sess.add(event)
-    sess.flush()
-    head.last_hash = event.hash
-    head.last_event_id = event.id
+    # chained and written when the transaction commits (see _chain_pending_events)
+    sess.info.setdefault(_PENDING, []).append((event, sess.get_nested_transaction()))
     return event
+
+
+_PENDING = "idmaj.audit.pending"
+
+
+def pending_events(sess: Session) -> list[AuditEvent]:
+    """Events recorded in this session's transaction and not yet written (they are written
+    at commit, or dropped with a rollback)."""
+    return [event for event, _tx in sess.info.get(_PENDING, [])]
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _chain_pending_events(sess: Session) -> None:
+    """Write the transaction's events at commit time, chained under the head row's lock.
+
+    Locking the head only here, at the very end of the transaction, keeps the section in
+    which writers queue for the chain as short as possible (and always last, so it cannot
+    take part in a lock-order deadlock with a module's own row locks).
+    """
+    pending = sess.info.pop(_PENDING, None)
+    if not pending:
+        return
+    head = _lock_head(sess)
+    for event, _tx in pending:
+        event.prev_hash = head.last_hash
+        event.hash = compute_hash(event)
+        sess.add(event)
+        sess.flush()
+        head.last_hash = event.hash
+        head.last_event_id = event.id
+    sess.flush()
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_rolled_back_events(sess: Session, previous_transaction: Any) -> None:
+    """Events recorded inside a rolled-back savepoint (or transaction) never happened."""
+    pending = sess.info.get(_PENDING)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        sess.info.pop(_PENDING, None)
+        return
+
+    def inside(tx: Any) -> bool:
+        while tx is not None:
+            if tx is previous_transaction:
+                return True
+            tx = tx.parent
+        return False
+
+    sess.info[_PENDING] = [(ev, tx) for ev, tx in pending if not inside(tx)]
 
 
 def record_read(object_type: str, object_id: Any, **kwargs: Any) -> AuditEvent:
