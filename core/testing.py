@@ -49,6 +49,8 @@ def _pg_admin_url() -> str:
 class TestDatabase:
     """A database made for this test run (a temp SQLite file or a new PostgreSQL database)."""
 
+    __test__ = False  # not a test class, whatever pytest thinks of its name
+
     def __init__(self, tmpdir: Path) -> None:
         self.kind = backend()
         self.tmpdir = tmpdir
@@ -88,6 +90,9 @@ def test_config(db_url: str, instance: Path, **extra: Any) -> dict[str, Any]:
     }
     config.update(extra)
     return config
+
+
+test_config.__test__ = False  # type: ignore[attr-defined]
 
 
 def build_migrated_app(db_url: str, instance: Path, plugins: Any = None, **extra: Any) -> Any:
