@@ -35,6 +35,7 @@ from sqlalchemy.engine import make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "performance.md"
+MODULES_HEADING = "## Modules"
 PASSWORD = "bench-password-123"
 GOALS = {"seed": 120.0, "search": 100.0, "profile": 50.0}
 
@@ -686,7 +687,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         print(report)
     else:
-        args.output.write_text(report + "\n", encoding="utf-8")
+        kept = ""
+        if args.output.exists():  # the modules' section is written by hand: keep it
+            old = args.output.read_text(encoding="utf-8")
+            if MODULES_HEADING in old:
+                kept = "\n" + old[old.index(MODULES_HEADING) :]
+        args.output.write_text(report + "\n" + kept, encoding="utf-8")
         log(f"wrote {args.output}")
     return 0
 
