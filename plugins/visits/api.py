@@ -27,9 +27,11 @@ TAGS = ["visits"]
 
 class RelationIn(ApiModel):
     detainee: str = Field(max_length=20, description="the detainee's registration number")
-    relationship: Literal[
-        "spouse", "parent", "child", "sibling", "grandparent", "grandchild", "other_relative"
-    ]
+    relationship: str = Field(
+        max_length=40,
+        description="spouse, parent, child, sibling, grandparent, grandchild or other_relative "
+        '(common words such as "mother" or "brother" are understood)',
+    )
     detainee_birth_date: dt.date | None = Field(
         None, description="when given, it must match the detainee's birth date"
     )

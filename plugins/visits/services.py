@@ -107,6 +107,51 @@ RELATIONSHIPS = {
     "grandchild": _l("Grandchild"),
     "other_relative": _l("Other relative"),
 }
+# words families and their apps use for a relationship, mapped to the codes above
+RELATIONSHIP_SYNONYMS = {
+    "mother": "parent",
+    "father": "parent",
+    "mere": "parent",
+    "mère": "parent",
+    "pere": "parent",
+    "père": "parent",
+    "wife": "spouse",
+    "husband": "spouse",
+    "epouse": "spouse",
+    "épouse": "spouse",
+    "epoux": "spouse",
+    "époux": "spouse",
+    "son": "child",
+    "daughter": "child",
+    "fils": "child",
+    "fille": "child",
+    "brother": "sibling",
+    "sister": "sibling",
+    "frere": "sibling",
+    "frère": "sibling",
+    "soeur": "sibling",
+    "sœur": "sibling",
+    "grandmother": "grandparent",
+    "grandfather": "grandparent",
+    "grandson": "grandchild",
+    "granddaughter": "grandchild",
+    "uncle": "other_relative",
+    "aunt": "other_relative",
+    "nephew": "other_relative",
+    "niece": "other_relative",
+}
+
+
+def relationship_code(value: Any) -> str | None:
+    """The relationship code for a code or a common word ("mother" → "parent"), else None."""
+    if not isinstance(value, str):
+        return None
+    word = value.strip().lower().replace("-", "_").replace(" ", "_")
+    if word in RELATIONSHIPS:
+        return word
+    return RELATIONSHIP_SYNONYMS.get(word)
+
+
 KIND_LABELS = {"ordinary": _l("Ordinary visit"), "supervised": _l("Supervised (closed) visit")}
 WEEKDAYS = (
     _l("Monday"),
@@ -748,8 +793,11 @@ def request_relation(
     nothing is revealed about other detainees."""
     require(visitor, "visits.book")
     errors: dict[str, str] = {}
-    if relationship not in RELATIONSHIPS:
+    code = relationship_code(relationship)
+    if code is None:
         errors["relationship"] = _("Choose one of the allowed values.")
+    else:
+        relationship = code
     parsed_birth = _parse_date(birth_date, "detainee_birth_date", errors)
     if parsed_birth is None and birth_date_required and "detainee_birth_date" not in errors:
         errors["detainee_birth_date"] = _("This field is required.")

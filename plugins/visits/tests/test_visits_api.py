@@ -73,7 +73,7 @@ def test_relation_reject_needs_a_reason(app, client, world, factories, api_heade
             {"detainee": "RN", "relationship": "spouse", "detainee_birth_date": "1970-01-01"},
             "detainee",
         ),
-        ({"detainee": "RN", "relationship": "cousin"}, "relationship"),
+        ({"detainee": "RN", "relationship": "enemy"}, "relationship"),
         (
             {"detainee": "RN", "relationship": "spouse", "detainee_birth_date": "17/05/1990"},
             "detainee_birth_date",
@@ -404,3 +404,15 @@ def test_openapi_lists_the_visits_endpoints(client):
         "/visits/bookings/{reference}/check-in",
     ):
         assert any(p.endswith(path) for p in doc["paths"]), path
+
+
+def test_relationship_words_families_use_are_understood():
+    from plugins.visits.services import relationship_code
+
+    assert relationship_code("mother") == "parent"
+    assert relationship_code("Brother") == "sibling"
+    assert relationship_code("épouse") == "spouse"
+    assert relationship_code("other relative") == "other_relative"
+    assert relationship_code("parent") == "parent"
+    assert relationship_code("enemy") is None
+    assert relationship_code(12) is None
