@@ -19,12 +19,12 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g, has_request_context, request, session
+from babel import dates as babel_dates
+from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
 from flask_babel import (
     Babel,
-    format_date,
-    format_datetime,
     format_decimal,
     format_percent,
     get_locale,
@@ -33,7 +33,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from core.config import DEFAULT_LOCALE, LANGUAGES
+from core.config import DEFAULT_LOCALE, LANGUAGES, TIMEZONE
 from core.contributions import TranslationDomain
 
 CORE_TRANSLATIONS = TranslationDomain(
@@ -109,17 +109,33 @@ def text_direction() -> str:
     return "rtl" if current_language() in RTL_LANGUAGES else "ltr"
 
 
+def local_zone() -> ZoneInfo:
+    """The zone pages show times in, from the same database (``zoneinfo``) as the services that
+    turn local opening hours into UTC (Flask-Babel would use pytz's copy, which can disagree)."""
+    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
+    return ZoneInfo(name or TIMEZONE)
+
+
+def _local(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:  # stored UTC, read back naive on SQLite
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(local_zone())
+
+
 def show_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
     """A UTC timestamp shown in Africa/Casablanca, in the current locale."""
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    local = _local(value)
+    return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=get_locale())
 
 
 def show_date(value: dt.date | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    return format_date(value, fmt)
+    if isinstance(value, dt.datetime):
+        value = _local(value).date()
+    return babel_dates.format_date(value, fmt, locale=get_locale())
 
 
 def show_number(value: int | float | Decimal | None) -> str:
