@@ -8,7 +8,8 @@ demo login, in Arabic and in French, and anonymously from ``/``, follow every sa
 - no response is a 5xx;
 - every HTML page says its language and direction (``<html lang dir>``) and they match the
   language asked for;
-- an Arabic page's ``<h1>`` holds Arabic letters (a cheap check for untranslated titles).
+- an Arabic page's ``<h1>`` holds Arabic letters (a cheap check for untranslated titles);
+- no page links to a page the user may not open (403).
 
 To keep the run short, links that differ only in their ids (``/detainees/CAS-AS-2024-00012``,
 ``/visits/bookings/ABC123``...) count as one *kind* of page; a few of each kind are visited.
@@ -160,6 +161,9 @@ def crawl(app: Any, lang: str, start: str, username: str | None) -> tuple[int, l
         if response.status_code >= 500:
             problems.append(f"{response.status_code} on {where}")
             continue
+        if response.status_code == 403 and depth > 0:
+            problems.append(f"a link to a forbidden page: {where}")
+            continue
         if response.status_code in (301, 302, 303, 307, 308):
             target = _same_site("http://localhost" + url, response.headers.get("Location", ""))
             if target and depth < MAX_DEPTH:
@@ -303,3 +307,13 @@ def test_user_page_title_says_what_it_is(demo_app: Any) -> None:
     page = _Page()
     page.feed(client.get(link.group(1), headers={"Accept-Language": "ar"}).get_data(as_text=True))
     assert ARABIC.search(page.h1[0])
+
+
+def test_staff_are_not_offered_a_booking_they_cannot_make(demo_app: Any) -> None:
+    """The public information page offered staff a 'Book a visit' button leading to a 403."""
+    staff = _signed_in(demo_app, "visits", "fr").get("/visits/info/CAS-AS").get_data(as_text=True)
+    assert 'href="/visits/book"' not in staff
+    family = _signed_in(demo_app, "family", "fr").get("/visits/info/CAS-AS").get_data(as_text=True)
+    assert 'href="/visits/book"' in family
+    anonymous = demo_app.test_client().get("/visits/info/CAS-AS").get_data(as_text=True)
+    assert 'href="/visits/book"' in anonymous
