@@ -250,9 +250,17 @@ def serve(host: str, port: int, workers: int) -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def dev_server(host: str, port: int) -> None:
-    """Flask's development server (used by `make run`)."""
+    """Werkzeug's development server (used by `make run`).
+
+    ``app.run()`` would refuse to start inside a Flask CLI command, so the server is started
+    directly.
+    """
+    from werkzeug.serving import run_simple
+
     app = create_app()
-    app.run(host=host, port=port, debug=os.environ.get("IDMAJ_DEBUG") == "1", use_reloader=False)
+    debug = os.environ.get("IDMAJ_DEBUG") == "1"
+    click.echo(f"Idmaj is served on http://{host}:{port} (Ctrl-C stops it)")
+    run_simple(host, port, app, use_debugger=debug, use_reloader=False, threaded=True)
 
 
 @cli.group()
