@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask import Flask, Response, g, render_template, request
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
 from core import builtin, db, i18n, security
@@ -131,6 +132,26 @@ def _register_error_handlers(app: Flask) -> None:
             message = _("The form expired. Please try again.")
         return render_template("error.html", status=status, message=message), status
 
+    @app.errorhandler(DBAPIError)
+    def _database_busy(exc: DBAPIError) -> Any:
+        """A deadlock or serialisation failure (PostgreSQL) or a lock wait that timed out
+        (SQLite) is not the user's fault and nothing was written: ask them to retry (503)."""
+        from flask_babel import gettext as _
+
+        session().rollback()
+        if not is_transient(exc):
+            return _unexpected(exc)
+        log.warning("transient database conflict on %s %s: %s", request.method, request.path, exc)
+        message = _("The system is busy. Nothing was saved; please try again.")
+        if _wants_json():
+            resp = error_response(503, "busy_retry", message)
+        else:
+            resp = app.make_response(
+                (render_template("error.html", status=503, message=message), 503)
+            )
+        resp.headers["Retry-After"] = "1"
+        return resp
+
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:
         from flask_babel import gettext as _
@@ -143,6 +164,17 @@ def _register_error_handlers(app: Flask) -> None:
         if _wants_json():
             return error_response(500, "internal_error", message)
         return render_template("error.html", status=500, message=message), 500
+
+
+TRANSIENT_SQLSTATES = frozenset({"40P01", "40001", "55P03"})  # deadlock, serialisation, lock
+
+
+def is_transient(exc: DBAPIError) -> bool:
+    """True for database errors that a retry of the same request would not meet again."""
+    orig = getattr(exc, "orig", None)
+    if getattr(orig, "sqlstate", None) in TRANSIENT_SQLSTATES:
+        return True
+    return "database is locked" in str(orig or "")
 
 
 def _register_template_helpers(app: Flask) -> None:
