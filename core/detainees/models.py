@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, Enum, ForeignKey, Index, String, text
+from sqlalchemy import Date, ForeignKey, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow, value_enum
 from core.establishments.models import Establishment
 
 
@@ -47,25 +47,9 @@ class Detainee(Base):
     first_name_ar: Mapped[str] = mapped_column(String(100), default="")
     last_name_ar: Mapped[str] = mapped_column(String(100), default="")
     birth_date: Mapped[dt.date] = mapped_column(Date)
-    sex: Mapped[Sex] = mapped_column(
-        Enum(
-            Sex,
-            native_enum=False,
-            length=1,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    sex: Mapped[Sex] = mapped_column(value_enum(Sex, 1))
     national_id: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
-    legal_status: Mapped[LegalStatus] = mapped_column(
-        Enum(
-            LegalStatus,
-            native_enum=False,
-            length=16,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    legal_status: Mapped[LegalStatus] = mapped_column(value_enum(LegalStatus, 16))
     establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"), index=True)
     admitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     released_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, String
+from sqlalchemy import CheckConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow, value_enum
 
 
 class EstablishmentKind(enum.StrEnum):
@@ -26,15 +26,7 @@ class Establishment(Base):
     code: Mapped[str] = mapped_column(String(16), unique=True)
     name_fr: Mapped[str] = mapped_column(String(200))
     name_ar: Mapped[str] = mapped_column(String(200))
-    kind: Mapped[EstablishmentKind] = mapped_column(
-        Enum(
-            EstablishmentKind,
-            native_enum=False,
-            length=32,
-            validate_strings=True,
-            values_callable=lambda e: [m.value for m in e],
-        )
-    )
+    kind: Mapped[EstablishmentKind] = mapped_column(value_enum(EstablishmentKind, 32))
     region: Mapped[str] = mapped_column(String(120), default="")
     city: Mapped[str] = mapped_column(String(120), default="")
     address: Mapped[str] = mapped_column(String(300), default="")

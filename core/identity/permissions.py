@@ -5,19 +5,9 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from core.contributions import Permission
+from core.identity.models import STAFF_ROLES
 
-ALL_STAFF = (
-    "central_admin",
-    "director",
-    "registry_clerk",
-    "visits_officer",
-    "doctor",
-    "nurse",
-    "accountant",
-    "transfers_officer",
-    "complaints_officer",
-    "auditor",
-)
+ALL_STAFF = STAFF_ROLES
 
 CORE_PERMISSIONS: list[Permission] = [
     Permission("portal.dashboard", _l("Open the staff dashboard"), ALL_STAFF),
