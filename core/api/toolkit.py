@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -201,6 +201,13 @@ def pagination() -> tuple[int, int]:
 
 def page_payload(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
     return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+def page_of(rows: Sequence[Any], serialize: Callable[[Any], Any]) -> dict[str, Any]:
+    """One page (``?page=&per_page=``) of an already loaded list, serialised."""
+    page, per_page = pagination()
+    chunk = rows[(page - 1) * per_page : page * per_page]
+    return page_payload([serialize(row) for row in chunk], len(rows), page, per_page)
 
 
 def endpoint(

@@ -20,7 +20,7 @@ from core.api.schemas import (
     UserOut,
     VisitorIn,
 )
-from core.api.toolkit import API_PREFIX, endpoint, page_payload, pagination
+from core.api.toolkit import API_PREFIX, endpoint, page_of, page_payload, pagination
 from core.detainees import services as detainees
 from core.detainees.models import Detainee
 from core.errors import Unauthorized
@@ -112,14 +112,9 @@ def revoke_token(user: User) -> dict[str, Any]:
     paginated=True,
 )
 def list_establishments(user: User) -> dict[str, Any]:
-    page, per_page = pagination()
-    rows = establishments.list_establishments(user)
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    return page_payload(
-        [establishment_json(o.establishment, o.population) for o in chunk],
-        len(rows),
-        page,
-        per_page,
+    return page_of(
+        establishments.list_establishments(user),
+        lambda o: establishment_json(o.establishment, o.population),
     )
 
 

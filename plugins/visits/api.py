@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 from pydantic import AwareDatetime, BaseModel, Field
 
-from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_payload, pagination
+from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of
 from core.errors import Malformed, ValidationFailed
 from core.identity.models import User
 
@@ -257,10 +257,7 @@ def request_relation(body: RelationIn, user: User) -> dict[str, Any]:
     paginated=True,
 )
 def my_relations(user: User) -> dict[str, Any]:
-    page, per_page = pagination()
-    rows = services.visitor_relations(user)
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    return page_payload([relation_json(r) for r in chunk], len(rows), page, per_page)
+    return page_of(services.visitor_relations(user), relation_json)
 
 
 @bp.get("/visitors/me/bookings")
@@ -272,10 +269,7 @@ def my_relations(user: User) -> dict[str, Any]:
     paginated=True,
 )
 def my_bookings(user: User) -> dict[str, Any]:
-    page, per_page = pagination()
-    rows = services.my_bookings(user)
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    return page_payload([booking_json(b) for b in chunk], len(rows), page, per_page)
+    return page_of(services.my_bookings(user), booking_json)
 
 
 # --------------------------------------------------------------------------------------------
@@ -363,14 +357,11 @@ def create_slot(body: SlotIn, user: User) -> dict[str, Any]:
     errors=(400, 404),
 )
 def list_slots(user: User) -> dict[str, Any]:
-    page, per_page = pagination()
     code = (request.args.get("establishment") or "").strip()
     est_id = services.establishment_by_code(code).id if code else None
     start = _moment("from")
     end = _moment("to", end_of_day=True)
-    rows = services.list_slots(est_id, start, end)
-    chunk = rows[(page - 1) * per_page : page * per_page]
-    return page_payload([slot_json(s) for s in chunk], len(rows), page, per_page)
+    return page_of(services.list_slots(est_id, start, end), slot_json)
 
 
 # --------------------------------------------------------------------------------------------
