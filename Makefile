@@ -6,15 +6,29 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 export IDMAJ_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: run test test-postgres test-browser lint format translations bench venv migrations-check clean
+.PHONY: lock run test test-postgres test-browser lint format translations bench venv migrations-check clean
 
-$(STAMP): pyproject.toml
+LOCK := requirements.lock
+UV_VERSION := 0.13.9
+
+# Installs exactly what requirements.lock pins (with hashes), then the project itself without
+# resolving anything: a new release on the package index never changes what a clone runs.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/pip check
 	touch $(STAMP)
 
 venv: $(STAMP)
+
+# Refresh the lock on purpose (newest releases allowed by pyproject.toml), then `make test`.
+lock:
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip compile pyproject.toml --extra dev --generate-hashes --universal \
+		--python-version 3.11 --quiet -o $(LOCK)
+	rm -f $(STAMP)
 
 compile-translations: $(STAMP)
 	@$(BIN)/python -m core.i18n_tools compile

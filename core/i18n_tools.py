@@ -15,7 +15,7 @@ from pathlib import Path
 
 from babel.messages.frontend import CommandLineInterface
 from babel.messages.plurals import get_plural
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
 
 from core.config import LANGUAGES, PROJECT_ROOT
 
@@ -98,6 +98,7 @@ def update(names: list[str] | None = None) -> None:
                     "--no-fuzzy-matching",
                     "--ignore-obsolete",
                 )
+                sync_plural_forms(po, lang)
             else:
                 _babel(
                     "init",
@@ -110,6 +111,29 @@ def update(names: list[str] | None = None) -> None:
                     "-l",
                     lang,
                 )
+
+
+def sync_plural_forms(po: Path, lang: str) -> bool:
+    """Give a catalog the plural rules of the Babel we ship (``pybabel update`` keeps the old
+    header). Messages gain empty forms where the new rules have more, which the plural check
+    then reports until a translator fills them. A header with the same number of forms is
+    left alone: its expression may order the forms differently (Arabic's did), and its
+    translations follow that order. Returns whether the file changed."""
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    rules = get_plural(lang)
+    if catalog.num_plurals == rules.num_plurals:
+        return False
+    headers = [
+        (k, f"nplurals={rules.num_plurals}; plural={rules.plural_expr};")
+        if k.lower() == "plural-forms"
+        else (k, v)
+        for k, v in catalog.mime_headers
+    ]
+    catalog.mime_headers = headers
+    with po.open("wb") as fh:
+        write_po(fh, catalog, omit_header=False, ignore_obsolete=True, include_previous=False)
+    return True
 
 
 def compile_all(names: list[str] | None = None) -> None:
@@ -146,8 +170,10 @@ def missing(names: list[str] | None = None) -> dict[str, list[str]]:
 def plural_problems(names: list[str] | None = None) -> dict[str, list[str]]:
     """Catalogs whose plural header or plural messages do not have the language's forms.
 
-    Arabic has six forms (zero, one, two, few 3-10, "other" 100-102, many 11-99), French and
-    English two; each ``ngettext`` message needs a non-empty translation for every form.
+    The number of forms is the shipped Babel's: Arabic six (zero, one, two, few 3-10, "other"
+    100-102, many 11-99), French three since Babel 2.19 (one; many, for exact millions: "1 000
+    000 de comptes"; other), English two. Each ``ngettext`` message needs a non-empty
+    translation for every form.
     """
     problems: dict[str, list[str]] = {}
     for owner in selected(names):

@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from babel.messages.plurals import get_plural
 from babel.messages.pofile import read_po
 from flask_babel import gettext, ngettext
 
@@ -143,6 +144,34 @@ def test_french_plural(app: Any) -> None:
     with app.test_request_context("/?lang=fr"):
         assert ngettext("%(num)d detainee", "%(num)d detainees", 1) == "1 détenu"
         assert ngettext("%(num)d detainee", "%(num)d detainees", 2) == "2 détenus"
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 0) == "0 détenu"
+        # Babel 2.19's French "many": exact millions take "de"
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 2000000) == "2000000 de détenus"
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 2000001) == "2000001 détenus"
+
+
+def test_update_gives_an_old_catalog_the_shipped_plural_rules(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    """A Babel release that adds a plural form (French in 2.19) is followed by ``make
+    translations``: the header changes and the check reports the form left to translate."""
+    folder = tmp_path / "fr" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    po = folder / "demo.po"
+    po.write_text(
+        'msgid ""\nmsgstr ""\n"Language: fr\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n > 1);\\n"\n\n'
+        'msgid "%(num)d visit"\nmsgid_plural "%(num)d visits"\n'
+        'msgstr[0] "%(num)d visite"\nmsgstr[1] "%(num)d visites"\n',
+        encoding="utf-8",
+    )
+    assert i18n_tools.sync_plural_forms(po, "fr") is True
+    assert i18n_tools.sync_plural_forms(po, "fr") is False  # already in step
+    text = po.read_text(encoding="utf-8")
+    assert f"nplurals={get_plural('fr').num_plurals};" in text
+    assert 'msgstr[1] "%(num)d visites"' in text
+    monkeypatch.setattr(i18n_tools, "owners", lambda: [i18n_tools.Owner("demo", tmp_path, ())])
+    assert i18n_tools.plural_problems(["demo"]) == {str(po): ["%(num)d visit"]}
 
 
 @pytest.mark.parametrize(
