@@ -140,7 +140,10 @@ class Database:
 
 
 def init_app(app: Flask) -> Database:
+    from core import scoping
+
     database = Database(app.config["DATABASE_URL"])
+    scoping.install(database.sessionmaker)
     app.extensions["idmaj.db"] = database
 
     @app.teardown_appcontext

@@ -1,32 +1,85 @@
-"""Establishment scoping, applied where data is queried.
+"""Establishment scoping, applied by the query layer so that no module can forget it.
 
-Every service that lists or loads records of an establishment goes through :func:`scope` or
-:func:`ensure_in_scope`, so a user of one establishment can neither see nor change another's
-records, whichever page, endpoint or command asks.
+A model tied to an establishment inherits :class:`EstablishmentScoped` (its
+``establishment_id`` column names where the row belongs). Every ORM ``SELECT`` that the
+session runs — from a service, a page, the API, a command or a hook — gets
+``with_loader_criteria(EstablishmentScoped, establishment_id IN (...))`` for the current
+principal (:func:`core.principals.current_principal`): a member of staff reads only the rows
+of their establishments, whatever code asks. Nobody has to remember it.
+
+Who is restricted, and to what:
+
+- staff with establishments: those establishments only;
+- ``central_admin``, ``auditor`` and :data:`~core.principals.SYSTEM`: every establishment;
+- a family member or an anonymous visitor: no establishment filter — what the public side may
+  read is decided by ownership (a family's own bookings and links) in the services, and the
+  public establishment pages show public information only;
+- code outside a request that has not said who it acts for: no filter. The CLI and the worker
+  run ``acting_as(SYSTEM)``.
+
+The filter applies to the scoped models a query *asks for* (its top-level entities, and
+``session.get``). Rows reached from a row one may see — a booking's detainee who has since
+moved, eagerly joined or lazily loaded — are not filtered: scoping decides which records one
+may *find*, not which history a visible record carries. A module whose rows belong to an
+establishment only through another row (a link to a detainee) checks that row in its service,
+as before.
+
+The only way around the filter for a restricted principal is :func:`unscoped`, which names its
+reason and writes it to the audit trail (health's emergency access, a national uniqueness
+check).
+
+:func:`ensure_in_scope` and :func:`scope` remain for checks on one known establishment id
+(an action's target) and for Core-level ``select()`` statements over non-ORM columns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, false
+from sqlalchemy import Join, Select, event, false, inspect
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from core.errors import NotFound
-from core.identity.models import ALL_ESTABLISHMENT_ROLES, User
+from core.identity.models import ALL_ESTABLISHMENT_ROLES
+from core.principals import SystemPrincipal, current_principal
 
 S = TypeVar("S", bound=Select[Any])
 
 
-def establishment_ids(user: User | None) -> frozenset[int] | None:
-    """The establishments a user may see: ``None`` means all of them."""
-    if user is None:
+class EstablishmentScoped:
+    """Mixin of every model whose rows belong to one establishment (``establishment_id``).
+
+    Inherit it and the query layer restricts every ORM query on the model to the current
+    principal's establishments; nothing else is needed in the module's services.
+    """
+
+    __idmaj_scoped__ = True
+
+
+def establishment_ids(user: Any) -> frozenset[int] | None:
+    """The establishments a principal may see: ``None`` means all of them, and a principal
+    with none (``None``, a family member, anonymous) gets the empty set."""
+    if user is None or getattr(user, "is_anonymous", False):
         return frozenset()
+    if isinstance(user, SystemPrincipal):
+        return None
     if user.roles & ALL_ESTABLISHMENT_ROLES:
         return None
     return frozenset(link.establishment_id for link in user.establishment_links)
 
 
-def scope(stmt: S, column: Any, user: User | None) -> S:
+def query_scope(principal: Any) -> frozenset[int] | None:
+    """What the query layer restricts ``principal`` to: ``None`` for no filter (the system,
+    national roles, the public side), else the staff member's establishments."""
+    if principal is None or not getattr(principal, "is_staff", False):
+        return None
+    return establishment_ids(principal)
+
+
+def scope(stmt: S, column: Any, user: Any) -> S:
     """Restrict ``stmt`` to rows whose ``column`` (an establishment id) the user may see."""
     ids = establishment_ids(user)
     if ids is None:
@@ -36,12 +89,118 @@ def scope(stmt: S, column: Any, user: User | None) -> S:
     return stmt.where(column.in_(sorted(ids)))
 
 
-def can_see_establishment(user: User | None, establishment_id: int | None) -> bool:
+def can_see_establishment(user: Any, establishment_id: int | None) -> bool:
     ids = establishment_ids(user)
     return ids is None or (establishment_id is not None and establishment_id in ids)
 
 
-def ensure_in_scope(user: User | None, establishment_id: int | None) -> None:
+def ensure_in_scope(user: Any, establishment_id: int | None) -> None:
     """Raise :class:`NotFound` (not 403: do not reveal that the record exists elsewhere)."""
     if not can_see_establishment(user, establishment_id):
         raise NotFound("not found")
+
+
+# ---------------------------------------------------------------------------------------------
+# The query layer
+# ---------------------------------------------------------------------------------------------
+
+_bypass: ContextVar[str | None] = ContextVar("idmaj_unscoped", default=None)
+
+
+@contextmanager
+def unscoped(reason: str, *, establishment_id: int | None = None) -> Iterator[None]:
+    """Read across every establishment for one block, for a stated reason.
+
+    The bypass is written to the audit trail (``scope.bypass``, with the reason and the
+    principal) in the caller's transaction, so it is kept exactly when the work it served is.
+
+    :param reason: why the block needs rows outside the principal's establishments; required.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValueError("unscoped() needs a reason")
+    from core.audit import services as audit
+
+    principal = current_principal()
+    if query_scope(principal) is not None:  # only a real bypass is worth a line
+        audit.record(
+            "scope.bypass",
+            "scope",
+            getattr(principal, "username", ""),
+            establishment_id=establishment_id,
+            summary={"reason": reason},
+            actor=principal,
+        )
+    token = _bypass.set(reason)
+    try:
+        yield
+    finally:
+        _bypass.reset(token)
+
+
+def _scope_select(state: ORMExecuteState) -> None:
+    if not state.is_select or state.is_relationship_load or state.is_column_load:
+        return
+    if _bypass.get() is not None or state.execution_options.get("idmaj_unscoped"):
+        return
+    ids = query_scope(current_principal())
+    if ids is None:
+        return
+    entities, tables = _asked_for(state)
+    allowed = sorted(ids) or [-1]  # an id no row has: nothing is visible
+    stmt = state.statement
+    for model in entities:
+        stmt = stmt.options(
+            with_loader_criteria(model, model.establishment_id.in_(allowed), include_aliases=True)
+        )
+    for table in tables:  # a Core statement on the table itself
+        stmt = stmt.where(table.c.establishment_id.in_(allowed))
+    state.statement = stmt
+
+
+def _asked_for(state: ORMExecuteState) -> tuple[list[Any], list[Any]]:
+    """The scoped models a SELECT asks for — its entities and columns — and the scoped tables
+    its FROM starts with (``select(func.count()).select_from(Model)``, or the bare table),
+    not the ones it joins to."""
+    entities = {m.class_ for m in state.all_mappers if issubclass(m.class_, EstablishmentScoped)}
+    tables: set[Any] = set()
+    froms = getattr(state.statement, "get_final_froms", list)()
+    if froms:
+        by_table = {model.__table__: model for model in scoped_models()}
+        for clause in froms:
+            while isinstance(clause, Join):
+                clause = clause.left
+            if clause in by_table and by_table[clause] not in entities:
+                tables.add(clause)
+    return sorted(entities, key=lambda m: m.__name__), sorted(tables, key=lambda t: t.name)
+
+
+def scoped_models() -> list[Any]:
+    """Every mapped class that inherits :class:`EstablishmentScoped` (in any registry)."""
+    found: list[Any] = []
+    stack = list(EstablishmentScoped.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if inspect(cls, raiseerr=False) is not None and "__abstract__" not in cls.__dict__:
+            found.append(cls)
+    return found
+
+
+def install(session_class: type[Session] | Any) -> None:
+    """Attach the scoping listener to a session class or sessionmaker (done by ``core.db``)."""
+    if not event.contains(session_class, "do_orm_execute", _scope_select):
+        event.listen(session_class, "do_orm_execute", _scope_select)
+
+
+__all__ = [
+    "EstablishmentScoped",
+    "can_see_establishment",
+    "ensure_in_scope",
+    "establishment_ids",
+    "install",
+    "query_scope",
+    "scope",
+    "scoped_models",
+    "unscoped",
+]

@@ -204,6 +204,13 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _resolve_principal() -> None:
+    """Load the signed-in user before any view code runs, so the query layer's scoping
+    (:mod:`core.scoping`) knows the request's principal from its first query."""
+    if request.endpoint != "static":
+        _ = current_user.is_authenticated
+
+
 def init_app(app: Flask) -> None:
     if app.config.get("PROXY_FIX"):
         # one trusted reverse proxy in front: take the client address, scheme and host from
@@ -219,4 +226,5 @@ def init_app(app: Flask) -> None:
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
+    app.before_request(_resolve_principal)
     app.after_request(_security_headers)

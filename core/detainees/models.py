@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow, value_enum
 from core.establishments.models import Establishment
+from core.scoping import EstablishmentScoped
 
 
 class LegalStatus(enum.StrEnum):
@@ -26,7 +27,7 @@ class Sex(enum.StrEnum):
 HELD_NATIONAL_ID_WHERE = "national_id IS NOT NULL AND legal_status <> 'released'"
 
 
-class Detainee(Base):
+class Detainee(EstablishmentScoped, Base):
     __tablename__ = "core_detainees"
     # one person (national id) is held at most once at a time, nationally: enforced by the
     # database so two simultaneous admissions cannot both pass the service's check
