@@ -27,6 +27,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select, text
 
+from core.principals import SYSTEM
+
 
 def _pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
@@ -274,7 +276,7 @@ def measure(app: Any, rns: list[str], reads: int, deposits: int) -> None:
     for _ in range(max(1, reads // 4)):
         rn = rng.choice(rns)
         with app.app_context():
-            det = get_detainee(rn, None)
+            det = get_detainee(rn, SYSTEM)
             account = services.account_of(det)
             start = time.perf_counter()
             session().scalar(

@@ -33,6 +33,8 @@ from typing import Any
 from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
+from core.principals import SYSTEM
+
 ROOT = Path(__file__).resolve().parent.parent
 OUTPUT = ROOT / "docs" / "performance.md"
 MODULES_HEADING = "## Modules"
@@ -188,7 +190,7 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
                 capacity=capacity,
                 region=region,
                 city=city,
-                actor=None,
+                actor=SYSTEM,
             )
         for i in range(len(ESTABLISHMENTS), 76):  # about 76 establishments, as in Morocco
             create_establishment(
@@ -197,7 +199,7 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
                 name_ar=f"السجن المحلي {i}",
                 kind="local_prison",
                 capacity=rng.randint(400, 3000),
-                actor=None,
+                actor=SYSTEM,
             )
         sess.flush()
         ests = list(
@@ -209,7 +211,7 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
             full_name="Bench Admin",
             roles=["central_admin"],
             establishments=[],
-            actor=None,
+            actor=SYSTEM,
         )
         create_user(
             username="bench.clerk",
@@ -217,7 +219,7 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
             full_name="Bench Clerk",
             roles=["registry_clerk"],
             establishments=["CAS-AS"],
-            actor=None,
+            actor=SYSTEM,
         )
         sess.commit()
 

@@ -32,6 +32,8 @@ from typing import Any
 
 from sqlalchemy import func, insert, select
 
+from core.principals import SYSTEM
+
 
 def _percentile(values: list[float], pct: float) -> float:
     ordered = sorted(values)
@@ -159,7 +161,7 @@ def race(app: Any, attempts: int, places: int, threads: int) -> dict[str, Any]:
             name_ar="سجن",
             kind="local_prison",
             capacity=5000,
-            actor=None,
+            actor=SYSTEM,
         )
         start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
         slot = services.create_slot(None, est, start, start + dt.timedelta(hours=1), places)
@@ -210,7 +212,7 @@ def throughput(app: Any, stored: int, bookings: int, threads: int) -> dict[str, 
             name_ar="سجن",
             kind="local_prison",
             capacity=9000,
-            actor=None,
+            actor=SYSTEM,
         )
         services.update_rules(None, est, {"quota_pretrial": 14, "window_open_days": 30})
         session().commit()

@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from core.app import create_app
+from core.principals import SYSTEM
 
 
 def _make_app() -> Any:
@@ -170,7 +171,7 @@ def users_create(
             full_name=full_name or username,
             roles=list(roles),
             establishments=list(establishments),
-            actor=None,
+            actor=SYSTEM,
         )
     except DomainError as exc:
         session().rollback()
@@ -345,7 +346,7 @@ def detainees_import(csv_file: str, username: str | None, batch_size: int) -> No
     from core.errors import DomainError
     from core.identity.models import User
 
-    actor = None
+    actor: Any = SYSTEM
     if username:
         actor = session().scalar(select(User).where(User.username == username))
         if actor is None:

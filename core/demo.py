@@ -23,6 +23,7 @@ from core.establishments.services import create_establishment
 from core.identity.models import User
 from core.identity.services import create_user, sync_permissions
 from core.plugins import hook
+from core.principals import SYSTEM
 
 DEMO_PASSWORD = "idmaj-demo-2026"
 
@@ -253,7 +254,7 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
             region=region,
             city=city,
             capacity=cap,
-            actor=None,
+            actor=SYSTEM,
         )
         for code, fr, ar, kind, region, city, cap in ESTABLISHMENTS
     ]
@@ -266,7 +267,7 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
             full_name=full_name,
             roles=[role],
             establishments=est_codes,
-            actor=None,
+            actor=SYSTEM,
         )
         logins.append(
             (username, DEMO_PASSWORD, role + (f" @ {', '.join(est_codes)}" if est_codes else ""))
@@ -278,7 +279,7 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
         roles=["visitor"],
         national_id="BE123456",
         phone="0612345678",
-        actor=None,
+        actor=SYSTEM,
     )
     users["family"] = family
     logins.append(("family", DEMO_PASSWORD, "visitor (family member)"))
@@ -296,7 +297,7 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
             ).isoformat()
         person["establishment"] = est.code
         admitted = now - dt.timedelta(days=rng.randint(1, 3 * 365), minutes=rng.randint(0, 1440))
-        made.append(detainee_services.admit(person, None, admitted_at=admitted))
+        made.append(detainee_services.admit(person, SYSTEM, admitted_at=admitted))
     sess.flush()
     context = DemoContext(
         session=sess, rng=rng, establishments=ests, detainees=made, users=users, logins=logins

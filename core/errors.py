@@ -7,7 +7,7 @@ pages into a flash message or errors tied to form fields.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 
@@ -65,11 +65,17 @@ class Conflict(DomainError):
 
 
 class Blocked(DomainError):
-    """A plugin vetoed the action (release or transfer blockers): 409 with the reasons."""
+    """Modules vetoed the action (release or move): 422 ``blocked``, with every blocker —
+    ``{code, module, message, overridable}`` — in ``fields.blockers`` (see :mod:`core.vetoes`)."""
 
-    status = 409
+    status = 422
     default_code = "blocked"
 
-    def __init__(self, message: Any, reasons: list[str], *, code: str | None = None) -> None:
-        super().__init__(message, code=code)
-        self.reasons = reasons
+    def __init__(self, message: Any, blockers: Sequence[Any]) -> None:
+        self.blockers = list(blockers)
+        super().__init__(message, fields={"blockers": [b.as_json() for b in self.blockers]})
+
+    @property
+    def reasons(self) -> list[str]:
+        """The blockers' messages, as the pages list them."""
+        return [str(b.message) for b in self.blockers]

@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from core.detainees.models import Detainee
     from core.establishments.models import Establishment
     from core.identity.models import User
+    from core.principals import Principal
+    from core.vetoes import Blocker, MoveContext, ReleaseContext
 
 hookspec = pluggy.HookspecMarker("idmaj")
 
@@ -161,37 +163,49 @@ def demo_seed(context: DemoContext) -> None:
 
 
 @hookspec
-def on_detainee_admitted(detainee: Detainee, actor: User | None) -> None:
+def on_detainee_admitted(detainee: Detainee, actor: Principal) -> None:
     """Called inside the admission's transaction, after the detainee is flushed. A plugin's
     reaction (opening an account…) commits or rolls back with the admission. Returns nothing."""
 
 
 @hookspec
-def release_blockers(detainee: Detainee) -> list[str]:
-    """Asked before a detainee is released.
+def release_blockers(detainee: Detainee, context: ReleaseContext) -> list[Blocker]:
+    """Asked before a detainee is released, after the detainee's lock is taken.
 
-    :returns: reasons (localised text) why the release cannot happen now; any reason stops it
-        and is shown to the user.
+    :param detainee: the record about to be released.
+    :param context: :class:`core.vetoes.ReleaseContext` — the actor, the date, the note.
+    :returns: :class:`core.vetoes.Blocker` values (``code``, ``module``, localised
+        ``message``, ``overridable``); any blocker stops the release unless a director
+        overrides blockers that are all overridable. Every module is asked, and all blockers
+        are shown together. Return an empty list when nothing blocks.
     """
 
 
 @hookspec
-def on_detainee_released(detainee: Detainee, actor: User | None) -> None:
+def on_detainee_released(detainee: Detainee, actor: Principal) -> None:
     """Called inside the release's transaction, after the legal status is ``released``.
     Returns nothing; raise to abort the release."""
 
 
 @hookspec
-def transfer_blockers(detainee: Detainee, destination: Establishment) -> list[str]:
-    """Asked before a detainee is moved to another establishment.
+def transfer_blockers(
+    detainee: Detainee, destination: Establishment, context: MoveContext
+) -> list[Blocker]:
+    """Asked before a detainee is moved to another establishment (by ``move()``, and by the
+    transfers module when a transfer is requested, approved and before departure), after the
+    detainee's lock is taken.
 
-    :returns: reasons (localised text) why the move cannot happen now; any reason stops it.
+    :param context: :class:`core.vetoes.MoveContext` — origin, destination, ``kind``
+        (``transfer``, ``court``, ``hospital``, ``handover``), ``reason`` code, planned
+        ``date`` and ``actor``.
+    :returns: :class:`core.vetoes.Blocker` values; any blocker stops the move unless a
+        director overrides blockers that are all overridable.
     """
 
 
 @hookspec
 def on_detainee_transferred(
-    detainee: Detainee, source: Establishment, destination: Establishment, actor: User | None
+    detainee: Detainee, source: Establishment, destination: Establishment, actor: Principal
 ) -> None:
     """Called inside the move's transaction, after the detainee's establishment changed.
     Returns nothing; raise to abort the move."""

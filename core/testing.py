@@ -32,6 +32,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from core.principals import SYSTEM
+
 TEST_PASSWORD = "test-password-123"
 FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 
@@ -234,7 +236,7 @@ class Factories:
             name_ar=kw.pop("name_ar", f"السجن المحلي {code}"),
             kind=kw.pop("kind", "local_prison"),
             capacity=kw.pop("capacity", 1000),
-            actor=None,
+            actor=SYSTEM,
             **kw,
         )
         session().commit()
@@ -264,7 +266,7 @@ class Factories:
             full_name=kw.pop("full_name", f"Test {roles[0]}"),
             roles=roles,
             establishments=list(establishments),
-            actor=None,
+            actor=SYSTEM,
             national_id=kw.pop("national_id", None),
             phone=kw.pop("phone", None),
             **kw,
@@ -294,7 +296,7 @@ class Factories:
         }
         admitted_at = kw.pop("admitted_at", None)
         data.update(kw)
-        det = admit(data, None, admitted_at=admitted_at)
+        det = admit(data, SYSTEM, admitted_at=admitted_at)
         session().commit()
         return det
 

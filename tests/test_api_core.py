@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from core.db import session
 from core.detainees.models import Detainee, LegalStatus
 from core.plugins import get_plugin_manager, hookimpl
+from core.vetoes import Blocker
 
 RECORD_FIELDS = {
     "registration_number",
@@ -238,11 +239,14 @@ def test_release_once_then_409(app, client, clerk_headers, held):
 
 class Veto:
     @hookimpl
-    def release_blockers(self, detainee):
-        return ["Unsettled account", "Pending transfer"]
+    def release_blockers(self, detainee, context):
+        return [
+            Blocker("unsettled_account", "veto", "Unsettled account"),
+            Blocker("pending_transfer", "veto", "Pending transfer", overridable=True),
+        ]
 
 
-def test_release_blocked_is_409_with_reasons(app, client, clerk_headers, held):
+def test_release_blocked_is_422_with_every_blocker(app, client, clerk_headers, held):
     pm = get_plugin_manager(app)
     veto = Veto()
     pm.register(veto, name="veto")
@@ -250,8 +254,21 @@ def test_release_blocked_is_409_with_reasons(app, client, clerk_headers, held):
         resp = client.post(f"/api/v1/detainees/{held}/release", headers=clerk_headers)
     finally:
         pm.unregister(veto)
-    error = _error(resp, 409, "release_blocked")
-    assert error["reasons"] == ["Unsettled account", "Pending transfer"]
+    error = _error(resp, 422, "blocked")
+    assert error["fields"]["blockers"] == [
+        {
+            "code": "pending_transfer",
+            "module": "veto",
+            "message": "Pending transfer",
+            "overridable": True,
+        },
+        {
+            "code": "unsettled_account",
+            "module": "veto",
+            "message": "Unsettled account",
+            "overridable": False,
+        },
+    ]
     with app.app_context():
         det = session().scalar(select(Detainee).where(Detainee.registration_number == held))
         assert det.legal_status == LegalStatus.pretrial

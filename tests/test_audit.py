@@ -17,6 +17,7 @@ from core.cli import cli
 from core.config import TIMEZONE
 from core.db import session
 from core.detainees import services as detainees
+from core.principals import SYSTEM
 from core.testing import backend
 
 
@@ -293,7 +294,7 @@ def trail(app, factories):
                 clerk,
             ).registration_number
         detainees.update_detainee(
-            detainees.get_detainee(dets["EST-A"], None), {"legal_status": "pretrial"}, clerk_a
+            detainees.get_detainee(dets["EST-A"], SYSTEM), {"legal_status": "pretrial"}, clerk_a
         )
         session().commit()
     return dets

@@ -19,6 +19,8 @@ from core.detainees.models import Detainee, LegalStatus, Placement
 from core.errors import Blocked, Conflict, ValidationFailed
 from core.establishments.services import get_by_code
 from core.plugins import get_plugin_manager, hookimpl
+from core.principals import SYSTEM
+from core.vetoes import Blocker
 
 ADMISSION = {
     "first_name": "Youssef",
@@ -55,12 +57,12 @@ class ProbePlugin:
         ]
 
     @hookimpl
-    def release_blockers(self, detainee: Any) -> list[str]:
-        return list(self.release_reasons)
+    def release_blockers(self, detainee: Any) -> list[Blocker]:
+        return [Blocker("probe", "probe", r) for r in self.release_reasons]
 
     @hookimpl
-    def transfer_blockers(self, detainee: Any, destination: Any) -> list[str]:
-        return list(self.transfer_reasons)
+    def transfer_blockers(self, detainee: Any, destination: Any) -> list[Blocker]:
+        return [Blocker("probe", "probe", r) for r in self.transfer_reasons]
 
     @hookimpl
     def on_detainee_released(self, detainee: Any, actor: Any) -> None:
@@ -161,7 +163,7 @@ def test_duplicate_national_id_while_held_is_a_conflict(app, client, login_as, f
     assert 'id="national_id-error"' in body
     with app.app_context():
         assert _count(Detainee) == 1
-        services.release(services.get_detainee(first.registration_number, None), None)
+        services.release(services.get_detainee(first.registration_number, SYSTEM), SYSTEM)
         session().commit()
     # released: the same person may be admitted again, under a new registration number
     again = client.post("/detainees/new", data=ADMISSION)
@@ -226,8 +228,8 @@ def test_profile_shows_plugin_panels_and_placement_history(
 ):
     with app.app_context():
         factories.establishment("EST-B")
-        det = services.get_detainee(held, None)
-        services.move(det, get_by_code("EST-B"), None, note="court order")
+        det = services.get_detainee(held, SYSTEM)
+        services.move(det, get_by_code("EST-B"), SYSTEM, note="court order")
         session().commit()
     login_as("central_admin", ())
     body = client.get(f"/detainees/{held}").get_data(as_text=True)
@@ -264,7 +266,7 @@ def test_edit_page_saves_an_audited_diff(app, client, login_as, held):
     resp = client.post(f"/detainees/{held}/edit", data=data)
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     with app.app_context():
-        det = services.get_detainee(held, None)
+        det = services.get_detainee(held, SYSTEM)
         assert det.last_name == "Idrissi"
         event = session().scalar(
             select(AuditEvent).where(
@@ -277,14 +279,14 @@ def test_edit_page_saves_an_audited_diff(app, client, login_as, held):
 
 def test_edit_of_a_released_record_is_a_conflict(app, client, login_as, held):
     with app.app_context():
-        services.release(services.get_detainee(held, None), None)
+        services.release(services.get_detainee(held, SYSTEM), SYSTEM)
         session().commit()
     login_as("registry_clerk", "EST-A")
     data = {**ADMISSION}
     data.pop("establishment")
     assert client.post(f"/detainees/{held}/edit", data=data).status_code == 409
     with app.app_context():
-        assert services.get_detainee(held, None).last_name == "El Idrissi"
+        assert services.get_detainee(held, SYSTEM).last_name == "El Idrissi"
 
 
 # --------------------------------------------------------------------------------------------
@@ -309,7 +311,7 @@ def test_release_page_releases_once(app, client, login_as, probe, held):
     resp = client.post(f"/detainees/{held}/release", data={"note": "end of sentence"})
     assert resp.status_code == 302
     with app.app_context():
-        det = services.get_detainee(held, None)
+        det = services.get_detainee(held, SYSTEM)
         assert det.legal_status == LegalStatus.released
         assert det.released_at is not None
         assert [p.reason for p in det.placements] == ["admission", "release"]
@@ -327,10 +329,10 @@ def test_release_blockers_are_shown_and_stop_the_release(app, client, login_as, 
     page = client.get(f"/detainees/{held}/release").get_data(as_text=True)
     assert "Account balance is not settled" in page
     resp = client.post(f"/detainees/{held}/release", data={"note": ""})
-    assert resp.status_code == 409
+    assert resp.status_code == 422
     assert "Account balance is not settled" in resp.get_data(as_text=True)
     with app.app_context():
-        assert services.get_detainee(held, None).legal_status == LegalStatus.pretrial
+        assert services.get_detainee(held, SYSTEM).legal_status == LegalStatus.pretrial
         assert _count(Placement) == 1
     assert probe.seen == []
 
@@ -343,10 +345,10 @@ def test_release_blockers_are_shown_and_stop_the_release(app, client, login_as, 
 def test_move_changes_establishment_and_history_atomically(app, factories, probe, held):
     with app.app_context():
         dest = factories.establishment("EST-B")
-        det = services.get_detainee(held, None)
-        services.move(det, dest, None, note="overcrowding")
+        det = services.get_detainee(held, SYSTEM)
+        services.move(det, dest, SYSTEM, note="overcrowding")
         session().commit()
-        det = services.get_detainee(held, None)
+        det = services.get_detainee(held, SYSTEM)
         assert det.establishment.code == "EST-B"
         reasons = [(p.reason, p.establishment.code, p.ended_at is None) for p in det.placements]
         assert reasons == [("admission", "EST-A", False), ("transfer", "EST-B", True)]
@@ -364,18 +366,18 @@ def test_move_rules(app, factories, probe, held):
     with app.app_context():
         here = factories.establishment("EST-A")
         dest = factories.establishment("EST-B")
-        det = services.get_detainee(held, None)
+        det = services.get_detainee(held, SYSTEM)
         with pytest.raises(ValidationFailed):
-            services.move(det, here, None)
+            services.move(det, here, SYSTEM)
         probe.transfer_reasons = ["A court hearing is planned"]
         with pytest.raises(Blocked) as blocked:
-            services.move(det, dest, None)
+            services.move(det, dest, SYSTEM)
         assert blocked.value.reasons == ["A court hearing is planned"]
         assert det.establishment_id == here.id
         probe.transfer_reasons = []
-        services.release(det, None)
+        services.release(det, SYSTEM)
         with pytest.raises(Conflict):
-            services.move(det, dest, None)
+            services.move(det, dest, SYSTEM)
 
 
 def test_edit_to_a_national_id_already_held_is_a_conflict(app, client, login_as, factories):
@@ -389,4 +391,4 @@ def test_edit_to_a_national_id_already_held_is_a_conflict(app, client, login_as,
     assert resp.status_code == 409
     assert 'id="national_id-error"' in resp.get_data(as_text=True)
     with app.app_context():
-        assert services.get_detainee(rn, None).national_id == "BE222222"
+        assert services.get_detainee(rn, SYSTEM).national_id == "BE222222"

@@ -10,6 +10,7 @@ from core.db import session
 from core.detainees.models import Detainee
 from core.detainees.services import admit, release
 from core.errors import Conflict
+from core.principals import SYSTEM
 from core.testing import Factories
 
 PERSON = {
@@ -34,7 +35,7 @@ def test_simultaneous_admissions_of_one_national_id(fresh_app):
         with fresh_app.app_context():
             barrier.wait()
             try:
-                admit(dict(PERSON), None)
+                admit(dict(PERSON), SYSTEM)
                 session().commit()
                 result = "admitted"
             except Conflict as exc:
@@ -60,15 +61,15 @@ def test_released_person_can_be_admitted_again(app):
     with app.app_context():
         first = Factories(app).detainee(national_id="BK777222")
         try:
-            admit({**PERSON, "national_id": "BK777222"}, None)
+            admit({**PERSON, "national_id": "BK777222"}, SYSTEM)
         except Conflict as exc:
             assert exc.code == "already_held"
         else:  # pragma: no cover - the assertion below reports it
             raise AssertionError("a held national id was admitted twice")
         session().rollback()
         first = session().get(Detainee, first.id)
-        release(first, None)
-        again = admit({**PERSON, "national_id": "BK777222"}, None)
+        release(first, SYSTEM)
+        again = admit({**PERSON, "national_id": "BK777222"}, SYSTEM)
         session().commit()
         assert again.registration_number != first.registration_number
 
@@ -83,9 +84,9 @@ def test_search_keys_are_rebuilt_when_their_version_changes(app, monkeypatch):
         reindex_names()
         # a stale index: the keys of this person were lost (as after a change of names.py)
         session().query(DetaineeNameKey).filter_by(detainee_id=det.id).delete()
-        assert search(None, "Othmane Skalli").total == 0
+        assert search(SYSTEM, "Othmane Skalli").total == 0
         assert reindex_names() == 0  # same version: nothing to do
         monkeypatch.setattr(names, "KEYS_VERSION", names.KEYS_VERSION + 1)
         assert reindex_names() >= 1
         assert stored_keys_version() == names.KEYS_VERSION
-        assert search(None, "عثمان السقلي").items[0].id == det.id
+        assert search(SYSTEM, "عثمان السقلي").items[0].id == det.id

@@ -10,6 +10,7 @@ from core.audit.models import AuditEvent
 from core.db import session
 from core.detainees import services as detainees
 from core.establishments.models import Establishment
+from core.principals import SYSTEM
 
 STAFF = [
     "central_admin",
@@ -41,7 +42,7 @@ def occupied(app, factories):
         for i in range(3):
             factories.detainee("EST-A", first_name=f"Ahmed{i}")
         gone = factories.detainee("EST-A", first_name="Gone")
-        detainees.release(gone, None)
+        detainees.release(gone, SYSTEM)
         factories.detainee("EST-B")
         session().commit()
 
@@ -290,7 +291,7 @@ def test_concurrent_creations_of_one_code_make_one_establishment(fresh_app):
             start.wait()
             try:
                 create_establishment(
-                    code="SAME-1", name="Prison", kind="local_prison", capacity=10, actor=None
+                    code="SAME-1", name="Prison", kind="local_prison", capacity=10, actor=SYSTEM
                 )
                 session().commit()
                 outcomes.append("created")

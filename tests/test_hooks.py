@@ -49,8 +49,10 @@ from core.identity.models import PermissionRecord, RolePermission
 from core.identity.services import has_permission, sync_permissions
 from core.notifications.models import OutboxMessage
 from core.notifications.services import dispatch_pending, enqueue
-from core.plugins import hookimpl
+from core.plugins import PluginError, hookimpl
+from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD, Factories
+from core.vetoes import Blocker, MoveContext, ReleaseContext
 
 # --------------------------------------------------------------------------------------------
 # harness
@@ -804,8 +806,8 @@ def test_on_detainee_transferred_commits_or_rolls_back_with_the_move(
     with app.app_context():
         factories = Factories(app)
         destination = factories.establishment("EST-B")
-        det = detainee_services.get_detainee(rn, None)
-        detainee_services.move(det, destination, None)
+        det = detainee_services.get_detainee(rn, SYSTEM)
+        detainee_services.move(det, destination, SYSTEM)
         db_session().commit()
     assert plugin.events[-1] == ("transferred", rn, "EST-A", "EST-B")
     assert _outbox(app, "tplife.transferred", rn) == 1
@@ -815,12 +817,12 @@ def test_on_detainee_transferred_commits_or_rolls_back_with_the_move(
     rn2 = admit(app2, "EST-A")
     with app2.app_context():
         destination = Factories(app2).establishment("EST-B")
-        det = detainee_services.get_detainee(rn2, None)
+        det = detainee_services.get_detainee(rn2, SYSTEM)
         with pytest.raises(RuntimeError, match="tplife refuses transferred"):
-            detainee_services.move(det, destination, None)
+            detainee_services.move(det, destination, SYSTEM)
         db_session().rollback()
     with app2.app_context():
-        det = detainee_services.get_detainee(rn2, None)
+        det = detainee_services.get_detainee(rn2, SYSTEM)
         assert det.establishment.code == "EST-A"
         assert [p.reason for p in det.placements] == ["admission"]
     assert _outbox(app2, "tplife.transferred", rn2) == 0
@@ -829,18 +831,39 @@ def test_on_detainee_transferred_commits_or_rolls_back_with_the_move(
 class Blockers:
     PLUGIN_NAME = "tpblock"
 
-    def __init__(self) -> None:
-        self.asked: list[tuple[str, ...]] = []
+    def __init__(self, overridable: bool = False) -> None:
+        self.asked: list[tuple[Any, ...]] = []
+        self.overridable = overridable
 
     @hookimpl
-    def release_blockers(self, detainee: Any) -> list[str]:
-        self.asked.append(("release", detainee.registration_number))
-        return ["an unpaid canteen debt (tpblock)"]
+    def release_blockers(self, detainee: Any, context: ReleaseContext) -> list[Blocker]:
+        self.asked.append(("release", detainee.registration_number, context.note))
+        return [
+            Blocker(
+                "canteen_debt",
+                "tpblock",
+                "an unpaid canteen debt (tpblock)",
+                overridable=self.overridable,
+            )
+        ]
 
     @hookimpl
-    def transfer_blockers(self, detainee: Any, destination: Any) -> list[str]:
-        self.asked.append(("transfer", detainee.registration_number, destination.code))
-        return ["a visit is booked tomorrow (tpblock)"]
+    def transfer_blockers(
+        self, detainee: Any, destination: Any, context: MoveContext
+    ) -> list[Blocker]:
+        self.asked.append(
+            (
+                "transfer",
+                detainee.registration_number,
+                destination.code,
+                context.origin.code,
+                context.kind,
+                context.reason,
+                getattr(context.actor, "username", ""),
+            )
+        )
+        # the module's name is filled in by the core when left empty
+        return [Blocker("visit_tomorrow", "", "a visit is booked tomorrow (tpblock)")]
 
 
 def test_release_blockers_stop_the_release_on_api_and_page(build: Callable[..., Flask]) -> None:
@@ -849,20 +872,99 @@ def test_release_blockers_stop_the_release_on_api_and_page(build: Callable[..., 
     client, clerk = sign_in(app, "registry_clerk")
     rn = admit(app)
     resp = client.post(f"/api/v1/detainees/{rn}/release", headers=bearer(client, clerk))
-    assert resp.status_code == 409
+    assert resp.status_code == 422
     error = resp.json["error"]
-    assert error["code"] == "release_blocked"
-    assert "an unpaid canteen debt (tpblock)" in error["message"]
-    assert error["reasons"] == ["an unpaid canteen debt (tpblock)"]
+    assert error["code"] == "blocked"
+    assert error["fields"]["blockers"] == [
+        {
+            "code": "canteen_debt",
+            "module": "tpblock",
+            "message": "an unpaid canteen debt (tpblock)",
+            "overridable": False,
+        }
+    ]
     page = client.post(f"/detainees/{rn}/release", data={"note": "court order 12/2025"})
-    assert page.status_code == 409
+    assert page.status_code == 422
     body = page.get_data(as_text=True)
     assert 'class="flash flash-error"' in body
     assert "an unpaid canteen debt (tpblock)" in body
-    assert ("release", rn) in plugin.asked
+    assert 'data-code="tpblock.canteen_debt"' in body
+    assert ("release", rn, "court order 12/2025") in plugin.asked
     with app.app_context():
-        assert not detainee_services.get_detainee(rn, None).is_released
+        assert not detainee_services.get_detainee(rn, SYSTEM).is_released
     assert _audit(app, "detainee.release") == 0
+
+
+def test_release_blockers_a_director_may_override_when_all_are_overridable(
+    build: Callable[..., Flask],
+) -> None:
+    plugin = Blockers(overridable=True)
+    app = build(plugin)
+    clerk_client, clerk = sign_in(app, "registry_clerk")
+    director_client, director = sign_in(app, "director")
+    with app.app_context():
+        grant = db_session().get(RolePermission, ("director", "detainees.release"))
+        if grant is None:
+            db_session().add(
+                RolePermission(role_code="director", permission_code="detainees.release")
+            )
+            db_session().commit()
+    rn = admit(app)
+    # the clerk may not override: still blocked, and the page offers no override box
+    page = clerk_client.get(f"/detainees/{rn}/release").get_data(as_text=True)
+    assert "a director may override" in page and 'name="override"' not in page
+    refused = clerk_client.post(
+        f"/api/v1/detainees/{rn}/release",
+        json={"override": True},
+        headers=bearer(clerk_client, clerk),
+    )
+    assert refused.status_code == 422 and refused.json["error"]["code"] == "blocked"
+    # the director sees the box and goes ahead; the override is audited
+    assert 'name="override"' in director_client.get(f"/detainees/{rn}/release").get_data(
+        as_text=True
+    )
+    resp = director_client.post(
+        f"/api/v1/detainees/{rn}/release",
+        json={"override": True, "note": "court order"},
+        headers=bearer(director_client, director),
+    )
+    assert resp.status_code == 200, resp.json
+    with app.app_context():
+        event = (
+            db_session()
+            .scalars(select(AuditEvent).where(AuditEvent.action == "detainee.release"))
+            .one()
+        )
+        assert event.summary["overridden"] == ["tpblock.canteen_debt"]
+
+
+def test_release_blockers_an_unoverridable_blocker_holds_even_for_a_director(
+    build: Callable[..., Flask],
+) -> None:
+    app = build(Blockers(overridable=False))
+    rn = admit(app)
+    with app.app_context():
+        db_session().add(RolePermission(role_code="director", permission_code="detainees.release"))
+        director = Factories(app).user("director", ("EST-A",))
+        det = detainee_services.get_detainee(rn, SYSTEM)
+        with pytest.raises(Blocked):
+            detainee_services.release(det, director, override=True)
+
+
+def test_release_blockers_must_be_blocker_values(build: Callable[..., Flask]) -> None:
+    class Sloppy:
+        PLUGIN_NAME = "tpsloppy"
+
+        @hookimpl
+        def release_blockers(self, detainee: Any) -> list[str]:
+            return ["a bare string"]
+
+    app = build(Sloppy())
+    rn = admit(app)
+    with app.app_context():
+        det = detainee_services.get_detainee(rn, SYSTEM)
+        with pytest.raises(PluginError, match="tpsloppy"):
+            detainee_services.release(det, SYSTEM)
 
 
 def test_transfer_blockers_stop_the_move(build: Callable[..., Flask]) -> None:
@@ -871,13 +973,16 @@ def test_transfer_blockers_stop_the_move(build: Callable[..., Flask]) -> None:
     rn = admit(app, "EST-A")
     with app.app_context():
         destination = Factories(app).establishment("EST-B")
-        det = detainee_services.get_detainee(rn, None)
+        officer = Factories(app).user("transfers_officer", ("EST-A",))
+        officer_name = officer.username
+        det = detainee_services.get_detainee(rn, SYSTEM)
         with pytest.raises(Blocked) as info:
-            detainee_services.move(det, destination, None)
-        assert info.value.status == 409
+            detainee_services.move(det, destination, officer, reason="court", kind="court")
+        assert info.value.status == 422
+        assert info.value.code == "blocked"
         assert info.value.reasons == ["a visit is booked tomorrow (tpblock)"]
-        assert "a visit is booked tomorrow (tpblock)" in str(info.value.message)
+        assert [b.module for b in info.value.blockers] == ["tpblock"]
         db_session().rollback()
-    assert plugin.asked == [("transfer", rn, "EST-B")]
+    assert plugin.asked == [("transfer", rn, "EST-B", "EST-A", "court", "court", officer_name)]
     with app.app_context():
-        assert detainee_services.get_detainee(rn, None).establishment.code == "EST-A"
+        assert detainee_services.get_detainee(rn, SYSTEM).establishment.code == "EST-A"

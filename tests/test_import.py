@@ -14,6 +14,7 @@ from core.audit.models import AuditEvent
 from core.db import session
 from core.detainees.models import Detainee, DetaineeNameKey, Placement
 from core.detainees.search import search
+from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD
 
 HEADER = (
@@ -76,7 +77,7 @@ def test_cli_all_good_rows_exit_0(app, factories, tmp_path):
     assert "3 of 3 rows imported" in result.output
     with app.app_context():
         assert _count(Detainee) == before + 3
-        det = search(None, "Muhammad Idrissi").items[0]
+        det = search(SYSTEM, "Muhammad Idrissi").items[0]
         assert det.national_id == "BE123456"
         assert det.placements[0].reason == "admission"
         assert (
@@ -90,7 +91,7 @@ def test_cli_all_good_rows_exit_0(app, factories, tmp_path):
             )
             == 1
         )
-        youssef = search(None, "يوسف بن جلون").items[0]
+        youssef = search(SYSTEM, "يوسف بن جلون").items[0]
         assert youssef.last_name == "Benjelloun" and youssef.sex.value == "M"
 
 
@@ -194,7 +195,7 @@ def test_cli_as_a_user_is_limited_to_their_establishments(app, factories, tmp_pa
         unknown = gettext("Unknown establishment.")
     assert f"line 3: establishment: {unknown}" in result.output
     with app.app_context():
-        ids = {d.establishment.code for d in search(None, "Ouazzani", per_page=100).items}
+        ids = {d.establishment.code for d in search(SYSTEM, "Ouazzani", per_page=100).items}
         assert ids == {"EST-A"}
 
 
@@ -224,7 +225,7 @@ def test_page_imports_and_lists_bad_lines(app, client, login_as):
     assert "2 of 3 rows imported" in body
     assert "<td>3</td>" in body and "birth_date" in body
     with app.app_context():
-        assert search(None, "Khadidja Wazzani").items[0].last_name == "Ouazzani"
+        assert search(SYSTEM, "Khadidja Wazzani").items[0].last_name == "Ouazzani"
 
 
 def test_page_rejects_rows_of_another_establishment(app, client, login_as, factories):
@@ -238,7 +239,7 @@ def test_page_rejects_rows_of_another_establishment(app, client, login_as, facto
     assert "1 of 2 rows imported" in body
     assert "Unknown establishment." in body
     with app.app_context():
-        assert search(None, "Ouazzani").total == 0
+        assert search(SYSTEM, "Ouazzani").total == 0
 
 
 @pytest.mark.parametrize(

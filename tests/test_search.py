@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from core.detainees.search import search
+from core.principals import SYSTEM
 
 FAMILY = [
     ("Alaoui", "العلوي"),
@@ -128,7 +129,7 @@ def test_service_ranks_the_right_person_first(app, crowd, target):
     _, rns = crowd
     with app.app_context():
         for query in TARGETS[target][1]:
-            result = search(None, query)
+            result = search(SYSTEM, query)
             assert result.items, query
             assert result.items[0].registration_number == rns[target], (
                 query,
@@ -138,12 +139,12 @@ def test_service_ranks_the_right_person_first(app, crowd, target):
 
 def test_first_name_alone_finds_everyone_of_that_name_in_any_spelling(app, crowd):
     with app.app_context():
-        result = search(None, "محمد", per_page=100)
+        result = search(SYSTEM, "محمد", per_page=100)
         names = {d.first_name for d in result.items}
         assert {"Mohamed", "Mohammed", "Muhammad"} <= names
         assert "Ahmed" not in names
         assert result.total >= 42
-        family = search(None, "Alaoui", per_page=100)
+        family = search(SYSTEM, "Alaoui", per_page=100)
         is_alaoui = ["Alaoui" in d.last_name for d in family.items]
         assert is_alaoui[:7] == [True] * 7
         # any weaker match (Abdellah shares the consonant "l") comes after every Alaoui
@@ -155,29 +156,29 @@ def test_registration_number_and_national_id_come_first(app, factories):
     with app.app_context():
         det = factories.detainee(national_id="BE778899")
         factories.detainee()  # a namesake
-        assert search(None, det.registration_number).items[0].id == det.id
-        by_nid = search(None, " be778899 ")
+        assert search(SYSTEM, det.registration_number).items[0].id == det.id
+        by_nid = search(SYSTEM, " be778899 ")
         assert by_nid.items[0].id == det.id
         assert by_nid.total == 1
-        assert search(None, "ZZ000000").total == 0
+        assert search(SYSTEM, "ZZ000000").total == 0
 
 
 def test_nothing_matches_gives_an_empty_page(app, crowd):
     with app.app_context():
-        result = search(None, "Xqzvbrt Plmkj")
+        result = search(SYSTEM, "Xqzvbrt Plmkj")
         assert result.items == [] and result.total == 0
 
 
 def test_pagination_service(app, crowd):
     with app.app_context():
-        first = search(None, "Mohamed", page=1, per_page=20)
+        first = search(SYSTEM, "Mohamed", page=1, per_page=20)
         total = first.total
         assert total >= 42  # 40 of the crowd, the two targets
-        pages = [search(None, "Mohamed", page=p, per_page=20).items for p in (1, 2, 3)]
+        pages = [search(SYSTEM, "Mohamed", page=p, per_page=20).items for p in (1, 2, 3)]
         ids = [d.id for items in pages for d in items]
         assert len(ids) == len(set(ids)) == min(total, 60)
-        assert search(None, "Mohamed", per_page=1000).per_page == 100
-        assert search(None, "Mohamed", page=99).items == []
+        assert search(SYSTEM, "Mohamed", per_page=1000).per_page == 100
+        assert search(SYSTEM, "Mohamed", page=99).items == []
 
 
 # --------------------------------------------------------------------------------------------

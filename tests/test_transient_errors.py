@@ -14,6 +14,7 @@ from core.db import session
 from core.establishments.models import Establishment
 from core.establishments.services import create_establishment
 from core.plugins import hookimpl
+from core.principals import SYSTEM
 from core.testing import TestDatabase, build_migrated_app
 
 
@@ -35,7 +36,7 @@ class BusyPlugin:
 
         def write_then_fail():
             create_establishment(
-                code="EST-BUSY", name="Busy", kind="local_prison", capacity=10, actor=None
+                code="EST-BUSY", name="Busy", kind="local_prison", capacity=10, actor=SYSTEM
             )
             session().flush()
             raise OperationalError("UPDATE something", {}, orig)

@@ -100,7 +100,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 op["parameters"] = params
             if spec.body is not None:
                 op["requestBody"] = {
-                    "required": True,
+                    "required": not spec.body_optional,
                     "content": {"application/json": {"schema": _schema_ref(spec.body, components)}},
                 }
             ok: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}

@@ -91,6 +91,11 @@ class DetaineeOut(BaseModel):
     admitted_at: dt.datetime
 
 
+class ReleaseIn(ApiModel):
+    note: str = Field(default="", max_length=300)
+    override: bool = False
+
+
 class ReleaseOut(DetaineeOut):
     status: Literal["released"]
     released_at: dt.datetime

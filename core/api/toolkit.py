@@ -43,6 +43,7 @@ class ApiModel(BaseModel):
 class EndpointSpec:
     summary: str
     body: type[BaseModel] | None = None
+    body_optional: bool = False
     response: type[BaseModel] | None = None
     status: int = 200
     permission: str | None = None
@@ -214,6 +215,7 @@ def endpoint(
     summary: str,
     *,
     body: type[BaseModel] | None = None,
+    body_optional: bool = False,
     response: type[BaseModel] | None = None,
     status: int = 200,
     permission: str | None = None,
@@ -227,12 +229,14 @@ def endpoint(
     """Declare an API endpoint (see the module docstring).
 
     The wrapped function receives ``user`` (or ``None`` with ``auth="none"``), ``body`` (the
-    validated model) when ``body`` is given, and the URL's variables. It returns a dict or list
+    validated model) when ``body`` is given — with ``body_optional`` an empty request body
+    counts as ``{}`` — and the URL's variables. It returns a dict or list
     (serialised with ``status``) or a :class:`flask.Response`.
     """
     spec = EndpointSpec(
         summary=summary,
         body=body,
+        body_optional=body_optional,
         response=response,
         status=status,
         permission=permission,
@@ -260,7 +264,7 @@ def endpoint(
             if spec.auth != "none":
                 kwargs["user"] = user
             if spec.body is not None:
-                data = read_json_object()
+                data = read_json_object() if request.get_data() or not spec.body_optional else {}
                 try:
                     kwargs["body"] = spec.body.model_validate(data)
                 except ValidationError as exc:

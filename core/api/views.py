@@ -13,6 +13,7 @@ from core.api.schemas import (
     DetaineeOut,
     EstablishmentIn,
     EstablishmentOut,
+    ReleaseIn,
     ReleaseOut,
     TokenIn,
     TokenOut,
@@ -235,13 +236,17 @@ def get_detainee(registration_number: str, user: User) -> dict[str, Any]:
     response=ReleaseOut,
     permission="detainees.release",
     tags=["detainees"],
-    errors=(409,),
-    description="409 `already_released` when released before; 409 `release_blocked` with "
-    "`reasons` when a module vetoes the release (unsettled account, pending transfer…).",
+    body=ReleaseIn,
+    body_optional=True,
+    errors=(409, 422),
+    description="The body is optional. 409 `already_released` when released before; 422 "
+    "`blocked` with `fields.blockers` (`code`, `module`, `message`, `overridable`) when modules "
+    "veto the release (money on hold, a transfer under way…); a director may send "
+    '`{"override": true}` to go ahead over blockers that are all overridable (audited).',
 )
-def release_detainee(registration_number: str, user: User) -> dict[str, Any]:
+def release_detainee(registration_number: str, user: User, body: ReleaseIn) -> dict[str, Any]:
     det = detainees.get_detainee(registration_number, user)
-    detainees.release(det, user)
+    detainees.release(det, user, note=body.note, override=body.override)
     data = detainee_json(det)
     data["status"] = det.legal_status.value
     data["released_at"] = det.released_at.isoformat() if det.released_at else None

@@ -6,7 +6,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import DateField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 REQUIRED = _l("This field is required.")
@@ -59,6 +67,9 @@ class ReleaseForm(FlaskForm):
         _l("Note"),
         validators=[Length(max=300, message=TOO_LONG)],
         description=_l("Optional: the court order or the reason of the release."),
+    )
+    override = BooleanField(
+        _l("Release despite the blockers above (director's decision, recorded)"),
     )
     submit = SubmitField(_l("Release"))
 

@@ -25,8 +25,8 @@ from flask_babel import gettext as _
 from core.db import session as db_session
 from core.detainees import services
 from core.errors import DomainError, ValidationFailed
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 
 COLUMNS = (
     "first_name",
@@ -156,20 +156,19 @@ def _row_data(row: dict[str, str]) -> dict[str, Any]:
 
 def import_rows(
     parsed: ParsedFile,
-    actor: User | None,
+    actor: Principal,
     *,
     batch_size: int = BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> ImportResult:
     """Admit every good row (one SAVEPOINT each), committing every ``batch_size`` rows.
 
-    ``actor`` None is the system (the command line); a user must hold ``detainees.import`` and
-    ``detainees.admit``, and may only import into their own establishments (other rows fail
-    with "Unknown establishment.").
+    ``actor`` is :data:`~core.principals.SYSTEM` for the command line; a user must hold
+    ``detainees.import`` and ``detainees.admit``, and may only import into their own
+    establishments (other rows fail with "Unknown establishment.").
     """
-    if actor is not None:
-        require(actor, "detainees.import")
-        require(actor, "detainees.admit")
+    require(actor, "detainees.import")
+    require(actor, "detainees.admit")
     sess = db_session()
     result = ImportResult(total=len(parsed.rows))
     pending = 0

@@ -20,8 +20,8 @@ from core.db import session as db_session
 from core.detainees import names
 from core.detainees.models import Detainee, DetaineeNameKey, LegalStatus
 from core.establishments.services import get_by_code
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import establishment_ids
 
 MAX_PER_PAGE = 100
@@ -40,16 +40,15 @@ class SearchPage:
 
 
 def _filters(
-    user: User | None, establishment: str | None, include_released: bool
+    user: Principal, establishment: str | None, include_released: bool
 ) -> list[Any] | None:
     """The WHERE conditions on ``Detainee`` for this user and search; ``None``: nothing visible."""
     conditions: list[Any] = []
-    if user is not None:
-        ids = establishment_ids(user)
-        if ids is not None:
-            if not ids:
-                return None
-            conditions.append(Detainee.establishment_id.in_(sorted(ids)))
+    ids = establishment_ids(user)
+    if ids is not None:
+        if not ids:
+            return None
+        conditions.append(Detainee.establishment_id.in_(sorted(ids)))
     if establishment:
         est = get_by_code(establishment, user)
         conditions.append(Detainee.establishment_id == est.id)
@@ -104,7 +103,7 @@ def _most_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[
 
 
 def search(
-    user: User | None,
+    user: Principal,
     q: str = "",
     *,
     establishment: str | None = None,
@@ -118,8 +117,7 @@ def search(
     query (or all but one, when nobody matches them all), ranked by spelling closeness.
     ``per_page`` is at most 100. Scoped: a user sees only their establishments' detainees.
     """
-    if user is not None:
-        require(user, "detainees.view")
+    require(user, "detainees.view")
     page = max(1, int(page))
     per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
     offset = (page - 1) * per_page

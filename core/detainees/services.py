@@ -19,19 +19,22 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 
+from core import vetoes
 from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees import names
 from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
 from core.detainees.search import SearchPage, search  # noqa: F401
-from core.errors import Blocked, Conflict, NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.identity.models import User
 from core.identity.services import require
 from core.plugins import hook
+from core.principals import Principal
 from core.scoping import can_see_establishment, ensure_in_scope
+from core.vetoes import MoveContext, ReleaseContext
 
 NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
@@ -235,7 +238,7 @@ def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
 # --------------------------------------------------------------------------------------------
 
 
-def get_detainee(registration_number: str, user: User | None) -> Detainee:
+def get_detainee(registration_number: str, user: Principal) -> Detainee:
     """The record, if the user may see it (otherwise 404: another establishment's records do
     not exist for them)."""
     rn = (registration_number or "").strip()
@@ -244,9 +247,8 @@ def get_detainee(registration_number: str, user: User | None) -> Detainee:
         if REGNO_RE.match(rn)
         else None
     )
-    if user is not None:
-        require(user, "detainees.view")
-    if det is None or (user is not None and not can_see_establishment(user, det.establishment_id)):
+    require(user, "detainees.view")
+    if det is None or not can_see_establishment(user, det.establishment_id):
         # the same answer for another establishment's record: it does not exist for this user
         raise NotFound(_("No detainee with this registration number."), code="detainee_not_found")
     return det
@@ -280,11 +282,10 @@ def _held_once() -> Iterator[None]:
 
 
 def admit(
-    data: Mapping[str, Any], actor: User | None, *, admitted_at: dt.datetime | None = None
+    data: Mapping[str, Any], actor: Principal, *, admitted_at: dt.datetime | None = None
 ) -> Detainee:
     """Admit a detainee into an establishment the actor works at."""
-    if actor is not None:
-        require(actor, "detainees.admit")
+    require(actor, "detainees.admit")
     clean = validate_detainee_fields(data)
     code = data.get("establishment")
     if not isinstance(code, str) or not code.strip():
@@ -391,20 +392,56 @@ def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Deta
     return det
 
 
-def release(det: Detainee, actor: User | None, *, note: str = "") -> Detainee:
-    if actor is not None:
-        require(actor, "detainees.release")
-        ensure_in_scope(actor, det.establishment_id)
+def lock_detainee(det: Detainee) -> Detainee:
+    """Take the detainee's row lock for the rest of the transaction: the FIRST step of the
+    lock order (``docs/architecture.md``), before any module's own rows.
+
+    Everything that changes where a detainee is held or whether they are held (release, move)
+    and everything that depends on it (a visit booking, an order) takes it, then re-reads the
+    record, so two of them on one detainee run one after the other and the second sees what
+    the first committed. PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: every transaction is
+    ``BEGIN IMMEDIATE`` and already holds the database's write lock.
+    """
+    db_session().refresh(det, with_for_update=True)
+    return det
+
+
+def _may_move(actor: Principal, det: Detainee, destination: Establishment) -> None:
+    require(actor, "detainees.move")
+    if not (
+        can_see_establishment(actor, det.establishment_id)
+        or can_see_establishment(actor, destination.id)
+    ):
+        raise NotFound(_("No detainee with this registration number."), code="detainee_not_found")
+
+
+def release_blockers(det: Detainee, actor: Principal, note: str = "") -> list[vetoes.Blocker]:
+    """What would stop this release now (the release page lists them before the clerk
+    confirms); the same question :func:`release` asks."""
+    if det.is_released:
+        return []
+    context = ReleaseContext(detainee=det, actor=actor, date=utcnow().date(), note=note)
+    return vetoes.ask("release_blockers", detainee=det, context=context)
+
+
+def release(det: Detainee, actor: Principal, *, note: str = "", override: bool = False) -> Detainee:
+    """Release a detainee. Modules' blockers stop it (all shown at once); a director may
+    override blockers that are all overridable (``override=True``), which is audited."""
+    require(actor, "detainees.release")
+    ensure_in_scope(actor, det.establishment_id)
+    lock_detainee(det)
     if det.is_released:
         raise Conflict(_("This detainee is already released."), code="already_released")
-    reasons = [r for rs in hook().release_blockers(detainee=det) for r in (rs or [])]
-    if reasons:
-        raise Blocked(
-            _("The release is blocked: %(reasons)s", reasons="; ".join(map(str, reasons))),
-            [str(r) for r in reasons],
-            code="release_blocked",
-        )
     now = utcnow()
+    context = ReleaseContext(detainee=det, actor=actor, date=now.date(), note=note)
+    overridden = vetoes.check(
+        "release_blockers",
+        vetoes.RELEASE_BLOCKED,
+        actor,
+        override=override,
+        detainee=det,
+        context=context,
+    )
     before = det.legal_status.value
     det.legal_status = LegalStatus.released
     det.released_at = now
@@ -422,12 +459,15 @@ def release(det: Detainee, actor: User | None, *, note: str = "") -> Detainee:
         )
     )
     db_session().flush()
+    summary: dict[str, Any] = {"legal_status": [before, "released"], "note": note}
+    if overridden:
+        summary["overridden"] = [f"{b.module}.{b.code}" for b in overridden]
     audit.record(
         "detainee.release",
         "detainee",
         det.registration_number,
         establishment_id=det.establishment_id,
-        summary={"legal_status": [before, "released"], "note": note},
+        summary=summary,
         actor=actor,
     )
     hook().on_detainee_released(detainee=det, actor=actor)
@@ -437,12 +477,22 @@ def release(det: Detainee, actor: User | None, *, note: str = "") -> Detainee:
 def move(
     det: Detainee,
     destination: Establishment,
-    actor: User | None,
+    actor: Principal,
     *,
     reason: str = "transfer",
     note: str = "",
+    kind: str = "transfer",
+    override: bool = False,
 ) -> Detainee:
-    """Move a detainee to another establishment (used by the transfers module), atomically."""
+    """Move a detainee to another establishment (used by the transfers module), atomically.
+
+    Checks the actor's permission (``detainees.move``) and that they work at the origin or
+    the destination, takes the detainee's lock first (the lock order), asks the modules'
+    ``transfer_blockers`` with a :class:`~core.vetoes.MoveContext`, then moves and tells
+    ``on_detainee_transferred`` inside the same transaction.
+    """
+    _may_move(actor, det, destination)
+    lock_detainee(det)
     if det.is_released:
         raise Conflict(_("A released detainee cannot be moved."), code="released")
     if destination.id == det.establishment_id:
@@ -455,20 +505,27 @@ def move(
             _("This establishment is closed."),
             fields={"destination": _("This establishment is closed.")},
         )
-    reasons = [
-        r
-        for rs in hook().transfer_blockers(detainee=det, destination=destination)
-        for r in (rs or [])
-    ]
-    if reasons:
-        raise Blocked(
-            _("The transfer is blocked: %(reasons)s", reasons="; ".join(map(str, reasons))),
-            [str(r) for r in reasons],
-            code="transfer_blocked",
-        )
     sess = db_session()
     source = det.establishment
     now = utcnow()
+    context = MoveContext(
+        detainee=det,
+        origin=source,
+        destination=destination,
+        actor=actor,
+        kind=kind,
+        reason=reason,
+        date=now.date(),
+    )
+    overridden = vetoes.check(
+        "transfer_blockers",
+        vetoes.MOVE_BLOCKED,
+        actor,
+        override=override,
+        detainee=det,
+        destination=destination,
+        context=context,
+    )
     for placement in det.placements:
         if placement.ended_at is None:
             placement.ended_at = now
@@ -484,12 +541,15 @@ def move(
         )
     )
     sess.flush()
+    summary: dict[str, Any] = {"establishment": [source.code, destination.code], "note": note}
+    if overridden:
+        summary["overridden"] = [f"{b.module}.{b.code}" for b in overridden]
     audit.record(
         "detainee.transfer",
         "detainee",
         det.registration_number,
         establishment_id=destination.id,
-        summary={"establishment": [source.code, destination.code], "note": note},
+        summary=summary,
         actor=actor,
     )
     hook().on_detainee_transferred(

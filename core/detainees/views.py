@@ -18,9 +18,10 @@ from core.errors import DomainError, NotFound
 from core.establishments.models import Establishment
 from core.establishments.services import list_establishments
 from core.i18n import current_language
-from core.plugins import collect, hook
+from core.plugins import collect
 from core.portal.access import apply_errors, permission_required
 from core.scoping import scope
+from core.vetoes import may_override
 
 bp = Blueprint("detainees", __name__, url_prefix="/detainees")
 PER_PAGE = 20
@@ -137,22 +138,21 @@ def edit(registration_number: str) -> Any:
     return render_template("detainees/form.html", form=form, det=det), status
 
 
-def _release_blockers(det: Any) -> list[str]:
-    if det.is_released:
-        return []
-    return [str(r) for rs in hook().release_blockers(detainee=det) for r in (rs or [])]
-
-
 @bp.route("/<registration_number>/release", methods=["GET", "POST"])
 @permission_required("detainees.release")
 def release(registration_number: str) -> Any:
     det = _load(registration_number)
     form = ReleaseForm()
 
-    def page(status: int, reasons: list[str] | None = None) -> Any:
-        reasons = _release_blockers(det) if reasons is None else reasons
+    def page(status: int, blockers: list[Any] | None = None) -> Any:
+        if blockers is None:
+            blockers = services.release_blockers(det, current_user)
         return render_template(
-            "detainees/release.html", det=det, form=form, reasons=reasons
+            "detainees/release.html",
+            det=det,
+            form=form,
+            blockers=blockers,
+            may_override=may_override(current_user, blockers),
         ), status
 
     if request.method == "GET":
@@ -160,12 +160,14 @@ def release(registration_number: str) -> Any:
     if not form.validate_on_submit():
         return page(422)
     try:
-        services.release(det, current_user, note=form.note.data or "")
+        services.release(
+            det, current_user, note=form.note.data or "", override=bool(form.override.data)
+        )
     except DomainError as exc:
         db_session().rollback()
         det = _load(registration_number)
         flash(str(exc.message), "error")
-        return page(exc.status, list(getattr(exc, "reasons", None) or []))
+        return page(exc.status, list(getattr(exc, "blockers", None) or []))
     db_session().commit()
     flash(_("The detainee was released."), "success")
     return redirect(url_for("detainees.profile", registration_number=registration_number))

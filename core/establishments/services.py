@@ -16,6 +16,7 @@ from core.errors import NotFound, ValidationFailed
 from core.establishments.models import Establishment, EstablishmentKind
 from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope, scope
 
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-]{1,15}$")
@@ -116,14 +117,13 @@ def create_establishment(
     name: str,
     kind: str,
     capacity: int,
-    actor: User | None,
+    actor: Principal,
     name_ar: str = "",
     region: str = "",
     city: str = "",
     address: str = "",
 ) -> Establishment:
-    if actor is not None:
-        require(actor, "establishments.manage")
+    require(actor, "establishments.manage")
     code = (code or "").strip().upper()
     errors = _validate(code, name, name_ar, kind, capacity)
     errors.update(_check_place(region=region, city=city, address=address))

@@ -19,6 +19,16 @@ CORE_PERMISSIONS: list[Permission] = [
     Permission("detainees.admit", _l("Admit detainees"), ("registry_clerk",)),
     Permission("detainees.edit", _l("Edit detainee records"), ("registry_clerk",)),
     Permission("detainees.release", _l("Release detainees"), ("registry_clerk",)),
+    Permission(
+        "detainees.move",
+        _l("Move detainees between establishments"),
+        ("transfers_officer", "director"),
+    ),
+    Permission(
+        "detainees.override_blockers",
+        _l("Go ahead with a release or move over blockers that allow it"),
+        ("director",),
+    ),
     Permission("detainees.import", _l("Import detainees from a CSV file"), ("registry_clerk",)),
     Permission("audit.view", _l("Read the audit trail"), ("central_admin", "auditor")),
 ]

@@ -7,6 +7,7 @@ import hashlib
 import re
 import secrets
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
@@ -32,6 +33,7 @@ from core.identity.models import (
 )
 from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
 from core.plugins import collect
+from core.principals import Principal, is_system
 
 # roles only central administration may give, take away or manage
 PROTECTED_ROLES: frozenset[str] = ALL_ESTABLISHMENT_ROLES | {"director", "visitor"}
@@ -89,8 +91,11 @@ def role_permissions(sess: Session | None = None) -> dict[str, set[str]]:
     return grants
 
 
-def permissions_of(user: User | None) -> frozenset[str]:
-    """The permissions a user holds through their roles (cached for the request)."""
+def permissions_of(user: Any) -> frozenset[str]:
+    """The permissions a user holds through their roles (cached for the request);
+    :data:`~core.principals.SYSTEM` holds every permission."""
+    if is_system(user):
+        return frozenset(db_session().scalars(select(PermissionRecord.code)))
     if user is None or getattr(user, "is_anonymous", True) or not user.is_active:
         return frozenset()
     cache: dict[int, frozenset[str]] | None = (
@@ -112,11 +117,15 @@ def permissions_of(user: User | None) -> frozenset[str]:
     return perms
 
 
-def has_permission(user: User | None, code: str) -> bool:
+def has_permission(user: Any, code: str) -> bool:
+    if is_system(user):
+        return True
     return code in permissions_of(user)
 
 
-def require(user: User | None, code: str) -> None:
+def require(user: Any, code: str) -> None:
+    """Raise :class:`Forbidden` unless the principal holds ``code`` (nobody holds anything:
+    ``None`` is refused; system work passes :data:`~core.principals.SYSTEM`)."""
     if not has_permission(user, code):
         raise Forbidden(_("You are not allowed to do this."))
 
@@ -196,17 +205,47 @@ def create_user(
     full_name: str,
     roles: Sequence[str],
     establishments: Sequence[str] = (),
-    actor: User | None = None,
+    actor: Principal,
     email: str | None = None,
     phone: str | None = None,
     national_id: str | None = None,
     locale: str | None = None,
 ) -> User:
-    """Create a staff user (or a visitor, through :func:`register_visitor`).
-
-    ``actor`` None means the command line (trusted). A director may create users only for their
-    own establishments and never an all-establishment role.
+    """Create a user: ``actor`` holds ``users.manage`` (the command line acts as
+    :data:`~core.principals.SYSTEM`). A director may create users only for their own
+    establishments and never an all-establishment role. Families register themselves through
+    :func:`register_visitor`.
     """
+    return _create_user(
+        username=username,
+        password=password,
+        full_name=full_name,
+        roles=roles,
+        establishments=establishments,
+        actor=actor,
+        email=email,
+        phone=phone,
+        national_id=national_id,
+        locale=locale,
+    )
+
+
+def _create_user(
+    *,
+    username: str,
+    password: str,
+    full_name: str,
+    roles: Sequence[str],
+    establishments: Sequence[str],
+    actor: Principal | None,
+    email: str | None,
+    phone: str | None,
+    national_id: str | None,
+    locale: str | None,
+) -> User:
+    """Validate and insert a user. ``actor=None`` only for a family's self-registration
+    (:func:`register_visitor`, roles ``["visitor"]``, nothing else): every other caller goes
+    through :func:`create_user`, which requires an actor."""
     sess = db_session()
     username = (username or "").strip().lower()
     errors: dict[str, str] = {}
@@ -230,13 +269,15 @@ def create_user(
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     ests = _establishments_by_code(establishments)
 
-    if actor is not None:
-        if not has_permission(actor, "users.manage"):
+    if actor is None:
+        if list(roles) != ["visitor"] or establishments:
             raise Forbidden(_("You are not allowed to do this."))
-        if "central_admin" not in actor.roles:
-            own = {link.establishment_id for link in actor.establishment_links}
-            if set(roles) & PROTECTED_ROLES or not ests or any(e.id not in own for e in ests):
-                raise Forbidden(_("You may only create users for your own establishment."))
+    elif not has_permission(actor, "users.manage"):
+        raise Forbidden(_("You are not allowed to do this."))
+    elif not is_system(actor) and "central_admin" not in actor.roles:
+        own = {link.establishment_id for link in actor.establishment_links}
+        if set(roles) & PROTECTED_ROLES or not ests or any(e.id not in own for e in ests):
+            raise Forbidden(_("You may only create users for your own establishment."))
 
     if sess.scalar(select(User.id).where(User.username == username)) is not None:
         raise ValidationFailed(
@@ -291,11 +332,14 @@ def register_visitor(
         errors["phone"] = _("Enter a phone number, e.g. 0612345678.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
-    return create_user(
+    return _create_user(
         username=username,
         password=password,
         full_name=full_name,
         roles=["visitor"],
+        establishments=(),
+        actor=None,  # the family member themselves, not yet a user
+        email=None,
         national_id=national_id,
         phone=phone,
         locale=locale,

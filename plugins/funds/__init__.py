@@ -10,6 +10,7 @@ from flask_babel import lazy_gettext as _l
 
 from core.contributions import MigrationBranch, NavItem, Panel, TranslationDomain, Widget
 from core.plugins import hookimpl
+from core.vetoes import Blocker
 
 PLUGIN_NAME = "funds"
 __version__ = "0.1.0"
@@ -106,10 +107,13 @@ def on_detainee_admitted(detainee: Any, actor: Any) -> None:
 
 
 @hookimpl
-def release_blockers(detainee: Any) -> list[str]:
+def release_blockers(detainee: Any) -> list[Blocker]:
     from plugins.funds import services
 
-    return services.release_blockers(detainee)
+    return [
+        Blocker("money_on_hold", "funds", message, overridable=False)
+        for message in services.release_blockers(detainee)
+    ]
 
 
 @hookimpl

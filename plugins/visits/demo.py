@@ -8,6 +8,7 @@ from typing import Any
 
 from core.db import utcnow
 from core.detainees.models import LegalStatus
+from core.principals import SYSTEM
 
 from . import services
 from .models import Relation
@@ -117,5 +118,5 @@ def _demo_visitor(i: int) -> Any:
         roles=["visitor"],
         national_id=f"BK{200000 + i}",
         phone=f"06000000{i:02d}",
-        actor=None,
+        actor=SYSTEM,
     )
