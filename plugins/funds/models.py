@@ -75,8 +75,27 @@ class TxType(enum.StrEnum):
     cash_difference = "cash_difference"
 
 
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=30, validate_strings=True)
+class DepositSource(enum.StrEnum):
+    """Where a deposit's money came from; ``none`` (stored as ``""``) for any other movement."""
+
+    none = ""
+    family = "family"
+    cash = "cash"
+    other = "other"
+
+
+def _enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
+    """``core.db.value_enum`` with its CHECK constraint: the database itself refuses any other
+    value. ``name`` names the constraint (``ck_<table>_<name>`` by the naming convention)."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        length=length,
+        validate_strings=True,
+        values_callable=lambda members: [m.value for m in members],
+        create_constraint=True,
+    )
 
 
 class Settings(Base):
@@ -104,7 +123,7 @@ class Account(Base):
     )
     currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
     status: Mapped[AccountStatus] = mapped_column(
-        _enum(AccountStatus, "funds_account_status"), default=AccountStatus.open
+        _enum(AccountStatus, "status"), default=AccountStatus.open
     )
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -130,7 +149,7 @@ class LedgerAccount(Base):
     establishment_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_establishments.id", ondelete="RESTRICT"), default=None
     )
-    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind, "funds_ledger_kind"))
+    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind, "kind"))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     held: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -146,7 +165,7 @@ class Transaction(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    type: Mapped[TxType] = mapped_column(_enum(TxType, "funds_tx_type"))
+    type: Mapped[TxType] = mapped_column(_enum(TxType, "type"))
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("funds_accounts.id", ondelete="RESTRICT"), default=None
     )
@@ -156,7 +175,9 @@ class Transaction(Base):
     amount: Mapped[int] = mapped_column(BigInteger)
     receipt_number: Mapped[str] = mapped_column(String(40))
     memo: Mapped[str] = mapped_column(String(300), default="")
-    source: Mapped[str] = mapped_column(String(20), default="")
+    source: Mapped[DepositSource] = mapped_column(
+        _enum(DepositSource, "source", length=20), default=DepositSource.none
+    )
     depositor_name: Mapped[str] = mapped_column(String(200), default="")
     depositor_national_id: Mapped[str] = mapped_column(String(20), default="")
     batch: Mapped[str] = mapped_column(String(60), default="")

@@ -1,0 +1,135 @@
+"""What a detainee's admission, transfer and release do to the account: opening it, moving it
+between establishments through the clearing accounts, vetoing a release while money is on hold,
+the release payout and closing it."""
+
+from __future__ import annotations
+
+from flask_babel import gettext as _
+
+from core.audit import services as audit
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees.models import Detainee
+from core.errors import Conflict
+from core.establishments.models import Establishment
+from core.identity.models import User
+from plugins.funds.models import AccountStatus, LedgerKind, Transaction, TxType
+from plugins.funds.services.accounts import (
+    account_of,
+    balances_of,
+    detainee_ledgers,
+    establishment_ledger,
+    open_account,
+)
+from plugins.funds.services.money import money
+from plugins.funds.services.posting import _book, _lock_in_global_order
+
+
+def on_admitted(det: Detainee, actor: User | None) -> None:
+    open_account(det, actor)
+
+
+def release_blockers(det: Detainee) -> list[str]:
+    account = account_of(det)
+    if account is None or account.status == AccountStatus.closed:
+        return []
+    b = balances_of(account)
+    if b.held > 0:
+        return [
+            _(
+                "Funds: %(held)s MAD are on hold on the detainee's account; lift the hold "
+                "before the release payout.",
+                held=money(b.held),
+            )
+        ]
+    return []
+
+
+def on_released(det: Detainee, actor: User | None) -> Transaction | None:
+    """Pay out everything (available and savings) in cash and close the account."""
+    _lock_in_global_order()
+    account = account_of(det)
+    if account is None or account.status == AccountStatus.closed:
+        return None
+    b = balances_of(account)
+    if b.held > 0:  # release_blockers said so; never pay out money on hold
+        raise Conflict(release_blockers(det)[0], code="funds_on_hold")
+    tx = None
+    if b.balance > 0:
+        ledgers = detainee_ledgers(account)
+        cash = establishment_ledger(account.establishment_id, LedgerKind.cash)
+        postings = [
+            (ledgers[LedgerKind.available], -b.available),
+            (ledgers[LedgerKind.savings], -b.savings),
+            (cash, b.balance),
+        ]
+        tx = _book(
+            TxType.release_payout,
+            account.establishment,
+            [p for p in postings if p[1] != 0],
+            actor=actor,
+            account=account,
+            memo=_("Paid out at release"),
+        )
+    account.status = AccountStatus.closed
+    account.closed_at = utcnow()
+    db_session().flush()
+    audit.record(
+        "funds.account.close",
+        "funds_account",
+        det.registration_number,
+        establishment_id=account.establishment_id,
+        summary={"paid_out": money(b.balance)},
+        actor=actor,
+    )
+    return tx
+
+
+def on_transferred(
+    det: Detainee, source: Establishment, destination: Establishment, actor: User | None
+) -> None:
+    """The account follows the detainee: transfer-out at the source, transfer-in at the
+    destination, through each establishment's clearing account."""
+    _lock_in_global_order()
+    account = account_of(det)
+    if account is None:
+        open_account(det, actor)
+        return
+    if account.status == AccountStatus.closed:
+        return
+    b = balances_of(account)
+    ledgers = detainee_ledgers(account)
+    if b.balance > 0:
+        out_clearing = establishment_ledger(source.id, LedgerKind.clearing)
+        postings = [
+            (ledgers[LedgerKind.available], -b.available),
+            (ledgers[LedgerKind.savings], -b.savings),
+            (out_clearing, b.balance),
+        ]
+        _book(
+            TxType.transfer_out,
+            source,
+            [p for p in postings if p[1] != 0],
+            actor=actor,
+            account=account,
+            respect_hold=False,
+            memo=_("Transfer to %(code)s", code=destination.code),
+        )
+    account.establishment_id = destination.id
+    account.establishment = destination
+    db_session().flush()
+    if b.balance > 0:
+        in_clearing = establishment_ledger(destination.id, LedgerKind.clearing)
+        postings = [
+            (in_clearing, -b.balance),
+            (ledgers[LedgerKind.available], b.available),
+            (ledgers[LedgerKind.savings], b.savings),
+        ]
+        _book(
+            TxType.transfer_in,
+            destination,
+            [p for p in postings if p[1] != 0],
+            actor=actor,
+            account=account,
+            memo=_("Transfer from %(code)s", code=source.code),
+        )

@@ -1,0 +1,146 @@
+"""The posting engine: the lock order, the writable account, and balanced transactions whose
+postings move the stored balances with guarded conditional UPDATEs and get a receipt number."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select, update
+
+from core.audit import services as audit
+from core.audit.models import AuditHead
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees.models import Detainee
+from core.detainees.services import next_counter
+from core.errors import Conflict
+from core.establishments.models import Establishment
+from core.identity.models import User
+from core.identity.services import require
+from core.scoping import ensure_in_scope
+from plugins.funds.models import (
+    Account,
+    AccountStatus,
+    LedgerAccount,
+    Posting,
+    Transaction,
+    TxType,
+)
+from plugins.funds.services.accounts import account_of, open_account
+from plugins.funds.services.localtime import LOCAL_TZ
+from plugins.funds.services.money import money
+
+
+def _lock_in_global_order() -> None:
+    """Take the audit head lock first (see the package docstring). No-op on SQLite, where the
+    transaction already holds the database's write lock (``BEGIN IMMEDIATE``)."""
+    sess = db_session()
+    if sess.get_bind().dialect.name == "postgresql":
+        sess.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+
+
+def insufficient_funds() -> Conflict:
+    return Conflict(
+        _("Insufficient funds: the available balance does not cover this amount."),
+        code="insufficient_funds",
+        fields={"amount": _("Insufficient funds.")},
+    )
+
+
+def _apply(ledger_id: int, amount: int, *, guard: bool, respect_hold: bool = True) -> None:
+    """Add ``amount`` to a stored balance; with ``guard``, refuse to go below zero (or below
+    the money on hold) with a conditional UPDATE whose row count is checked."""
+    stmt = update(LedgerAccount).where(LedgerAccount.id == ledger_id)
+    if guard and amount < 0:
+        floor = (
+            LedgerAccount.balance - LedgerAccount.held if respect_hold else LedgerAccount.balance
+        )
+        stmt = stmt.where(floor >= -amount)
+    result = db_session().execute(
+        stmt.values(balance=LedgerAccount.balance + amount),
+        execution_options={"synchronize_session": False},
+    )
+    if result.rowcount != 1:
+        raise insufficient_funds()
+
+
+def _receipt_number(est: Establishment, when: dt.datetime) -> str:
+    year = when.astimezone(LOCAL_TZ).year
+    return f"{est.code}-{year}-{next_counter(f'funds-receipt-{est.code}-{year}'):06d}"
+
+
+def _book(
+    tx_type: TxType,
+    est: Establishment,
+    postings: Sequence[tuple[LedgerAccount, int]],
+    *,
+    actor: User | None,
+    account: Account | None,
+    memo: str = "",
+    respect_hold: bool = True,
+    when: dt.datetime | None = None,
+    **extra: Any,
+) -> Transaction:
+    """Write one balanced transaction and move the stored balances (``when``: demo data only)."""
+    if sum(a for _la, a in postings) != 0:
+        raise AssertionError("unbalanced transaction")
+    sess = db_session()
+    now = when or utcnow()
+    amount = sum(a for _la, a in postings if a > 0)
+    tx = Transaction(
+        type=tx_type,
+        account_id=account.id if account else None,
+        establishment_id=est.id,
+        amount=amount,
+        receipt_number=_receipt_number(est, now),
+        memo=(memo or "")[:300],
+        actor_id=getattr(actor, "id", None),
+        actor_username=getattr(actor, "username", "") or "",
+        created_at=now,
+        **extra,
+    )
+    sess.add(tx)
+    sess.flush()
+    # debits first: a refused debit stops before anything else moved
+    for ledger, value in sorted(postings, key=lambda p: (p[1] > 0, p[0].id)):
+        _apply(ledger.id, value, guard=ledger.account_id is not None, respect_hold=respect_hold)
+        sess.add(Posting(transaction_id=tx.id, ledger_account_id=ledger.id, amount=value))
+    sess.flush()
+    det_rn = account.detainee.registration_number if account else ""
+    audit.record(
+        f"funds.{tx_type.value}",
+        "funds_transaction",
+        tx.receipt_number,
+        establishment_id=est.id,
+        summary={
+            "detainee": det_rn,
+            "amount": money(amount),
+            "memo": tx.memo,
+            **{k: v for k, v in extra.items() if k in ("source", "batch", "reverses_id")},
+        },
+        actor=actor,
+    )
+    return tx
+
+
+def _writable_account(det: Detainee, actor: User | None) -> Account:
+    """Lock order, permission, scope, and the open account of the detainee."""
+    if actor is not None:
+        require(actor, "funds.write")
+        ensure_in_scope(actor, det.establishment_id)
+    _lock_in_global_order()
+    account = account_of(det)
+    if account is None:
+        if det.is_released:
+            raise Conflict(_("This account is closed."), code="account_closed")
+        account = open_account(det, actor)
+    sess = db_session()
+    if sess.get_bind().dialect.name == "postgresql":
+        sess.execute(select(Account.id).where(Account.id == account.id).with_for_update())
+    sess.refresh(account)
+    if account.status == AccountStatus.closed:
+        raise Conflict(_("This account is closed."), code="account_closed")
+    return account
