@@ -141,7 +141,7 @@ def unscoped(reason: str, *, establishment_id: int | None = None) -> Iterator[No
 def _scope_select(state: ORMExecuteState) -> None:
     if not state.is_select or state.is_relationship_load or state.is_column_load:
         return
-    if _bypass.get() is not None or state.execution_options.get("idmaj_unscoped"):
+    if _bypass.get() is not None:
         return
     ids = query_scope(current_principal())
     if ids is None:

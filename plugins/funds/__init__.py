@@ -10,7 +10,6 @@ from flask_babel import lazy_gettext as _l
 
 from core.contributions import MigrationBranch, NavItem, Panel, TranslationDomain, Widget
 from core.plugins import hookimpl
-from core.vetoes import Blocker
 
 PLUGIN_NAME = "funds"
 __version__ = "0.1.0"
@@ -107,13 +106,10 @@ def on_detainee_admitted(detainee: Any, actor: Any) -> None:
 
 
 @hookimpl
-def release_blockers(detainee: Any) -> list[Blocker]:
+def release_blockers(detainee: Any) -> list[Any]:
     from plugins.funds import services
 
-    return [
-        Blocker("money_on_hold", "funds", message, overridable=False)
-        for message in services.release_blockers(detainee)
-    ]
+    return services.release_blockers(detainee)
 
 
 @hookimpl

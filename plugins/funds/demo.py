@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from core.db import utcnow
+from core.principals import SYSTEM
 from plugins.funds import services
 
 FAMILY = [
@@ -21,7 +22,7 @@ def seed(context: Any) -> None:
     held = [d for d in context.detainees if not d.is_released][:120]
     now = utcnow()
     for det in held:
-        services.open_account(det, None)
+        services.open_account(det, SYSTEM)
         # spread the demo history over the last month (oldest first)
         times = sorted(
             now - dt.timedelta(days=rng.randint(1, 29), minutes=rng.randint(0, 600))
@@ -50,7 +51,7 @@ def seed(context: Any) -> None:
         if workers:
             services.wage_run(
                 est,
-                None,
+                SYSTEM,
                 workshop="Atelier menuiserie",
                 lines=[
                     services.WageLine(d.registration_number, f"{rng.randint(100, 400)}.00")

@@ -33,6 +33,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, BigId, UTCDateTime, utcnow
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
+from core.scoping import EstablishmentScoped
 
 CURRENCY = "MAD"
 
@@ -112,7 +113,7 @@ class Settings(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Account(Base):
+class Account(EstablishmentScoped, Base):
     __tablename__ = "funds_accounts"
     __table_args__ = (UniqueConstraint("detainee_id"),)
 
@@ -215,7 +216,7 @@ class Posting(Base):
     ledger_account: Mapped[LedgerAccount] = relationship()
 
 
-class CashCount(Base):
+class CashCount(EstablishmentScoped, Base):
     """A cash reconciliation: the cash counted against the ledger, the difference recorded."""
 
     __tablename__ = "funds_cash_counts"

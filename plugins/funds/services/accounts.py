@@ -15,6 +15,7 @@ from core.detainees.services import get_detainee
 from core.establishments.models import Establishment
 from core.identity.models import User
 from core.identity.services import has_permission, require
+from core.principals import Principal
 from core.scoping import establishment_ids
 from plugins.funds.models import (
     CURRENCY,
@@ -92,7 +93,7 @@ def account_of(det: Detainee) -> Account | None:
 
 def _audit_read(user: User | None, det: Detainee, what: str) -> None:
     """Reads of amounts by those who only oversee (director, auditor) are audited."""
-    if user is None or has_permission(user, "funds.write"):
+    if has_permission(user, "funds.write"):
         return
     audit.record_read(
         "funds_account",
@@ -133,7 +134,7 @@ def detainee_ledgers(account: Account) -> dict[LedgerKind, LedgerAccount]:
     return {row.kind: row for row in rows}
 
 
-def open_account(det: Detainee, actor: User | None = None) -> Account:
+def open_account(det: Detainee, actor: Principal) -> Account:
     """Open the detainee's account (idempotent: returns the existing one)."""
     sess = db_session()
     existing = account_of(det)

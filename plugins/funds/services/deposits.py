@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from core.detainees.models import Detainee
 from core.errors import ValidationFailed
-from core.identity.models import User
+from core.principals import Principal
 from core.validation import NATIONAL_ID_RE
 from plugins.funds.models import LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
@@ -27,7 +27,7 @@ DEPOSIT_SOURCES = {
 
 def deposit(
     det: Detainee,
-    actor: User | None,
+    actor: Principal,
     *,
     amount: Any,
     source: Any,

@@ -11,7 +11,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.errors import ValidationFailed
-from core.identity.models import User
+from core.principals import Principal
 from plugins.funds.models import Account, LedgerAccount, LedgerKind
 from plugins.funds.services.accounts import detainee_ledgers
 from plugins.funds.services.memo import _memo
@@ -19,7 +19,7 @@ from plugins.funds.services.money import AmountError, money, parse_amount
 from plugins.funds.services.posting import _writable_account, insufficient_funds
 
 
-def set_hold(det: Detainee, actor: User | None, *, amount: Any, memo: Any) -> Account:
+def set_hold(det: Detainee, actor: Principal, *, amount: Any, memo: Any) -> Account:
     """Put money on hold (``"0"`` releases it): it cannot be spent nor paid out, and blocks a
     release until lifted."""
     errors: dict[str, str] = {}

@@ -5,6 +5,7 @@ the release payout and closing it."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -12,7 +13,9 @@ from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Conflict
 from core.establishments.models import Establishment
-from core.identity.models import User
+from core.principals import Principal
+from core.scoping import unscoped
+from core.vetoes import Blocker
 from plugins.funds.models import AccountStatus, LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import (
     account_of,
@@ -25,27 +28,28 @@ from plugins.funds.services.money import money
 from plugins.funds.services.posting import _book, _lock_in_global_order
 
 
-def on_admitted(det: Detainee, actor: User | None) -> None:
+def on_admitted(det: Detainee, actor: Principal) -> None:
     open_account(det, actor)
 
 
-def release_blockers(det: Detainee) -> list[str]:
+def release_blockers(det: Detainee) -> list[Blocker]:
+    """Money on hold stops the release payout; only the accountant lifting the hold clears it
+    (not overridable: the payout would pay out money that is not the detainee's to take)."""
     account = account_of(det)
     if account is None or account.status == AccountStatus.closed:
         return []
     b = balances_of(account)
     if b.held > 0:
-        return [
-            _(
-                "Funds: %(held)s MAD are on hold on the detainee's account; lift the hold "
-                "before the release payout.",
-                held=money(b.held),
-            )
-        ]
+        message = _l(
+            "Funds: %(held)s MAD are on hold on the detainee's account; lift the hold "
+            "before the release payout.",
+            held=money(b.held),
+        )
+        return [Blocker("money_on_hold", "funds", message, overridable=False)]
     return []
 
 
-def on_released(det: Detainee, actor: User | None) -> Transaction | None:
+def on_released(det: Detainee, actor: Principal) -> Transaction | None:
     """Pay out everything (available and savings) in cash and close the account."""
     _lock_in_global_order()
     account = account_of(det)
@@ -86,12 +90,14 @@ def on_released(det: Detainee, actor: User | None) -> Transaction | None:
 
 
 def on_transferred(
-    det: Detainee, source: Establishment, destination: Establishment, actor: User | None
+    det: Detainee, source: Establishment, destination: Establishment, actor: Principal
 ) -> None:
     """The account follows the detainee: transfer-out at the source, transfer-in at the
     destination, through each establishment's clearing account."""
     _lock_in_global_order()
-    account = account_of(det)
+    # whoever completes the move (origin or destination staff) must find the account
+    with unscoped("funds: the account follows its detainee to another establishment"):
+        account = account_of(det)
     if account is None:
         open_account(det, actor)
         return

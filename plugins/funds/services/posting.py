@@ -18,8 +18,8 @@ from core.detainees.models import Detainee
 from core.detainees.services import next_counter
 from core.errors import Conflict
 from core.establishments.models import Establishment
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import (
     Account,
@@ -77,7 +77,7 @@ def _book(
     est: Establishment,
     postings: Sequence[tuple[LedgerAccount, int]],
     *,
-    actor: User | None,
+    actor: Principal,
     account: Account | None,
     memo: str = "",
     respect_hold: bool = True,
@@ -126,11 +126,10 @@ def _book(
     return tx
 
 
-def _writable_account(det: Detainee, actor: User | None) -> Account:
+def _writable_account(det: Detainee, actor: Principal) -> Account:
     """Lock order, permission, scope, and the open account of the detainee."""
-    if actor is not None:
-        require(actor, "funds.write")
-        ensure_in_scope(actor, det.establishment_id)
+    require(actor, "funds.write")
+    ensure_in_scope(actor, det.establishment_id)
     _lock_in_global_order()
     account = account_of(det)
     if account is None:

@@ -13,8 +13,8 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.errors import ValidationFailed
 from core.establishments.models import Establishment
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import CashCount, LedgerAccount, LedgerKind, Posting, TxType
 from plugins.funds.services.accounts import establishment_ledger
@@ -30,12 +30,11 @@ def cash_on_ledger(est: Establishment) -> int:
     return -int(row.balance)
 
 
-def reconcile_cash(est: Establishment, actor: User | None, *, counted: Any, note: Any) -> CashCount:
+def reconcile_cash(est: Establishment, actor: Principal, *, counted: Any, note: Any) -> CashCount:
     """Record a cash count against the ledger; a difference is booked to ``cash_difference``
     so that the ledger matches the counted cash afterwards."""
-    if actor is not None:
-        require(actor, "funds.write")
-        ensure_in_scope(actor, est.id)
+    require(actor, "funds.write")
+    ensure_in_scope(actor, est.id)
     errors: dict[str, str] = {}
     cents = 0
     text = counted.strip() if isinstance(counted, str) else counted

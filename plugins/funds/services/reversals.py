@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from core.db import session as db_session
 from core.errors import Conflict
-from core.identity.models import User
+from core.principals import Principal
 from plugins.funds.models import Transaction, TxType
 from plugins.funds.services.memo import _memo
 from plugins.funds.services.posting import _book, _writable_account
@@ -25,7 +25,7 @@ REVERSIBLE = (
 )
 
 
-def reverse(tx: Transaction, actor: User | None, *, memo: Any) -> Transaction:
+def reverse(tx: Transaction, actor: Principal, *, memo: Any) -> Transaction:
     """Correct a mistake: a new transaction with the opposite postings, pointing at the original."""
     memo_text = _memo(memo, required=True)
     if tx.type not in REVERSIBLE:

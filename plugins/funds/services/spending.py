@@ -13,7 +13,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Conflict, ValidationFailed
-from core.identity.models import User
+from core.principals import Principal
 from plugins.funds.models import Account, LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
 from plugins.funds.services.memo import _memo
@@ -55,7 +55,7 @@ def _spend(
     tx_type: TxType,
     counter_kind: LedgerKind,
     det: Detainee,
-    actor: User | None,
+    actor: Principal,
     amount: Any,
     memo: Any,
     *,
@@ -96,7 +96,7 @@ def _spend(
 
 
 def withdraw(
-    det: Detainee, actor: User | None, *, amount: Any, reason: Any, **kw: Any
+    det: Detainee, actor: Principal, *, amount: Any, reason: Any, **kw: Any
 ) -> Transaction:
     """Cash paid out of the available balance (reason required)."""
     return _spend(
@@ -113,14 +113,14 @@ def withdraw(
 
 
 def purchase(
-    det: Detainee, actor: User | None, *, amount: Any, memo: Any = "", **kw: Any
+    det: Detainee, actor: Principal, *, amount: Any, memo: Any = "", **kw: Any
 ) -> Transaction:
     """A canteen purchase paid from the available balance."""
     return _spend(TxType.canteen_purchase, LedgerKind.canteen, det, actor, amount, memo, **kw)
 
 
 def charge_fee(
-    det: Detainee, actor: User | None, *, amount: Any, memo: Any, **kw: Any
+    det: Detainee, actor: Principal, *, amount: Any, memo: Any, **kw: Any
 ) -> Transaction:
     """A fee (e.g. a fine or damage) taken from the available balance; not a spending."""
     return _spend(

@@ -12,8 +12,8 @@ from core.detainees.models import Detainee
 from core.detainees.services import get_detainee, next_counter
 from core.errors import NotFound, ValidationFailed
 from core.establishments.models import Establishment
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
@@ -31,7 +31,7 @@ class WageLine:
 
 def wage_run(
     est: Establishment,
-    actor: User | None,
+    actor: Principal,
     *,
     workshop: Any,
     lines: Iterable[WageLine],
@@ -39,9 +39,8 @@ def wage_run(
 ) -> list[Transaction]:
     """Pay a workshop's wages to many detainees at once: all or nothing. Each wage is split
     between available and savings by the establishment's savings share."""
-    if actor is not None:
-        require(actor, "funds.write")
-        ensure_in_scope(actor, est.id)
+    require(actor, "funds.write")
+    ensure_in_scope(actor, est.id)
     workshop_name = _memo(workshop, "workshop", required=True)
     lines = list(lines)
     errors: dict[str, str] = {}
@@ -57,7 +56,7 @@ def wage_run(
             continue
         seen.add(rn)
         try:
-            det = get_detainee(rn, None)
+            det = get_detainee(rn, actor)
         except NotFound:
             errors[key] = _("Line %(n)d: no detainee with this registration number.", n=index)
             continue
@@ -78,7 +77,7 @@ def wage_run(
     batch = f"{est.code}-W{next_counter(f'funds-wage-run-{est.code}'):05d}"
     txs = []
     for det, cents in sorted(parsed, key=lambda p: p[0].id):
-        account = _writable_account(det, None)
+        account = _writable_account(det, actor)
         ledgers = detainee_ledgers(account)
         to_savings = cents * share // 100
         postings = [(wages, -cents), (ledgers[LedgerKind.available], cents - to_savings)]

@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.principals import SYSTEM
+
 FAMILY = {"name": "Fatima Zahra Benali", "national_id": "BE123456"}
 
 
@@ -30,8 +32,8 @@ def fund(app: Any, rn: str, amount: str = "100.00") -> None:
     from plugins.funds import services
 
     with app.app_context():
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount=amount, source="cash")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount=amount, source="cash")
         session().commit()
 
 
@@ -40,7 +42,7 @@ def balances(app: Any, rn: str) -> Any:
     from plugins.funds import services
 
     with app.app_context():
-        det = get_detainee(rn, None)
+        det = get_detainee(rn, SYSTEM)
         return services.balances_of(services.account_of(det))
 
 
@@ -52,7 +54,7 @@ def count_transactions(app: Any, rn: str | None = None) -> int:
     with app.app_context():
         stmt = select(Transaction.id)
         if rn is not None:
-            det = get_detainee(rn, None)
+            det = get_detainee(rn, SYSTEM)
             from plugins.funds.services import account_of
 
             stmt = stmt.where(Transaction.account_id == account_of(det).id)

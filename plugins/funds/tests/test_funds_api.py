@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from core.principals import SYSTEM
 from plugins.funds.tests.helpers import (
     balances,
     count_transactions,
@@ -79,7 +80,7 @@ def test_one_item_per_movement_not_per_posting(app, client, factories, api_heade
     rn, accountant = setup(app, factories)
     with app.app_context():
         est = get_by_code("EST-A")
-        services.wage_run(est, None, workshop="Couture", lines=[services.WageLine(rn, "200.00")])
+        services.wage_run(est, SYSTEM, workshop="Couture", lines=[services.WageLine(rn, "200.00")])
         session().commit()
     h = api_headers(accountant)
     items = client.get(f"{BASE}/{rn}/transactions", headers=h).json["items"]

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from core import migrate
 from core.db import session
 from core.detainees.services import get_detainee
+from core.principals import SYSTEM
 from plugins.funds import services
 from plugins.funds.models import DepositSource, Transaction, TxType
 from plugins.funds.tests.helpers import setup
@@ -41,7 +42,7 @@ COPY_DEPOSIT = (
 def test_database_refuses_an_unknown_code(app, factories, constraint, sql):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        tx = services.deposit(get_detainee(rn, None), None, amount="10.00", source="cash")
+        tx = services.deposit(get_detainee(rn, SYSTEM), SYSTEM, amount="10.00", source="cash")
         session().flush()
         valid = COPY_DEPOSIT.format(type="type", source="source")
         with session().begin_nested():  # the copy itself is accepted
@@ -54,9 +55,9 @@ def test_codes_are_stored_as_before(app, factories):
     """The stored strings did not change: the deposit source, ``""`` for other movements."""
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount="10.00", source="cash")
-        services.purchase(det, None, amount="4.00")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount="10.00", source="cash")
+        services.purchase(det, SYSTEM, amount="4.00")
         session().flush()
         stored = (
             session().execute(text("SELECT type, source FROM funds_transactions ORDER BY id")).all()

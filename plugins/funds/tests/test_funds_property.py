@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from core.db import session
 from core.errors import Conflict, ValidationFailed
 from core.establishments.services import get_by_code
+from core.principals import SYSTEM
 from plugins.funds import services
 
 amounts = st.integers(min_value=1, max_value=60_000).map(lambda c: f"{c // 100}.{c % 100:02d}")
@@ -45,16 +46,16 @@ def test_random_operations_keep_the_books_exact(app, factories, ops):
             sp = session().begin_nested()
             try:
                 if kind == "deposit":
-                    tx = services.deposit(det, None, amount=amount, source="cash")
+                    tx = services.deposit(det, SYSTEM, amount=amount, source="cash")
                     m["available"] += cents
                 elif kind in ("purchase", "withdraw", "fee"):
                     call = {
-                        "purchase": lambda d=det, a=amount: services.purchase(d, None, amount=a),
+                        "purchase": lambda d=det, a=amount: services.purchase(d, SYSTEM, amount=a),
                         "withdraw": lambda d=det, a=amount: services.withdraw(
-                            d, None, amount=a, reason="r"
+                            d, SYSTEM, amount=a, reason="r"
                         ),
                         "fee": lambda d=det, a=amount: services.charge_fee(
-                            d, None, amount=a, memo="f"
+                            d, SYSTEM, amount=a, memo="f"
                         ),
                     }[kind]
                     if m["available"] - m["held"] < cents:
@@ -70,7 +71,7 @@ def test_random_operations_keep_the_books_exact(app, factories, ops):
                 elif kind == "wage":
                     (tx,) = services.wage_run(
                         est,
-                        None,
+                        SYSTEM,
                         workshop="W",
                         lines=[services.WageLine(det.registration_number, amount)],
                     )
@@ -80,7 +81,7 @@ def test_random_operations_keep_the_books_exact(app, factories, ops):
                 elif kind == "hold":
                     target = min(cents, m["available"])
                     services.set_hold(
-                        det, None, amount=services.money(target) if target else "0", memo="h"
+                        det, SYSTEM, amount=services.money(target) if target else "0", memo="h"
                     )
                     m["held"] = target
                     tx = None
@@ -90,7 +91,7 @@ def test_random_operations_keep_the_books_exact(app, factories, ops):
                         continue
                     original = done[index % len(done)]
                     try:
-                        services.reverse(original, None, memo="oops")
+                        services.reverse(original, SYSTEM, memo="oops")
                     except Conflict:
                         sp.rollback()
                         continue
@@ -102,7 +103,7 @@ def test_random_operations_keep_the_books_exact(app, factories, ops):
                     tx = None
                 else:  # bad input never moves money
                     try:
-                        services.deposit(det, None, amount=amount, source="cash")
+                        services.deposit(det, SYSTEM, amount=amount, source="cash")
                     except ValidationFailed as exc:
                         assert "amount" in exc.fields
                         sp.rollback()

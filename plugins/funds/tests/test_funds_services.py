@@ -10,6 +10,7 @@ from core.db import session
 from core.detainees.services import get_detainee, move, release
 from core.errors import Blocked, Conflict, ValidationFailed
 from core.establishments.services import get_by_code
+from core.principals import SYSTEM
 from plugins.funds import services
 from plugins.funds.models import AccountStatus, LedgerKind, Posting, Transaction, TxType
 from plugins.funds.tests.helpers import setup
@@ -47,11 +48,11 @@ def test_account_opened_on_admission(app, factories):
 def test_transactions_are_balanced_double_entry(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        tx = services.deposit(det, None, amount="80.00", source="cash")
+        det = get_detainee(rn, SYSTEM)
+        tx = services.deposit(det, SYSTEM, amount="80.00", source="cash")
         kinds = {p.ledger_account.kind: p.amount for p in tx.postings}
         assert kinds == {LedgerKind.available: 8000, LedgerKind.cash: -8000}
-        purchase = services.purchase(det, None, amount="30.00", memo="bread")
+        purchase = services.purchase(det, SYSTEM, amount="30.00", memo="bread")
         assert {p.ledger_account.kind: p.amount for p in purchase.postings} == {
             LedgerKind.available: -3000,
             LedgerKind.canteen: 3000,
@@ -71,7 +72,7 @@ def test_wage_run_splits_and_is_all_or_nothing(app, factories):
         with pytest.raises(ValidationFailed) as exc:
             services.wage_run(
                 est,
-                None,
+                SYSTEM,
                 workshop="Menuiserie",
                 lines=[
                     services.WageLine(a, "100.00"),
@@ -85,12 +86,12 @@ def test_wage_run_splits_and_is_all_or_nothing(app, factories):
         )
         txs = services.wage_run(
             est,
-            None,
+            SYSTEM,
             workshop="Menuiserie",
             lines=[services.WageLine(a, "100.01"), services.WageLine(b, "40.00")],
         )
         assert len(txs) == 2 and txs[0].batch == txs[1].batch
-        ba = services.balances_of(services.account_of(get_detainee(a, None)))
+        ba = services.balances_of(services.account_of(get_detainee(a, SYSTEM)))
         assert (ba.available, ba.savings) == (7501, 2500)
         assert services.check_ledger() == []
 
@@ -102,61 +103,61 @@ def test_wage_run_refuses_duplicates_and_empty(app, factories):
         with pytest.raises(ValidationFailed) as exc:
             services.wage_run(
                 est,
-                None,
+                SYSTEM,
                 workshop="X",
                 lines=[services.WageLine(a, "1"), services.WageLine(a, "1")],
             )
         assert "lines.2" in exc.value.fields
         with pytest.raises(ValidationFailed):
-            services.wage_run(est, None, workshop="X", lines=[])
+            services.wage_run(est, SYSTEM, workshop="X", lines=[])
         with pytest.raises(ValidationFailed):
-            services.wage_run(est, None, workshop=" ", lines=[services.WageLine(a, "1")])
+            services.wage_run(est, SYSTEM, workshop=" ", lines=[services.WageLine(a, "1")])
 
 
 def test_weekly_spending_limit(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount="500.00", source="cash")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount="500.00", source="cash")
         # off by default
-        services.purchase(det, None, amount="200.00")
+        services.purchase(det, SYSTEM, amount="200.00")
         services.settings_for(det.establishment_id).weekly_limit = 25000
-        services.purchase(det, None, amount="40.00")
+        services.purchase(det, SYSTEM, amount="40.00")
         with pytest.raises(Conflict) as exc:
-            services.withdraw(det, None, amount="10.01", reason="x")
+            services.withdraw(det, SYSTEM, amount="10.01", reason="x")
         assert exc.value.code == "weekly_limit_exceeded"
-        services.withdraw(det, None, amount="10.00", reason="x")
+        services.withdraw(det, SYSTEM, amount="10.00", reason="x")
         # fees are not spending
-        services.charge_fee(det, None, amount="5.00", memo="broken plate")
+        services.charge_fee(det, SYSTEM, amount="5.00", memo="broken plate")
         # a reversed purchase no longer counts
         bought = (
             session()
             .scalars(select(Transaction).where(Transaction.type == TxType.canteen_purchase))
             .first()
         )
-        services.reverse(bought, None, memo="wrong account")
-        services.purchase(det, None, amount="150.00")
+        services.reverse(bought, SYSTEM, memo="wrong account")
+        services.purchase(det, SYSTEM, amount="150.00")
         assert services.check_ledger() == []
 
 
 def test_reversal_points_at_original_and_only_once(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        dep = services.deposit(det, None, amount="60.00", source="cash")
-        rev = services.reverse(dep, None, memo="typed twice")
+        det = get_detainee(rn, SYSTEM)
+        dep = services.deposit(det, SYSTEM, amount="60.00", source="cash")
+        rev = services.reverse(dep, SYSTEM, memo="typed twice")
         assert rev.type == TxType.reversal and rev.reverses_id == dep.id
         assert services.balances_of(services.account_of(det)).available == 0
         with pytest.raises(Conflict) as exc:
-            services.reverse(dep, None, memo="again")
+            services.reverse(dep, SYSTEM, memo="again")
         assert exc.value.code == "already_reversed"
         with pytest.raises(Conflict):
-            services.reverse(rev, None, memo="reverse the reversal")
+            services.reverse(rev, SYSTEM, memo="reverse the reversal")
         # a deposit already spent cannot be reversed into a negative balance
-        dep2 = services.deposit(det, None, amount="10.00", source="cash")
-        services.purchase(det, None, amount="5.00")
+        dep2 = services.deposit(det, SYSTEM, amount="10.00", source="cash")
+        services.purchase(det, SYSTEM, amount="5.00")
         with pytest.raises(Conflict) as exc:
-            services.reverse(dep2, None, memo="x")
+            services.reverse(dep2, SYSTEM, memo="x")
         assert exc.value.code == "insufficient_funds"
         # the original is untouched
         session().refresh(dep)
@@ -167,20 +168,26 @@ def test_reversal_points_at_original_and_only_once(app, factories):
 def test_hold_blocks_spending_and_release(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount="100.00", source="cash")
-        services.set_hold(det, None, amount="70.00", memo="court fine pending")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount="100.00", source="cash")
+        services.set_hold(det, SYSTEM, amount="70.00", memo="court fine pending")
         with pytest.raises(Conflict):
-            services.withdraw(det, None, amount="30.01", reason="x")
-        services.withdraw(det, None, amount="30.00", reason="x")
+            services.withdraw(det, SYSTEM, amount="30.01", reason="x")
+        services.withdraw(det, SYSTEM, amount="30.00", reason="x")
         with pytest.raises(Conflict):
-            services.set_hold(det, None, amount="70.01", memo="more")
-        reasons = services.release_blockers(det)
-        assert reasons and "70.00" in reasons[0]
+            services.set_hold(det, SYSTEM, amount="70.01", memo="more")
+        (blocker,) = services.release_blockers(det)
+        assert (blocker.code, blocker.module, blocker.overridable) == (
+            "money_on_hold",
+            "funds",
+            False,
+        )
+        assert "70.00" in str(blocker.message)
         with pytest.raises(Blocked) as exc:
-            release(det, None)
-        assert exc.value.code == "release_blocked"
-        services.set_hold(det, None, amount="0", memo="fine paid")
+            release(det, SYSTEM, override=True)  # not overridable, even by the system
+        assert exc.value.code == "blocked"
+        assert exc.value.fields["blockers"][0]["code"] == "money_on_hold"
+        services.set_hold(det, SYSTEM, amount="0", memo="fine paid")
         assert services.release_blockers(det) == []
 
 
@@ -188,11 +195,11 @@ def test_release_pays_out_everything_and_closes(app, factories):
     with app.app_context():
         det = factories.detainee("EST-A")
         est = get_by_code("EST-A")
-        services.deposit(det, None, amount="90.00", source="cash")
+        services.deposit(det, SYSTEM, amount="90.00", source="cash")
         services.wage_run(
-            est, None, workshop="W", lines=[services.WageLine(det.registration_number, "50.00")]
+            est, SYSTEM, workshop="W", lines=[services.WageLine(det.registration_number, "50.00")]
         )
-        release(det, None)
+        release(det, SYSTEM)
         account = services.account_of(det)
         assert account.status == AccountStatus.closed and account.closed_at is not None
         b = services.balances_of(account)
@@ -204,7 +211,7 @@ def test_release_pays_out_everything_and_closes(app, factories):
         )
         assert payout.amount == 14000
         with pytest.raises(Conflict) as exc:
-            services.deposit(det, None, amount="1.00", source="cash")
+            services.deposit(det, SYSTEM, amount="1.00", source="cash")
         assert exc.value.code == "account_closed"
         assert services.check_ledger() == []
 
@@ -214,11 +221,11 @@ def test_transfer_moves_the_account_with_lines_at_both_establishments(app, facto
         det = factories.detainee("EST-A")
         dest = factories.establishment("EST-B")
         est_a = get_by_code("EST-A")
-        services.deposit(det, None, amount="120.00", source="cash")
+        services.deposit(det, SYSTEM, amount="120.00", source="cash")
         services.wage_run(
-            est_a, None, workshop="W", lines=[services.WageLine(det.registration_number, "10.00")]
+            est_a, SYSTEM, workshop="W", lines=[services.WageLine(det.registration_number, "10.00")]
         )
-        move(det, dest, None)
+        move(det, dest, SYSTEM)
         account = services.account_of(det)
         assert account.establishment_id == dest.id
         b = services.balances_of(account)
@@ -235,23 +242,23 @@ def test_transfer_moves_the_account_with_lines_at_both_establishments(app, facto
         assert [t.type for t in txs][-2:] == [TxType.transfer_out, TxType.transfer_in]
         assert txs[-2].establishment_id == est_a.id and txs[-1].establishment_id == dest.id
         # the destination's accountant can now spend it; the source's no longer sees it
-        services.withdraw(det, None, amount="129.00", reason="x")
+        services.withdraw(det, SYSTEM, amount="129.00", reason="x")
         assert services.check_ledger() == []
 
 
 def test_cash_reconciliation_records_the_difference(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
+        det = get_detainee(rn, SYSTEM)
         est = get_by_code("EST-A")
-        services.deposit(det, None, amount="100.00", source="cash")
-        count = services.reconcile_cash(est, None, counted="98.50", note="short")
+        services.deposit(det, SYSTEM, amount="100.00", source="cash")
+        count = services.reconcile_cash(est, SYSTEM, counted="98.50", note="short")
         assert (count.expected, count.counted, count.difference) == (10000, 9850, -150)
         assert services.cash_on_ledger(est) == 9850
-        again = services.reconcile_cash(est, None, counted="98.50", note="")
+        again = services.reconcile_cash(est, SYSTEM, counted="98.50", note="")
         assert again.difference == 0 and again.transaction_id is None
         with pytest.raises(ValidationFailed) as exc:
-            services.reconcile_cash(est, None, counted="-1", note="")
+            services.reconcile_cash(est, SYSTEM, counted="-1", note="")
         assert "counted" in exc.value.fields
         assert services.check_ledger() == []
 
@@ -259,8 +266,8 @@ def test_cash_reconciliation_records_the_difference(app, factories):
 def test_reconcile_command_passes_then_fails_on_altered_posting(app, factories):
     rn, _acc = setup(app, factories)
     with app.app_context():
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount="100.00", source="cash")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount="100.00", source="cash")
         session().commit()
     runner = CliRunner()
     from plugins.funds.cli import funds
@@ -292,8 +299,8 @@ def test_postings_are_append_only_on_postgresql(app, factories):
         if session().get_bind().dialect.name != "postgresql":
             assert services.check_ledger() == []  # SQLite: the reconcile check is the guard
             return
-        det = get_detainee(rn, None)
-        services.deposit(det, None, amount="1.00", source="cash")
+        det = get_detainee(rn, SYSTEM)
+        services.deposit(det, SYSTEM, amount="1.00", source="cash")
         session().commit()
         with pytest.raises(Exception, match="append-only"), session().begin_nested():
             session().execute(text("DELETE FROM funds_postings"))
