@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -402,7 +402,14 @@ def lock_detainee(det: Detainee) -> Detainee:
     the first committed. PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: every transaction is
     ``BEGIN IMMEDIATE`` and already holds the database's write lock.
     """
-    db_session().refresh(det, with_for_update=True)
+    sess = db_session()
+    if sess.get_bind().dialect.name == "postgresql":
+        # plain SQL: the row is locked whoever asks (the query layer's scoping is about
+        # finding records, and the caller already holds this one)
+        sess.execute(
+            text("SELECT id FROM core_detainees WHERE id = :id FOR UPDATE"), {"id": det.id}
+        )
+    sess.expire(det)  # re-read on next access, placements and establishment included
     return det
 
 
