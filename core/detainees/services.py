@@ -32,8 +32,8 @@ from core.identity.models import User
 from core.identity.services import require
 from core.plugins import hook
 from core.scoping import can_see_establishment, ensure_in_scope
+from core.validation import NATIONAL_ID_RE
 
-NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
 MIN_BIRTH = dt.date(1900, 1, 1)
 MIN_AGE_YEARS = 12
