@@ -64,14 +64,20 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def value_enum(enum_class: type[enum.Enum], length: int) -> Enum:
-    """A string column holding an enum's *values* (not its member names), checked on write."""
+def value_enum(enum_class: type[enum.Enum], length: int, *, check: str | None = None) -> Enum:
+    """A string column holding an enum's *values* (not its member names), checked on write.
+
+    With ``check`` (a short name such as ``"status"``) the database refuses any other value as
+    well: a CHECK constraint named by the naming convention, ``ck_<table>_<check>``.
+    """
     return Enum(
         enum_class,
         native_enum=False,
         length=length,
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
+        create_constraint=check is not None,
+        name=check,
     )
 
 

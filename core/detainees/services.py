@@ -34,9 +34,9 @@ from core.identity.services import require
 from core.plugins import hook
 from core.principals import Principal
 from core.scoping import can_see_establishment, ensure_in_scope
+from core.validation import NATIONAL_ID_RE
 from core.vetoes import MoveContext, ReleaseContext
 
-NATIONAL_ID_RE = re.compile(r"^[A-Z]{1,2}[0-9]{1,8}$")
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
 MIN_BIRTH = dt.date(1900, 1, 1)
 MIN_AGE_YEARS = 12

@@ -1,7 +1,8 @@
 """Ziara — family visits: rules and slots per establishment, visitor links and bans, online
 booking with a QR-coded confirmation, the gate, reminders and life events.
 
-This object only implements hooks (``core/hookspecs.py``); the rules are in ``services.py``.
+This object only implements hooks (``core/hookspecs.py``); the rules are in the ``services``
+package (one small file per responsibility; its ``__init__`` lists them).
 """
 
 from __future__ import annotations

@@ -2,12 +2,14 @@
 
 Capacity and quotas are counters guarded in the database: ``visits_slots.booked`` is only ever
 changed by a conditional ``UPDATE … WHERE booked + :n <= capacity`` (and a CHECK constraint
-backs it), ``visits_quota_counters.used`` likewise against the weekly quota.
+backs it), ``visits_quota_counters.used`` likewise against the weekly quota. Every ``status``
+column holds the values of its enum below, and a CHECK constraint refuses any other.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import enum
 
 from sqlalchemy import (
     Boolean,
@@ -22,12 +24,36 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, UTCDateTime, utcnow
+from core.db import Base, UTCDateTime, utcnow, value_enum
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.identity.models import User
 
 SLOT_KINDS = ("ordinary", "supervised")
+
+
+class SlotStatus(enum.StrEnum):
+    open = "open"
+    cancelled = "cancelled"
+
+
+class RelationStatus(enum.StrEnum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class BookingStatus(enum.StrEnum):
+    """Which status may follow which is ``services.TRANSITIONS``, the only place that says so."""
+
+    confirmed = "confirmed"
+    checked_in = "checked_in"
+    cancelled = "cancelled"
+    no_show = "no_show"
+    completed = "completed"
+    visitor_refused = "visitor_refused"
+    detainee_refused = "detainee_refused"
+    ended_early = "ended_early"
 
 
 class VisitRules(Base):
@@ -107,7 +133,9 @@ class Slot(Base):
     ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     capacity: Mapped[int] = mapped_column(Integer)
     booked: Mapped[int] = mapped_column(Integer, default=0)
-    status: Mapped[str] = mapped_column(String(16), default="open")  # open | cancelled
+    status: Mapped[SlotStatus] = mapped_column(
+        value_enum(SlotStatus, 16, check="status"), default=SlotStatus.open
+    )
     cancel_reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
@@ -115,7 +143,7 @@ class Slot(Base):
 
     @property
     def available(self) -> int:
-        return max(0, self.capacity - self.booked) if self.status == "open" else 0
+        return max(0, self.capacity - self.booked) if self.status == SlotStatus.open else 0
 
 
 class BlockedDate(Base):
@@ -143,7 +171,9 @@ class Relation(Base):
         ForeignKey("core_detainees.id", ondelete="CASCADE"), index=True
     )
     relationship_kind: Mapped[str] = mapped_column("relationship", String(30))
-    status: Mapped[str] = mapped_column(String(16), default="pending")
+    status: Mapped[RelationStatus] = mapped_column(
+        value_enum(RelationStatus, 16, check="status"), default=RelationStatus.pending
+    )
     reason: Mapped[str] = mapped_column(String(300), default="")
     decided_by_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_users.id", ondelete="SET NULL"), default=None
@@ -201,7 +231,9 @@ class Booking(Base):
     children: Mapped[int] = mapped_column(Integer, default=0)
     places: Mapped[int] = mapped_column(Integer, default=1)
     week_start: Mapped[dt.date] = mapped_column(Date)
-    status: Mapped[str] = mapped_column(String(20), default="confirmed")
+    status: Mapped[BookingStatus] = mapped_column(
+        value_enum(BookingStatus, 20, check="status"), default=BookingStatus.confirmed
+    )
     walk_in: Mapped[bool] = mapped_column(Boolean, default=False)
     reason: Mapped[str] = mapped_column(String(300), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -27,6 +27,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.i18n import current_language
+from core.identity.services import has_permission
 from core.portal.access import apply_errors, login_required_for, permission_required
 
 from . import services
@@ -298,7 +299,7 @@ def staff_index() -> Any:
         "visits/staff_index.html",
         establishments=services.staff_establishments(current_user),
         pending=len(services.pending_relations(current_user))
-        if services.has_permission(current_user, "visits.manage")
+        if has_permission(current_user, "visits.manage")
         else 0,
     )
 

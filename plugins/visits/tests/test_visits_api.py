@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from core.db import session, utcnow
+from core.detainees.services import get_detainee
 from plugins.visits import services
 from plugins.visits.models import Relation, Slot
 
@@ -338,7 +339,7 @@ def test_check_in_and_outcome(app, client, world, factories, api_headers):
 
         ref = services._create_booking(
             slot=session().get(Slot, world.slot_id),
-            detainee=services.get_detainee(world.rn, None),
+            detainee=get_detainee(world.rn, None),
             visitor=session().get(User, world.visitor.id),
             visitor_name="Fatima",
             visitor_national_id="BE1",

@@ -8,7 +8,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from sqlalchemy import select
 
-from core.db import session
+from core.db import session, utcnow
 from core.notifications.models import OutboxMessage
 from plugins.visits import services
 from plugins.visits.cli import visits_group
@@ -23,7 +23,7 @@ def test_remind_command_queues_tomorrows_reminders_once(app, world):
     with app.app_context():
         services.book(_user(world.visitor), world.slot_id, world.rn)
         slot = session().get(Slot, world.slot_id)
-        tomorrow = services.local_date(services.utcnow()) + dt.timedelta(days=1)
+        tomorrow = services.local_date(utcnow()) + dt.timedelta(days=1)
         slot.starts_at = services.local_moment(tomorrow, "10:00")
         slot.ends_at = services.local_moment(tomorrow, "11:00")
         session().commit()

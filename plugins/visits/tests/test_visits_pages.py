@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import session, utcnow
+from core.detainees.services import get_detainee
 from core.testing import TEST_PASSWORD
 from plugins.visits import services
 from plugins.visits.models import Ban, BlockedDate, Booking, Relation, SessionTemplate, Slot
@@ -351,7 +352,7 @@ def _today_booking(app, world):
 
         b = services._create_booking(
             slot=slot,
-            detainee=services.get_detainee(world.rn, None),
+            detainee=get_detainee(world.rn, None),
             visitor=session().get(User, world.visitor.id),
             visitor_name="Fatima Benali",
             visitor_national_id="BE1",

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
+from core.config import TIMEZONE
 from core.db import session, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
+from core.i18n import local_zone
 from core.notifications.models import OutboxMessage
 from plugins.visits import services
 from plugins.visits.models import Booking, Relation, Slot
@@ -143,7 +146,43 @@ def test_templates_generate_slots_idempotently_and_skip_blocked_days(app, world,
         assert services.generate_slots(officer, est, monday, 21) == 0
         slots = [s for s in services.list_slots(est.id) if s.template_id is not None]
         assert {(s.kind, s.capacity) for s in slots} == {("ordinary", 10), ("supervised", 2)}
-        assert slots[0].starts_at.astimezone(services.TZ).strftime("%H:%M") == "09:00"
+        assert slots[0].starts_at.astimezone(local_zone()).strftime("%H:%M") == "09:00"
+
+
+def test_local_times_come_from_the_configured_zone(_session_app, make_app):
+    """09:00 at the prison is 00:00 UTC when the app is configured for Tokyo (UTC+9 all year)."""
+    from core.establishments.services import create_establishment
+
+    monday = dt.date(2027, 1, 4)
+    with _session_app.app_context():
+        assert services.local_moment(monday, "09:00") == dt.datetime.combine(
+            monday, dt.time(9, 0), tzinfo=ZoneInfo(TIMEZONE)
+        )
+    tokyo = make_app(BABEL_DEFAULT_TIMEZONE="Asia/Tokyo")
+    with tokyo.app_context():
+        try:
+            est = create_establishment(
+                code="EST-TZ", name="Prison locale TZ", kind="local_prison", capacity=10, actor=None
+            )
+            services.add_template(
+                None,
+                est,
+                {
+                    "weekday": 0,
+                    "start_time": "09:00",
+                    "end_time": "10:00",
+                    "capacity": 5,
+                    "valid_from": monday.isoformat(),
+                },
+            )
+            assert services.generate_slots(None, est, monday, 7) == 1
+            (slot,) = services.list_slots(est.id)
+            assert slot.starts_at == dt.datetime(2027, 1, 4, 0, 0, tzinfo=dt.UTC)
+            sunday_afternoon_utc = dt.datetime(2027, 1, 3, 15, 30, tzinfo=dt.UTC)
+            assert services.local_date(sunday_afternoon_utc) == monday  # 00:30 in Tokyo
+            assert services.week_start(sunday_afternoon_utc) == monday
+        finally:
+            session().rollback()
 
 
 def test_template_bad_input(app, world, factories):

@@ -1,0 +1,124 @@
+"""Reading bookings: one booking, a family's list, the slots a family may book, a detainee's
+visits (the profile panel)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from flask_babel import gettext as _
+from sqlalchemy import and_, or_, select
+
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees.models import Detainee
+from core.errors import Forbidden, NotFound
+from core.identity.models import User
+from core.identity.services import has_permission
+from core.scoping import ensure_in_scope
+
+from ..models import Booking, QuotaCounter, Relation, Slot
+from .bans import active_ban
+from .capacity import quota_for
+from .common import local_date, week_start
+from .references import normalise_reference
+from .relations import approved_relation, relations_of_detainee
+from .rules import get_rules
+from .slots import list_slots
+from .transitions import ACTIVE_STATUSES
+
+
+def is_visits_staff(user: User | None) -> bool:
+    return has_permission(user, "visits.view")
+
+
+def get_booking(actor: User, reference: str) -> Booking:
+    """A booking for its visitor or for visits staff of its establishment (404 otherwise)."""
+    ref = normalise_reference(reference)
+    booking = db_session().scalar(select(Booking).where(Booking.reference == ref))
+    if booking is None:
+        raise NotFound(_("No visit with this reference."), code="booking_not_found")
+    if booking.visitor_id is not None and booking.visitor_id == actor.id:
+        return booking
+    if not is_visits_staff(actor):
+        if actor.is_staff:
+            raise Forbidden(_("You are not allowed to do this."))
+        raise NotFound(_("No visit with this reference."), code="booking_not_found")
+    ensure_in_scope(actor, booking.establishment_id)
+    return booking
+
+
+def my_bookings(visitor: User, *, upcoming: bool | None = None) -> list[Booking]:
+    stmt = (
+        select(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.visitor_id == visitor.id)
+    )
+    now = utcnow()
+    if upcoming is True:
+        stmt = stmt.where(Slot.ends_at >= now).order_by(Slot.starts_at)
+    elif upcoming is False:
+        stmt = stmt.where(Slot.ends_at < now).order_by(Slot.starts_at.desc())
+    else:
+        stmt = stmt.order_by(Slot.starts_at.desc())
+    return list(db_session().scalars(stmt.limit(200)))
+
+
+def bookable_slots(visitor: User, detainee: Detainee, now: dt.datetime | None = None) -> list[Slot]:
+    """The slots the rules let this visitor book for this detainee (open, in the window, at the
+    detainee's current establishment, places left, not a blocked/banned day)."""
+    now = now or utcnow()
+    if detainee.is_released or approved_relation(visitor.id, detainee.id) is None:
+        return []
+    rules = get_rules(detainee.establishment_id)
+    start = now + dt.timedelta(hours=rules.window_close_hours)
+    end = now + dt.timedelta(days=rules.window_open_days)
+    slots = [
+        s
+        for s in list_slots(detainee.establishment_id, start, end, only_open=True)
+        if s.booked < s.capacity and s.starts_at <= end
+    ]
+    if active_ban(visitor.id, detainee.establishment_id, local_date(now)) is not None:
+        return []
+    quota = quota_for(detainee, rules)
+    used = dict(
+        db_session()
+        .execute(
+            select(QuotaCounter.week_start, QuotaCounter.used).where(
+                QuotaCounter.detainee_id == detainee.id
+            )
+        )
+        .all()
+    )
+    return [s for s in slots if used.get(week_start(s.starts_at), 0) < quota]
+
+
+@dataclass
+class DetaineeVisits:
+    upcoming: list[Booking]
+    history: list[Booking]
+    relations: list[Relation]
+
+
+def detainee_visits(detainee: Detainee) -> DetaineeVisits:
+    now = utcnow()
+    base = (
+        select(Booking)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.detainee_id == detainee.id)
+    )
+    upcoming = list(
+        db_session().scalars(
+            base.where(Slot.ends_at >= now, Booking.status.in_(ACTIVE_STATUSES)).order_by(
+                Slot.starts_at
+            )
+        )
+    )
+    history = list(
+        db_session().scalars(
+            base.where(or_(Slot.ends_at < now, and_(Booking.status.not_in(ACTIVE_STATUSES))))
+            .order_by(Slot.starts_at.desc())
+            .limit(20)
+        )
+    )
+    return DetaineeVisits(upcoming, history, relations_of_detainee(detainee))

@@ -1,0 +1,88 @@
+"""Places in a slot and a detainee's weekly quota: counters the database guards itself.
+
+A place is taken with ``UPDATE visits_slots SET booked = booked + :n WHERE id = :id AND booked +
+:n <= capacity`` and a quota unit with ``UPDATE visits_quota_counters SET used = used + 1 WHERE …
+AND used < :quota``; a row count of zero means "full". Both are exact under concurrency on SQLite
+(every transaction is ``BEGIN IMMEDIATE``) and PostgreSQL (the row lock of the UPDATE, then the
+condition re-checked on the committed row).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from flask_babel import gettext as _
+from sqlalchemy import text
+
+from core.db import session as db_session
+from core.detainees.models import Detainee, LegalStatus
+from core.errors import Conflict
+
+from ..models import QuotaCounter, Slot, VisitRules
+from .common import _fail, _insert
+
+PLACES_PER_BOOKING = 1  # a place is one visiting table: one family, whatever its size
+
+
+def quota_for(detainee: Detainee, rules: VisitRules) -> int:
+    if detainee.legal_status == LegalStatus.pretrial:
+        return int(rules.quota_pretrial)
+    return int(rules.quota_convicted)
+
+
+def _take_place(slot: Slot, places: int = PLACES_PER_BOOKING) -> None:
+    """Take places in a slot, or raise 409 ``slot_full`` — exact under concurrency."""
+    result = db_session().execute(
+        text(
+            "UPDATE visits_slots SET booked = booked + :n "
+            "WHERE id = :id AND status = 'open' AND booked + :n <= capacity"
+        ),
+        {"n": places, "id": slot.id},
+    )
+    if result.rowcount != 1:
+        raise Conflict(_("This visiting time is full."), code="slot_full")
+    db_session().expire(slot, ["booked"])
+
+
+def _release_place(slot_id: int, places: int) -> None:
+    db_session().execute(
+        text("UPDATE visits_slots SET booked = booked - :n WHERE id = :id AND booked >= :n"),
+        {"n": places, "id": slot_id},
+    )
+    sess = db_session()
+    cached = sess.identity_map.get(sess.identity_key(Slot, slot_id))
+    if cached is not None:
+        sess.expire(cached, ["booked"])
+
+
+def _take_quota(detainee: Detainee, week: dt.date, quota: int) -> None:
+    """Count one visit against the detainee's weekly quota, or raise 422 ``quota_reached``."""
+    sess = db_session()
+    sess.execute(
+        _insert(QuotaCounter)
+        .values(detainee_id=detainee.id, week_start=week, used=0)
+        .on_conflict_do_nothing(index_elements=["detainee_id", "week_start"])
+    )
+    result = sess.execute(
+        text(
+            "UPDATE visits_quota_counters SET used = used + 1 "
+            "WHERE detainee_id = :d AND week_start = :w AND used < :q"
+        ),
+        {"d": detainee.id, "w": week, "q": quota},
+    )
+    if result.rowcount != 1:
+        raise _fail(
+            _("This detainee has no visits left that week (%(n)d per week).", n=quota),
+            "quota_reached",
+            {"slot_id": _("No visits left that week.")},
+        )
+
+
+def _release_quota(detainee_id: int, week: dt.date) -> None:
+    db_session().execute(
+        text(
+            "UPDATE visits_quota_counters SET used = used - 1 "
+            "WHERE detainee_id = :d AND week_start = :w AND used > 0"
+        ),
+        {"d": detainee_id, "w": week},
+    )

@@ -1,0 +1,198 @@
+"""Relations: a family member asks to be linked to a detainee; the visits office decides."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from core.audit import services as audit
+from core.db import session as db_session
+from core.db import utcnow
+from core.detainees.models import Detainee
+from core.detainees.services import get_detainee
+from core.errors import Conflict, NotFound, ValidationFailed
+from core.identity.models import User
+from core.identity.services import require
+from core.scoping import ensure_in_scope, scope
+
+from ..models import Relation, RelationStatus
+from .common import _parse_date, _staff
+from .labels import relationship_code
+from .notify import _in_locale, _notify
+
+
+def request_relation(
+    visitor: User,
+    registration_number: str,
+    relationship: str,
+    birth_date: Any = None,
+    *,
+    birth_date_required: bool = False,
+) -> Relation:
+    """A family member asks to be linked to a detainee. A wrong registration number, a
+    released detainee or a birth date that does not match all give the same field error, so
+    nothing is revealed about other detainees."""
+    require(visitor, "visits.book")
+    errors: dict[str, str] = {}
+    code = relationship_code(relationship)
+    if code is None:
+        errors["relationship"] = _("Choose one of the allowed values.")
+    else:
+        relationship = code
+    parsed_birth = _parse_date(birth_date, "detainee_birth_date", errors)
+    if parsed_birth is None and birth_date_required and "detainee_birth_date" not in errors:
+        errors["detainee_birth_date"] = _("This field is required.")
+    rn = (registration_number or "").strip()
+    if not rn:
+        errors["detainee"] = _("This field is required.")
+    if errors:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
+    no_match = _("No detainee matches this registration number and birth date.")
+    try:
+        det = get_detainee(rn, None)
+    except NotFound:
+        det = None
+    if (
+        det is None
+        or det.is_released
+        or (parsed_birth is not None and det.birth_date != parsed_birth)
+    ):
+        fields = {"detainee": no_match}
+        if parsed_birth is not None:
+            fields["detainee_birth_date"] = no_match
+        raise ValidationFailed(no_match, code="detainee_not_matched", fields=fields)
+    existing = db_session().scalar(
+        select(Relation).where(
+            Relation.visitor_id == visitor.id,
+            Relation.detainee_id == det.id,
+            Relation.status.in_((RelationStatus.pending, RelationStatus.approved)),
+        )
+    )
+    if existing is not None:
+        raise Conflict(
+            _("You have already asked to be linked to this detainee."),
+            code="relation_exists",
+            fields={"detainee": _("You have already asked to be linked to this detainee.")},
+        )
+    rel = Relation(
+        visitor_id=visitor.id,
+        detainee_id=det.id,
+        relationship_kind=relationship,
+        status=RelationStatus.pending,
+    )
+    db_session().add(rel)
+    db_session().flush()
+    audit.record(
+        "visits.relation.request",
+        "visits_relation",
+        rel.id,
+        establishment_id=det.establishment_id,
+        summary={"detainee": det.registration_number, "relationship": relationship},
+        actor=visitor,
+    )
+    return rel
+
+
+def get_relation(actor: User, relation_id: int) -> Relation:
+    rel = db_session().get(Relation, relation_id)
+    if rel is None:
+        raise NotFound(_("This request does not exist."), code="relation_not_found")
+    if rel.visitor_id == actor.id:
+        return rel
+    require(actor, "visits.manage")
+    ensure_in_scope(actor, rel.detainee.establishment_id)
+    return rel
+
+
+def decide_relation(actor: User, relation_id: int, approve: bool, reason: str = "") -> Relation:
+    rel = db_session().get(Relation, relation_id)
+    if rel is None:
+        raise NotFound(_("This request does not exist."), code="relation_not_found")
+    _staff(actor, "visits.manage", rel.detainee.establishment_id)
+    reason = (reason or "").strip()
+    if not approve and not reason:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."), fields={"reason": _("Give a reason.")}
+        )
+    if rel.status != RelationStatus.pending:
+        raise Conflict(_("This request was already decided."), code="already_decided")
+    rel.status = RelationStatus.approved if approve else RelationStatus.rejected
+    rel.reason = reason[:300]
+    rel.decided_by_id = actor.id
+    rel.decided_at = utcnow()
+    db_session().flush()
+    audit.record(
+        f"visits.relation.{'approve' if approve else 'reject'}",
+        "visits_relation",
+        rel.id,
+        establishment_id=rel.detainee.establishment_id,
+        summary={"status": [RelationStatus.pending, rel.status], "reason": reason},
+        actor=actor,
+    )
+    with _in_locale(rel.visitor):
+        if approve:
+            _notify(
+                rel.visitor,
+                "visits.relation.approved",
+                _(
+                    "Your link to %(name)s is approved: you can book visits.",
+                    name=rel.detainee.full_name,
+                ),
+            )
+        else:
+            _notify(
+                rel.visitor,
+                "visits.relation.rejected",
+                _(
+                    "Your request to be linked to %(name)s was rejected.",
+                    name=rel.detainee.full_name,
+                ),
+                _("Reason: %(reason)s", reason=reason),
+            )
+    return rel
+
+
+def visitor_relations(visitor: User) -> list[Relation]:
+    return list(
+        db_session().scalars(
+            select(Relation).where(Relation.visitor_id == visitor.id).order_by(Relation.id.desc())
+        )
+    )
+
+
+def approved_relation(visitor_id: int, detainee_id: int) -> Relation | None:
+    return db_session().scalar(
+        select(Relation).where(
+            Relation.visitor_id == visitor_id,
+            Relation.detainee_id == detainee_id,
+            Relation.status == RelationStatus.approved,
+        )
+    )
+
+
+def pending_relations(
+    actor: User, status: RelationStatus = RelationStatus.pending
+) -> list[Relation]:
+    require(actor, "visits.manage")
+    stmt = (
+        select(Relation)
+        .join(Detainee, Detainee.id == Relation.detainee_id)
+        .where(Relation.status == status)
+        .order_by(Relation.created_at)
+        .limit(200)
+    )
+    return list(db_session().scalars(scope(stmt, Detainee.establishment_id, actor)))
+
+
+def relations_of_detainee(detainee: Detainee) -> list[Relation]:
+    return list(
+        db_session().scalars(
+            select(Relation).where(Relation.detainee_id == detainee.id).order_by(Relation.id)
+        )
+    )
+
+
+def linked_detainees(visitor: User) -> list[Detainee]:
+    return [r.detainee for r in visitor_relations(visitor) if r.status == RelationStatus.approved]
