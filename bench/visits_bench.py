@@ -164,7 +164,7 @@ def race(app: Any, attempts: int, places: int, threads: int) -> dict[str, Any]:
             actor=SYSTEM,
         )
         start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
-        slot = services.create_slot(None, est, start, start + dt.timedelta(hours=1), places)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), places)
         session().commit()
         est_id, slot_id = est.id, slot.id
     pairs = _bulk_people(app, est_id, attempts, "RACE")
@@ -214,7 +214,7 @@ def throughput(app: Any, stored: int, bookings: int, threads: int) -> dict[str, 
             capacity=9000,
             actor=SYSTEM,
         )
-        services.update_rules(None, est, {"quota_pretrial": 14, "window_open_days": 30})
+        services.update_rules(SYSTEM, est, {"quota_pretrial": 14, "window_open_days": 30})
         session().commit()
         est_id = est.id
     people = max(200, bookings // 10)
@@ -308,7 +308,7 @@ def throughput(app: Any, stored: int, bookings: int, threads: int) -> dict[str, 
             for hour in range(8, 18):
                 s = services.local_moment(start_day + dt.timedelta(days=day), f"{hour:02d}:00")
                 open_slots.append(
-                    services.create_slot(None, est, s, s + dt.timedelta(minutes=50), 1000).id
+                    services.create_slot(SYSTEM, est, s, s + dt.timedelta(minutes=50), 1000).id
                 )
         session().commit()
     jobs = [

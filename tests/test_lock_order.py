@@ -70,7 +70,8 @@ def _race(app: Any, *actions: Callable[[Detainee], Any]) -> list[str]:
     def worker(index: int, action: Callable[[Detainee], Any], rn: str) -> None:
         with app.app_context():
             det = get_detainee(rn, SYSTEM)
-            barrier.wait()
+            session().commit()  # end the read: SQLite's BEGIN IMMEDIATE holds the write lock
+            barrier.wait(timeout=60)
             try:
                 action(det)
                 session().commit()

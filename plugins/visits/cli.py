@@ -7,6 +7,8 @@ import datetime as dt
 import click
 from flask.cli import with_appcontext
 
+from core.principals import SYSTEM
+
 
 @click.group("visits")
 def visits_group() -> None:
@@ -44,6 +46,6 @@ def generate(days: int, codes: tuple[str, ...]) -> None:
     today: dt.date = services.local_date(utcnow())
     total = 0
     for est in ests:
-        total += services.generate_slots(None, est, today, days)
+        total += services.generate_slots(SYSTEM, est, today, days)
     session().commit()
     click.echo(f"slots created: {total}")

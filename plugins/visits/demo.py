@@ -43,7 +43,7 @@ def seed(context: Any) -> None:
     for est in context.establishments:
         data = dict(INFO)
         data["address"] = f"{est.name_fr}, {est.city}"
-        services.update_rules(None, est, data)
+        services.update_rules(SYSTEM, est, data)
         for weekday, start, end, cap, sup in SESSIONS:
             services.add_template(
                 None,
@@ -57,7 +57,7 @@ def seed(context: Any) -> None:
                     "valid_from": today.isoformat(),
                 },
             )
-        services.generate_slots(None, est, today, 15)
+        services.generate_slots(SYSTEM, est, today, 15)
     family = context.users.get("family")
     cas = next((e for e in context.establishments if e.code == "CAS-AS"), None)
     if family is None or cas is None:

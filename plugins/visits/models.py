@@ -28,6 +28,7 @@ from core.db import Base, UTCDateTime, utcnow, value_enum
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.identity.models import User
+from core.scoping import EstablishmentScoped
 
 SLOT_KINDS = ("ordinary", "supervised")
 
@@ -56,7 +57,7 @@ class BookingStatus(enum.StrEnum):
     ended_early = "ended_early"
 
 
-class VisitRules(Base):
+class VisitRules(EstablishmentScoped, Base):
     """The visit rules and public information of one establishment."""
 
     __tablename__ = "visits_rules"
@@ -90,7 +91,7 @@ class VisitRules(Base):
         return (ar or fr) if lang == "ar" else (fr or ar)
 
 
-class SessionTemplate(Base):
+class SessionTemplate(EstablishmentScoped, Base):
     """A weekly visiting session that generates slots (one per kind with a capacity)."""
 
     __tablename__ = "visits_session_templates"
@@ -112,7 +113,7 @@ class SessionTemplate(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class Slot(Base):
+class Slot(EstablishmentScoped, Base):
     """A bookable visiting time at one establishment."""
 
     __tablename__ = "visits_slots"
@@ -146,7 +147,7 @@ class Slot(Base):
         return max(0, self.capacity - self.booked) if self.status == SlotStatus.open else 0
 
 
-class BlockedDate(Base):
+class BlockedDate(EstablishmentScoped, Base):
     """A day without visits at one establishment (holiday, security operation…)."""
 
     __tablename__ = "visits_blocked_dates"
@@ -185,7 +186,7 @@ class Relation(Base):
     detainee: Mapped[Detainee] = relationship(lazy="joined")
 
 
-class Ban(Base):
+class Ban(EstablishmentScoped, Base):
     """A visitor may not book at an establishment until ``ends_on`` (inclusive; none = open)."""
 
     __tablename__ = "visits_bans"
@@ -207,7 +208,7 @@ class Ban(Base):
     establishment: Mapped[Establishment] = relationship(lazy="joined")
 
 
-class Booking(Base):
+class Booking(EstablishmentScoped, Base):
     """A booked visit; ``status`` moves only along ``services.TRANSITIONS``."""
 
     __tablename__ = "visits_bookings"

@@ -16,6 +16,7 @@ from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import scope
 
 from ..models import Ban, Booking, BookingStatus, Slot
@@ -45,15 +46,14 @@ def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | No
 
 
 def ban_visitor(
-    actor: User | None,
+    actor: Principal,
     visitor: User | None,
     establishment: Establishment,
     reason: str,
     ends_on: Any = None,
 ) -> Ban:
     """Ban a visitor from an establishment; their future bookings there are cancelled."""
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+    _staff(actor, "visits.manage", establishment.id)
     errors: dict[str, str] = {}
     if visitor is None or not visitor.is_visitor:
         errors["visitor"] = _("No family account with this national identity card number.")
@@ -73,7 +73,7 @@ def ban_visitor(
         establishment_id=establishment.id,
         reason=reason,
         ends_on=end,
-        created_by_id=actor.id if actor is not None else None,
+        created_by_id=actor.id,
     )
     db_session().add(ban)
     db_session().flush()

@@ -14,20 +14,29 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
-from core.detainees.services import get_detainee
+from core.detainees.services import get_detainee, lock_detainee
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.validation import NATIONAL_ID_RE
 
-from ..models import Booking, BookingStatus, Companion, Slot, SlotStatus, VisitRules
+from ..models import (
+    Booking,
+    BookingStatus,
+    Companion,
+    Relation,
+    RelationStatus,
+    Slot,
+    SlotStatus,
+    VisitRules,
+)
 from .bans import active_ban, find_visitor
 from .capacity import PLACES_PER_BOOKING, _take_place, _take_quota, quota_for
 from .common import _fail, _int, _staff, age_on, local_date, week_start
 from .labels import status_label
 from .notify import _notify_cancelled, _notify_confirmation
 from .references import new_reference
-from .relations import approved_relation
 from .rules import get_rules
 from .slots import get_slot
 from .transitions import ACTIVE_STATUSES, _transition
@@ -111,15 +120,26 @@ def _window_error(slot: Slot, rules: VisitRules, now: dt.datetime) -> DomainErro
     return None
 
 
-def _resolve_detainee(registration_number: str) -> Detainee:
-    try:
-        return get_detainee((registration_number or "").strip(), None)
-    except NotFound:
+def _linked_detainee(visitor: User, registration_number: str) -> Detainee:
+    """The detainee a family member is linked to (an approved relation), found through the
+    link itself, then locked: the first step of the lock order (``lock_detainee``), so a move
+    or a release of this detainee and this booking run one after the other."""
+    det = db_session().scalar(
+        select(Detainee)
+        .join(Relation, Relation.detainee_id == Detainee.id)
+        .where(
+            Detainee.registration_number == (registration_number or "").strip(),
+            Relation.visitor_id == visitor.id,
+            Relation.status == RelationStatus.approved,
+        )
+    )
+    if det is None:
         raise _fail(
             _("You are not linked to this detainee."),
             "not_linked",
             {"detainee": _("You are not linked to this detainee.")},
-        ) from None
+        )
+    return lock_detainee(det)
 
 
 def book(
@@ -134,13 +154,7 @@ def book(
     """A family member books a visit. Raises 422 for a broken rule, 409 ``slot_full``."""
     require(visitor, "visits.book")
     now = now or utcnow()
-    det = _resolve_detainee(registration_number)
-    if approved_relation(visitor.id, det.id) is None:
-        raise _fail(
-            _("You are not linked to this detainee."),
-            "not_linked",
-            {"detainee": _("You are not linked to this detainee.")},
-        )
+    det = _linked_detainee(visitor, registration_number)
     if det.is_released:
         raise _fail(
             _("This detainee has been released."),
@@ -212,7 +226,7 @@ def _create_booking(
     party: Party,
     rules: VisitRules,
     status: BookingStatus,
-    actor: User | None,
+    actor: Principal,
     walk_in: bool = False,
 ) -> Booking:
     sess = db_session()
@@ -291,7 +305,7 @@ def walk_in(
     n_children = _int(children, "children", errors, 0, rules.max_children)
     det = None
     try:
-        det = get_detainee((registration_number or "").strip(), None)
+        det = lock_detainee(get_detainee((registration_number or "").strip(), actor))
     except NotFound:
         errors["detainee"] = _("No detainee with this registration number.")
     if det is not None and (det.is_released or det.establishment_id != slot.establishment_id):

@@ -17,6 +17,7 @@ from core.establishments.models import Establishment
 from core.i18n import local_zone
 from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope, establishment_ids, scope
 
 
@@ -78,12 +79,12 @@ def _int(value: Any, field: str, errors: dict[str, str], lo: int, hi: int) -> in
     return number
 
 
-def _staff(actor: User | None, code: str, establishment_id: int) -> None:
+def _staff(actor: Principal, code: str, establishment_id: int) -> None:
     require(actor, code)
     ensure_in_scope(actor, establishment_id)
 
 
-def establishment_by_code(code: str, actor: User | None = None) -> Establishment:
+def establishment_by_code(code: str, actor: Principal = None) -> Establishment:
     est = db_session().scalar(
         select(Establishment).where(Establishment.code == (code or "").strip().upper())
     )

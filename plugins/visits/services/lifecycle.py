@@ -8,13 +8,14 @@ from sqlalchemy import select
 
 from core.db import utcnow
 from core.detainees.models import Detainee
-from core.identity.models import User
+from core.principals import Principal
+from core.scoping import unscoped
 
 from ..models import Booking, BookingStatus, Slot
 from .transitions import _cancel_bookings
 
 
-def cancel_future_for_detainee(detainee: Detainee, actor: User | None, reason: Any) -> int:
+def cancel_future_for_detainee(detainee: Detainee, actor: Principal, reason: Any) -> int:
     """Cancel the detainee's future visits (transfer, release); ``reason`` may be lazy, so each
     family reads it in their own language."""
     stmt = (
@@ -26,4 +27,6 @@ def cancel_future_for_detainee(detainee: Detainee, actor: User | None, reason: A
             Slot.starts_at > utcnow(),
         )
     )
-    return _cancel_bookings(stmt, actor, reason)
+    # every establishment's: a move may be completed by the destination's staff
+    with unscoped("visits: the detainee's future visits are cancelled wherever booked"):
+        return _cancel_bookings(stmt, actor, reason)

@@ -11,7 +11,6 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
-from core.detainees.services import get_detainee
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
@@ -50,10 +49,9 @@ def request_relation(
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     no_match = _("No detainee matches this registration number and birth date.")
-    try:
-        det = get_detainee(rn, None)
-    except NotFound:
-        det = None
+    # the family side has no establishment scope: the record is found by its number, and
+    # nothing about it is shown unless number and birth date both match
+    det = db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
     if (
         det is None
         or det.is_released

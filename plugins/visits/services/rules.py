@@ -12,7 +12,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.errors import NotFound, ValidationFailed
 from core.establishments.models import Establishment
-from core.identity.models import User
+from core.principals import Principal
 
 from ..models import SessionTemplate, VisitRules
 from .common import _int, _staff, establishment_by_code
@@ -62,9 +62,8 @@ def get_rules(establishment_id: int) -> VisitRules:
     return rules
 
 
-def update_rules(actor: User | None, establishment: Establishment, data: Mapping[str, Any]) -> Any:
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+def update_rules(actor: Principal, establishment: Establishment, data: Mapping[str, Any]) -> Any:
+    _staff(actor, "visits.manage", establishment.id)
     errors: dict[str, str] = {}
     clean: dict[str, Any] = {}
     for name, (lo, hi) in RULE_LIMITS.items():

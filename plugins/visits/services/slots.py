@@ -14,7 +14,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
-from core.identity.models import User
+from core.principals import Principal
 
 from ..models import SLOT_KINDS, BlockedDate, Booking, BookingStatus, Slot, SlotStatus
 from .common import _parse_date, _staff, local_date, local_moment
@@ -34,15 +34,14 @@ def blocked_days(establishment_id: int, start: dt.date, end: dt.date) -> set[dt.
 
 
 def create_slot(
-    actor: User | None,
+    actor: Principal,
     establishment: Establishment,
     starts_at: dt.datetime,
     ends_at: dt.datetime,
     capacity: int,
     kind: str = "ordinary",
 ) -> Slot:
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+    _staff(actor, "visits.manage", establishment.id)
     errors: dict[str, str] = {}
     if starts_at.tzinfo is None:
         errors["starts_at"] = _("Enter a date and time with its offset (ISO 8601).")
@@ -113,10 +112,9 @@ def list_slots(
     return list(db_session().scalars(stmt))
 
 
-def cancel_slot(actor: User | None, slot: Slot, reason: str) -> int:
+def cancel_slot(actor: Principal, slot: Slot, reason: str) -> int:
     """Cancel a session: its bookings are cancelled and the families told why."""
-    if actor is not None:
-        _staff(actor, "visits.manage", slot.establishment_id)
+    _staff(actor, "visits.manage", slot.establishment_id)
     reason = (reason or "").strip()
     if not reason:
         raise ValidationFailed(
@@ -145,10 +143,9 @@ def cancel_slot(actor: User | None, slot: Slot, reason: str) -> int:
     return count
 
 
-def block_date(actor: User | None, establishment: Establishment, day: Any, reason: str) -> int:
+def block_date(actor: Principal, establishment: Establishment, day: Any, reason: str) -> int:
     """Block a date: no slots are generated, existing ones are cancelled (families notified)."""
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+    _staff(actor, "visits.manage", establishment.id)
     errors: dict[str, str] = {}
     parsed = _parse_date(day, "day", errors)
     reason = (reason or "").strip()

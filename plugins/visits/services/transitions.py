@@ -12,7 +12,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.errors import Conflict
-from core.identity.models import User
+from core.principals import Principal
 
 from ..models import Booking, BookingStatus
 from .capacity import _release_place, _release_quota
@@ -61,7 +61,7 @@ REASON_REQUIRED = frozenset(
 )
 
 
-def _transition(booking: Booking, new: BookingStatus, actor: User | None, reason: str = "") -> None:
+def _transition(booking: Booking, new: BookingStatus, actor: Principal, reason: str = "") -> None:
     """Move a booking to ``new`` if TRANSITIONS allows it — atomically: the UPDATE only
     matches the status we read, so two clerks acting at once cannot both win."""
     old = booking.status
@@ -100,7 +100,7 @@ def _transition(booking: Booking, new: BookingStatus, actor: User | None, reason
     )
 
 
-def _cancel_bookings(stmt: Any, actor: User | None, reason: Any) -> int:
+def _cancel_bookings(stmt: Any, actor: Principal, reason: Any) -> int:
     """Cancel (by the establishment) every booking the statement selects; families told why."""
     count = 0
     for booking in list(db_session().scalars(stmt)):

@@ -15,7 +15,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
 from core.establishments.models import Establishment
-from core.identity.models import User
+from core.principals import Principal
 
 from ..models import SessionTemplate, Slot, SlotStatus
 from .common import _int, _parse_date, _staff, local_date, local_moment
@@ -25,10 +25,9 @@ TIME_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 def add_template(
-    actor: User | None, establishment: Establishment, data: Mapping[str, Any]
+    actor: Principal, establishment: Establishment, data: Mapping[str, Any]
 ) -> SessionTemplate:
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+    _staff(actor, "visits.manage", establishment.id)
     errors: dict[str, str] = {}
     weekday = _int(data.get("weekday"), "weekday", errors, 0, 6)
     start = str(data.get("start_time") or "").strip()
@@ -83,12 +82,11 @@ def add_template(
     return tpl
 
 
-def deactivate_template(actor: User | None, template_id: int) -> SessionTemplate:
+def deactivate_template(actor: Principal, template_id: int) -> SessionTemplate:
     tpl = db_session().get(SessionTemplate, template_id)
     if tpl is None:
         raise NotFound(_("This session does not exist."))
-    if actor is not None:
-        _staff(actor, "visits.manage", tpl.establishment_id)
+    _staff(actor, "visits.manage", tpl.establishment_id)
     tpl.active = False
     audit.record(
         "visits.template.deactivate",
@@ -113,12 +111,11 @@ def templates_of(establishment_id: int) -> list[SessionTemplate]:
 
 
 def generate_slots(
-    actor: User | None, establishment: Establishment, start: dt.date, days: int
+    actor: Principal, establishment: Establishment, start: dt.date, days: int
 ) -> int:
     """Create the slots of the active templates from ``start`` for ``days`` days (idempotent;
     blocked dates are skipped). Returns how many slots were created."""
-    if actor is not None:
-        _staff(actor, "visits.manage", establishment.id)
+    _staff(actor, "visits.manage", establishment.id)
     if not 1 <= days <= 120:
         raise ValidationFailed(
             _("Please correct the highlighted fields."),

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from core.db import session, utcnow
+from core.principals import SYSTEM
 
 
 def link(visitor_id: int, detainee_id: int, status: str = "approved") -> int:
@@ -31,7 +32,7 @@ def make_slot(est: Any, *, days: float = 3, capacity: int = 5, kind: str = "ordi
     from plugins.visits import services
 
     start = (utcnow() + dt.timedelta(days=days)).replace(second=0, microsecond=0)
-    return services.create_slot(None, est, start, start + dt.timedelta(hours=1), capacity, kind)
+    return services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), capacity, kind)
 
 
 @pytest.fixture

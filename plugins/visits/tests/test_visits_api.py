@@ -8,6 +8,7 @@ import pytest
 
 from core.db import session, utcnow
 from core.detainees.services import get_detainee
+from core.principals import SYSTEM
 from plugins.visits import services
 from plugins.visits.models import Relation, Slot
 
@@ -339,14 +340,14 @@ def test_check_in_and_outcome(app, client, world, factories, api_headers):
 
         ref = services._create_booking(
             slot=session().get(Slot, world.slot_id),
-            detainee=get_detainee(world.rn, None),
+            detainee=get_detainee(world.rn, SYSTEM),
             visitor=session().get(User, world.visitor.id),
             visitor_name="Fatima",
             visitor_national_id="BE1",
             party=services.Party(1, 0),
             rules=services.get_rules(world.est_id),
             status="confirmed",
-            actor=None,
+            actor=SYSTEM,
         ).reference
         session().commit()
     family = api_headers(world.visitor)

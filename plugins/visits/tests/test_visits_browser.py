@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from core.db import session, utcnow
+from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD, Factories
 
 pytestmark = pytest.mark.browser
@@ -31,7 +32,7 @@ def setting(live_app):
             birth_date="1985-02-11",
         )
         start = (utcnow() + dt.timedelta(days=3)).replace(minute=0, second=0, microsecond=0)
-        slot = services.create_slot(None, est, start, start + dt.timedelta(hours=1), 10)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), 10)
         officer = factories.user("visits_officer", ("CAS-AS",), username="visits.browser")
         session().commit()
         return {"rn": det.registration_number, "slot_id": slot.id, "officer": officer.username}

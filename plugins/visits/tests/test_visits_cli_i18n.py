@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.db import session, utcnow
 from core.notifications.models import OutboxMessage
+from core.principals import SYSTEM
 from plugins.visits import services
 from plugins.visits.cli import visits_group
 from plugins.visits.models import Slot
@@ -51,7 +52,7 @@ def test_generate_command(app, world):
 
         est = session().get(Establishment, world.est_id)
         services.add_template(
-            None, est, {"weekday": 3, "start_time": "09:00", "end_time": "10:00", "capacity": 4}
+            SYSTEM, est, {"weekday": 3, "start_time": "09:00", "end_time": "10:00", "capacity": 4}
         )
         session().commit()
     result = app.test_cli_runner().invoke(visits_group, ["generate", "--days", "7"])

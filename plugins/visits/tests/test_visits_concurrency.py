@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from core.db import session, utcnow
 from core.identity.services import issue_token
+from core.principals import SYSTEM
 from core.testing import Factories
 from plugins.visits import services
 from plugins.visits.models import Booking, QuotaCounter, Slot
@@ -54,7 +55,7 @@ def test_forty_families_race_for_five_places(fresh_app):
     with fresh_app.app_context():
         est = factories.establishment("CAS-AS")
         start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
-        slot = services.create_slot(None, est, start, start + dt.timedelta(hours=1), 5)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), 5)
         session().commit()
         for i in range(40):
             det = factories.detainee("CAS-AS")
@@ -87,7 +88,7 @@ def test_weekly_quota_holds_under_concurrency(fresh_app):
     requests = []
     with fresh_app.app_context():
         est = factories.establishment("CAS-AS")
-        services.update_rules(None, est, {"quota_convicted": 1})
+        services.update_rules(SYSTEM, est, {"quota_convicted": 1})
         det = factories.detainee("CAS-AS", legal_status="convicted")
         base = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
         monday = services.week_start(base)
@@ -96,7 +97,7 @@ def test_weekly_quota_holds_under_concurrency(fresh_app):
             first += dt.timedelta(days=7)
         slots = [
             services.create_slot(
-                None,
+                SYSTEM,
                 est,
                 first + dt.timedelta(hours=i),
                 first + dt.timedelta(hours=i, minutes=45),

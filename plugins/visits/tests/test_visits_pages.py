@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.db import session, utcnow
 from core.detainees.services import get_detainee
+from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD
 from plugins.visits import services
 from plugins.visits.models import Ban, BlockedDate, Booking, Relation, SessionTemplate, Slot
@@ -33,7 +34,9 @@ def test_public_information_without_sign_in(app, client, world, factories):
         est = session().get(
             __import__("core.establishments.models", fromlist=["x"]).Establishment, world.est_id
         )
-        services.update_rules(None, est, {"documents_ar": "البطاقة الوطنية", "documents_fr": "CIN"})
+        services.update_rules(
+            SYSTEM, est, {"documents_ar": "البطاقة الوطنية", "documents_fr": "CIN"}
+        )
         session().commit()
     resp = client.get("/visits/?lang=fr")
     assert resp.status_code == 200 and b"/visits/info/EST-A" in resp.data
@@ -352,14 +355,14 @@ def _today_booking(app, world):
 
         b = services._create_booking(
             slot=slot,
-            detainee=get_detainee(world.rn, None),
+            detainee=get_detainee(world.rn, SYSTEM),
             visitor=session().get(User, world.visitor.id),
             visitor_name="Fatima Benali",
             visitor_national_id="BE1",
             party=services.Party(1, 0),
             rules=services.get_rules(world.est_id),
             status="confirmed",
-            actor=None,
+            actor=SYSTEM,
         )
         session().commit()
         return b.reference, services.local_date(slot.starts_at).isoformat()

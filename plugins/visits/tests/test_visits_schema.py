@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from core import migrate
 from core.db import get_database, session, utcnow
+from core.principals import SYSTEM
 from core.testing import TestDatabase, backend, build_migrated_app
 from plugins.visits import services
 from plugins.visits.models import Booking, Companion, Relation, Slot
@@ -134,7 +135,7 @@ def _seed_one_booking() -> None:
     from core.identity.services import create_user
 
     est = create_establishment(
-        code="EST-M", name="Prison locale M", kind="local_prison", capacity=100, actor=None
+        code="EST-M", name="Prison locale M", kind="local_prison", capacity=100, actor=SYSTEM
     )
     detainee = {
         "first_name": "Mohamed",
@@ -146,14 +147,14 @@ def _seed_one_booking() -> None:
         "legal_status": "pretrial",
         "establishment": "EST-M",
     }
-    det = admit(detainee, None)
+    det = admit(detainee, SYSTEM)
     visitor = create_user(
         username="familym",
         password="test-password-123",
         full_name="Fatima Benali",
         roles=["visitor"],
         establishments=[],
-        actor=None,
+        actor=SYSTEM,
         national_id="BE100001",
         phone="0612345678",
     )

@@ -13,6 +13,7 @@ from core.db import session, utcnow
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.i18n import local_zone
 from core.notifications.models import OutboxMessage
+from core.principals import SYSTEM
 from plugins.visits import services
 from plugins.visits.models import Booking, Relation, Slot
 from plugins.visits.services import TRANSITIONS, CompanionIn
@@ -162,10 +163,14 @@ def test_local_times_come_from_the_configured_zone(_session_app, make_app):
     with tokyo.app_context():
         try:
             est = create_establishment(
-                code="EST-TZ", name="Prison locale TZ", kind="local_prison", capacity=10, actor=None
+                code="EST-TZ",
+                name="Prison locale TZ",
+                kind="local_prison",
+                capacity=10,
+                actor=SYSTEM,
             )
             services.add_template(
-                None,
+                SYSTEM,
                 est,
                 {
                     "weekday": 0,
@@ -175,7 +180,7 @@ def test_local_times_come_from_the_configured_zone(_session_app, make_app):
                     "valid_from": monday.isoformat(),
                 },
             )
-            assert services.generate_slots(None, est, monday, 7) == 1
+            assert services.generate_slots(SYSTEM, est, monday, 7) == 1
             (slot,) = services.list_slots(est.id)
             assert slot.starts_at == dt.datetime(2027, 1, 4, 0, 0, tzinfo=dt.UTC)
             sunday_afternoon_utc = dt.datetime(2027, 1, 3, 15, 30, tzinfo=dt.UTC)
@@ -321,7 +326,7 @@ def test_slot_elsewhere_released_detainee_and_cancelled_slot(app, world, factori
         assert err.value.code == "slot_not_found"
         from core.detainees.services import get_detainee, release
 
-        release(get_detainee(world.rn, None), None)
+        release(get_detainee(world.rn, SYSTEM), SYSTEM)
         with pytest.raises(ValidationFailed) as err:
             services.book(visitor, world.slot_id, world.rn)
         assert err.value.code == "detainee_released"
@@ -378,7 +383,7 @@ def test_weekly_quota_by_legal_status(app, world, factories):
         services.update_rules(officer, est, {"quota_pretrial": 1, "quota_convicted": 0})
         second = _slot(world.slot_id)
         same_week = services.create_slot(
-            None,
+            SYSTEM,
             est,
             second.starts_at + dt.timedelta(hours=2),
             second.ends_at + dt.timedelta(hours=2),
@@ -508,14 +513,14 @@ def test_transfer_and_release_cancel_future_bookings(app, world, factories):
 
     with app.app_context():
         b = services.book(_user(world.visitor), world.slot_id, world.rn)
-        move(get_detainee(world.rn, None), _est(world.other_id), None)
+        move(get_detainee(world.rn, SYSTEM), _est(world.other_id), SYSTEM)
         assert _booking(b.reference).status == "cancelled"
         assert _slot(world.slot_id).booked == 0
         msgs = _outbox("visits.cancelled")
         assert msgs and b.reference in msgs[-1].body
         other = make_slot(_est(world.other_id))
         b2 = services.book(_user(world.visitor), other.id, world.rn)
-        release(get_detainee(world.rn, None), None)
+        release(get_detainee(world.rn, SYSTEM), SYSTEM)
         assert _booking(b2.reference).status == "cancelled"
 
 
