@@ -156,7 +156,8 @@ def app(_session_app: Any) -> Iterator[Any]:
     connection = database.engine.connect()
     outer = connection.begin()
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
-    limiter.reset()
+    with _session_app.app_context():
+        limiter.reset()  # this app's counters only (never another app's Redis keys)
     try:
         yield _session_app
     finally:
