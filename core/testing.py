@@ -5,6 +5,7 @@ installing ``idmaj``. Fixtures, by kind:
 
 - **apps**: ``app`` (migrated database; each test inside a transaction rolled back at the end),
   ``fresh_app`` (a new database of its own, committed for real: concurrency tests),
+  ``demo_app`` (a database seeded with the demo data once per session, read only),
   ``make_app`` (build another app, e.g. with another plugin set, on the test database),
   ``idmaj_plugins`` (override to choose the plugin objects; ``None`` = entry points).
 - **clients**: ``client``, ``login_as(role, establishment=...)``, ``api_headers(user)``.
@@ -238,8 +239,17 @@ def make_app(db_url: str, _idmaj_tmp: Path) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def fresh_app(_idmaj_tmp: Path, idmaj_plugins: Any) -> Iterator[Any]:
-    """An app on a database of its own, with real commits (for concurrency tests)."""
+def fresh_app(
+    request: pytest.FixtureRequest, _idmaj_tmp: Path, idmaj_plugins: Any
+) -> Iterator[Any]:
+    """An app on a database of its own, with real commits, for ``concurrency`` tests (which
+    run on PostgreSQL only: a test racing threads must say so, or SQLite would run it)."""
+    if request.node.get_closest_marker("concurrency") is None:
+        pytest.fail(
+            "fresh_app is for tests of simultaneous connections: mark the test "
+            "@pytest.mark.concurrency (it then runs on PostgreSQL, in make test-postgres)",
+            pytrace=False,
+        )
     database = TestDatabase(_idmaj_tmp)
     built = build_migrated_app(database.url, _idmaj_tmp, plugins=idmaj_plugins)
     try:
@@ -404,6 +414,20 @@ def api_headers(app: Any, client: Any) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {resp.json['token']}"}
 
     return headers
+
+
+def demo_client(app: Any, username: str, lang: str = "ar") -> Any:
+    """A test client signed in as the demo login ``username`` (see ``demo_app``)."""
+    from core import demo
+
+    client = app.test_client()
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": demo.DEMO_PASSWORD},
+        headers={"Accept-Language": lang},
+    )
+    assert resp.status_code == 302, f"{username} cannot sign in ({resp.status_code})"
+    return client
 
 
 def days_ago(days: int) -> dt.datetime:
