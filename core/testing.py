@@ -66,6 +66,7 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+@pytest.hookimpl(trylast=True)  # after ``-m``: count only what it left
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On SQLite, deselect the PostgreSQL tests: they would pass whatever the code does, or
     test what SQLite has not. Deselected, not skipped: ``make test-postgres`` runs them."""
