@@ -38,9 +38,12 @@ run: $(STAMP) compile-translations
 	$(BIN)/idmaj demo seed --if-empty
 	$(BIN)/idmaj dev-server --host 127.0.0.1 --port 5000
 
+# SQLite: everything but the browser tests and the PostgreSQL tests (markers concurrency and
+# postgresql: racing connections that SQLite's BEGIN IMMEDIATE would serialise, triggers).
 test: $(STAMP) compile-translations
-	$(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not browser and not concurrency and not postgresql" $(PYTEST_ARGS)
 
+# PostgreSQL: everything but the browser tests, the concurrency and postgresql ones included.
 test-postgres: $(STAMP) compile-translations
 	IDMAJ_TEST_BACKEND=postgresql $(BIN)/python -m pytest -m "not browser" $(PYTEST_ARGS)
 

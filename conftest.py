@@ -1,3 +1,4 @@
-"""Root conftest: the browser fixtures (the core fixtures come through the pytest11 entry point)."""
+"""Root conftest: the browser fixtures and pytester (the core fixtures come through the pytest11
+entry point)."""
 
-pytest_plugins = ["core.testing_browser"]
+pytest_plugins = ["core.testing_browser", "pytester"]

@@ -48,6 +48,8 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "DATABASE_URL": overrides.get("DATABASE_URL") or _database_url(instance),
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
         "REDIS_URL": os.environ.get("IDMAJ_REDIS_URL") or None,
+        # every key Idmaj writes to Redis starts with "<prefix>:" (one Redis, several apps)
+        "REDIS_KEY_PREFIX": os.environ.get("IDMAJ_REDIS_KEY_PREFIX") or "idmaj",
         "DISABLED_PLUGINS": os.environ.get("IDMAJ_DISABLED_PLUGINS", ""),
         "PRODUCTION": production,
         # behind one reverse proxy (TLS terminated there): trust its X-Forwarded-* headers

@@ -44,6 +44,7 @@ class AppLimiter(Limiter):
         self._default_enabled = True
         self._all_storages: weakref.WeakSet[Storage] = weakref.WeakSet()
         super().__init__(*args, **kwargs)
+        self._initial_storage_options = dict(self._storage_options)
 
     # ``enabled`` is assigned by Limiter.__init__ and init_app: keep it per app.
     @property  # type: ignore[override]
@@ -62,6 +63,8 @@ class AppLimiter(Limiter):
         self._storage = None
         self._limiter = None
         self._default_enabled = True
+        # init_app adds the app's RATELIMIT_STORAGE_OPTIONS to these: start afresh for each app
+        self._storage_options = dict(self._initial_storage_options)
         super().init_app(app)
         enabled = bool(app.config.get("RATELIMIT_ENABLED", True))
         app.extensions[EXTENSION_KEY] = {
@@ -224,6 +227,12 @@ def init_app(app: Flask) -> None:
     login_manager.session_protection = "basic"
     csrf.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
+    if app.config.get("REDIS_URL"):
+        # the counters' keys are "<REDIS_KEY_PREFIX>:LIMITER/…", and reset() deletes only those
+        app.config["RATELIMIT_STORAGE_OPTIONS"] = {
+            "key_prefix": app.config.get("REDIS_KEY_PREFIX") or "idmaj",
+            **app.config.get("RATELIMIT_STORAGE_OPTIONS", {}),
+        }
     app.config.setdefault("RATELIMIT_ENABLED", True)
     limiter.init_app(app)
     app.before_request(_resolve_principal)

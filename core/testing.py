@@ -5,16 +5,24 @@ installing ``idmaj``. Fixtures, by kind:
 
 - **apps**: ``app`` (migrated database; each test inside a transaction rolled back at the end),
   ``fresh_app`` (a new database of its own, committed for real: concurrency tests),
+  ``demo_app`` (a database seeded with the demo data once per session, read only),
   ``make_app`` (build another app, e.g. with another plugin set, on the test database),
   ``idmaj_plugins`` (override to choose the plugin objects; ``None`` = entry points).
 - **clients**: ``client``, ``login_as(role, establishment=...)``, ``api_headers(user)``.
 - **data**: ``factories`` (establishments, users, detainees), ``db_url``.
 
 The backend is SQLite unless ``IDMAJ_TEST_BACKEND=postgresql``; then each run creates its own
-database on ``IDMAJ_TEST_DATABASE_URL`` and drops it at the end. Inside ``app``, code that
-calls services must run in ``with app.app_context():`` and commit what requests should see
-(a commit there only releases a savepoint). Requests must not run inside that block, so each
-request gets its own session and sign-in, as in production.
+database on ``IDMAJ_TEST_DATABASE_URL`` and drops it at the end.
+
+Markers, by backend: ``concurrency`` (several real connections racing; SQLite's ``BEGIN
+IMMEDIATE`` would serialise them, so they prove nothing there) and ``postgresql`` (what only
+PostgreSQL has, e.g. its triggers) are PostgreSQL tests: on SQLite they are *deselected*
+(reported as such, never skipped) and ``make test-postgres`` runs them. ``fresh_app`` is for
+``concurrency`` tests only.
+
+Inside ``app``, code that calls services must run in ``with app.app_context():`` and commit
+what requests should see (a commit there only releases a savepoint). Requests must not run
+inside that block, so each request gets its own session and sign-in, as in production.
 """
 
 from __future__ import annotations
@@ -36,10 +44,55 @@ from core.principals import SYSTEM
 
 TEST_PASSWORD = "test-password-123"
 FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+POSTGRESQL_ONLY_MARKERS = ("concurrency", "postgresql")
+_DESELECTED_FOR_POSTGRESQL = pytest.StashKey[int]()
 
 
 def backend() -> str:
     return os.environ.get("IDMAJ_TEST_BACKEND", "sqlite")
+
+
+# --------------------------------------------------------------------------------------------
+# markers: what only PostgreSQL can prove
+# --------------------------------------------------------------------------------------------
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "concurrency: several real connections at once; PostgreSQL only (deselected on SQLite,"
+        " whose BEGIN IMMEDIATE serialises them)",
+    )
+    config.addinivalue_line(
+        "markers", "postgresql: checks what only PostgreSQL has (deselected on SQLite)"
+    )
+
+
+@pytest.hookimpl(trylast=True)  # after ``-m``: count only what it left
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On SQLite, deselect the PostgreSQL tests: they would pass whatever the code does, or
+    test what SQLite has not. Deselected, not skipped: ``make test-postgres`` runs them."""
+    if backend() == "postgresql":
+        return
+    kept, deselected = [], []
+    for item in items:
+        if any(item.get_closest_marker(m) for m in POSTGRESQL_ONLY_MARKERS):
+            deselected.append(item)
+        else:
+            kept.append(item)
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+        config.stash[_DESELECTED_FOR_POSTGRESQL] = len(deselected)
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    count = config.stash.get(_DESELECTED_FOR_POSTGRESQL, 0)
+    if count:
+        terminalreporter.write_line(
+            f"idmaj: {count} PostgreSQL test(s) ({' / '.join(POSTGRESQL_ONLY_MARKERS)}) "
+            "deselected on SQLite; run them with make test-postgres"
+        )
 
 
 def _pg_admin_url() -> str:
@@ -158,7 +211,8 @@ def app(_session_app: Any) -> Iterator[Any]:
     connection = database.engine.connect()
     outer = connection.begin()
     database.sessionmaker.configure(bind=connection, join_transaction_mode="create_savepoint")
-    limiter.reset()
+    with _session_app.app_context():
+        limiter.reset()  # this app's counters only (never another app's Redis keys)
     try:
         yield _session_app
     finally:
@@ -188,10 +242,39 @@ def make_app(db_url: str, _idmaj_tmp: Path) -> Iterator[Callable[..., Any]]:
 
 
 @pytest.fixture
-def fresh_app(_idmaj_tmp: Path, idmaj_plugins: Any) -> Iterator[Any]:
-    """An app on a database of its own, with real commits (for concurrency tests)."""
+def fresh_app(
+    request: pytest.FixtureRequest, _idmaj_tmp: Path, idmaj_plugins: Any
+) -> Iterator[Any]:
+    """An app on a database of its own, with real commits, for ``concurrency`` tests (which
+    run on PostgreSQL only: a test racing threads must say so, or SQLite would run it)."""
+    if request.node.get_closest_marker("concurrency") is None:
+        pytest.fail(
+            "fresh_app is for tests of simultaneous connections: mark the test "
+            "@pytest.mark.concurrency (it then runs on PostgreSQL, in make test-postgres)",
+            pytrace=False,
+        )
     database = TestDatabase(_idmaj_tmp)
     built = build_migrated_app(database.url, _idmaj_tmp, plugins=idmaj_plugins)
+    try:
+        yield built
+    finally:
+        built.extensions["idmaj.db"].dispose()
+        database.drop()
+
+
+@pytest.fixture(scope="session")
+def demo_app(_idmaj_tmp: Path, idmaj_plugins: Any) -> Iterator[Any]:
+    """An app on a database of its own seeded once with the demo data (``core.demo.seed``,
+    every plugin's ``demo_seed`` included) and committed: the demo logins' portal, as
+    ``make run`` shows it. Shared by the whole session: read it, never write to it."""
+    from core import demo
+    from core.db import session
+
+    database = TestDatabase(_idmaj_tmp)
+    built = build_migrated_app(database.url, _idmaj_tmp, plugins=idmaj_plugins)
+    with built.app_context():
+        demo.seed(detainees=60)
+        session().commit()
     try:
         yield built
     finally:
@@ -334,6 +417,20 @@ def api_headers(app: Any, client: Any) -> Callable[..., dict[str, str]]:
         return {"Authorization": f"Bearer {resp.json['token']}"}
 
     return headers
+
+
+def demo_client(app: Any, username: str, lang: str = "ar") -> Any:
+    """A test client signed in as the demo login ``username`` (see ``demo_app``)."""
+    from core import demo
+
+    client = app.test_client()
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": demo.DEMO_PASSWORD},
+        headers={"Accept-Language": lang},
+    )
+    assert resp.status_code == 302, f"{username} cannot sign in ({resp.status_code})"
+    return client
 
 
 def days_ago(days: int) -> dt.datetime:

@@ -18,7 +18,6 @@ from core.config import TIMEZONE
 from core.db import session
 from core.detainees import services as detainees
 from core.principals import SYSTEM
-from core.testing import backend
 
 
 def _verify(app):
@@ -172,26 +171,13 @@ def test_verify_detects_an_inserted_event(app):
 # --------------------------------------------------------------------------------------------
 
 
-def _trigger_exists() -> bool:
-    if session().get_bind().dialect.name == "postgresql":
-        sql = "SELECT count(*) FROM pg_trigger WHERE tgname = 'core_audit_events_immutable'"
-    else:
-        sql = (
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' "
-            "AND name = 'core_audit_events_immutable'"
-        )
-    return bool(session().execute(text(sql)).scalar())
-
-
+@pytest.mark.postgresql  # SQLite has no such trigger: the hash chain (tests above) guards there
 def test_database_refuses_update_and_delete_of_events_on_postgresql(app):
     with app.app_context():
+        assert session().get_bind().dialect.name == "postgresql"
         ids = _events(2)
-        if backend() != "postgresql":
-            # SQLite has no such trigger: the hash chain alone detects tampering there
-            assert session().get_bind().dialect.name == "sqlite"
-            assert not _trigger_exists()
-            return
-        assert _trigger_exists()
+        sql = "SELECT count(*) FROM pg_trigger WHERE tgname = 'core_audit_events_immutable'"
+        assert session().execute(text(sql)).scalar() == 1
         for sql in (
             "UPDATE core_audit_events SET summary = '{}' WHERE id = :id",
             "DELETE FROM core_audit_events WHERE id = :id",

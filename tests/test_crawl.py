@@ -1,7 +1,7 @@
 """The whole portal as its users see it: every demo login crawls what it can reach.
 
-One database seeded with the demo data (``core.demo.seed``), committed for real like
-``fresh_app`` but built once for the module (seeding per test would cost minutes). For each
+One database seeded with the demo data (``demo_app``: ``core.demo.seed``, committed for real,
+built once for the session since seeding per test would cost minutes). For each
 demo login, in Arabic and in French, and anonymously from ``/``, follow every same-site link
 (GET only) up to depth 3 and check that:
 
@@ -13,22 +13,22 @@ demo login, in Arabic and in French, and anonymously from ``/``, follow every sa
 
 To keep the run short, links that differ only in their ids (``/detainees/CAS-AS-2024-00012``,
 ``/visits/bookings/ABC123``...) count as one *kind* of page; a few of each kind are visited.
+The crawl goes through the app only (whatever plugins it has); the checks of one plugin's demo
+pages live in that plugin's tests (``plugins/*/tests/test_*_demo_pages.py``).
 """
 
 from __future__ import annotations
 
 import re
 from collections import deque
-from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import pytest
 
 from core import demo
-from core.testing import TestDatabase, build_migrated_app
+from core.testing import demo_client
 
 LOGINS = [
     "admin",
@@ -49,24 +49,6 @@ MAX_DEPTH = 3
 PER_KIND = 2  # pages visited per kind of link (same path shape, ids left out)
 ARABIC = re.compile(r"[\u0600-\u06FF]")
 ID_SEGMENT = re.compile(r"\d|^[A-Z0-9-]{6,}$")
-
-
-@pytest.fixture(scope="module")
-def demo_app(tmp_path_factory: pytest.TempPathFactory, idmaj_plugins: Any) -> Iterator[Any]:
-    """Like ``fresh_app`` (a database of its own, real commits), seeded once with the demo."""
-    tmp: Path = tmp_path_factory.mktemp("crawl")
-    database = TestDatabase(tmp)
-    app = build_migrated_app(database.url, tmp, plugins=idmaj_plugins)
-    from core.db import session
-
-    with app.app_context():
-        demo.seed(detainees=60)
-        session().commit()
-    try:
-        yield app
-    finally:
-        app.extensions["idmaj.db"].dispose()
-        database.drop()
 
 
 class _Page(HTMLParser):
@@ -210,27 +192,6 @@ def test_anonymous_crawl_of_the_public_pages(demo_app: Any, lang: str) -> None:
     assert not problems, f"anonymous in {lang}:\n" + "\n".join(problems)
 
 
-@pytest.mark.parametrize("lang", LANGS)
-def test_visiting_information_is_public(demo_app: Any, lang: str) -> None:
-    """A family can read how to visit before having an account."""
-    client = demo_app.test_client()
-    home = client.get("/", headers={"Accept-Language": lang})
-    assert home.status_code == 200
-    page = _Page()
-    page.feed(home.get_data(as_text=True))
-    index = [h for h in page.links if h.rstrip("/") == "/visits"]
-    assert index, "the home page links to the visiting information"
-    listing = client.get(index[0], headers={"Accept-Language": lang})
-    assert listing.status_code == 200, f"{index[0]} needs signing in ({listing.status_code})"
-    page = _Page()
-    page.feed(listing.get_data(as_text=True))
-    info = [h for h in page.links if h.startswith("/visits/info/")]
-    assert info, "the visiting information lists the establishments"
-    response = client.get(info[0], headers={"Accept-Language": lang})
-    assert response.status_code == 200, f"{info[0]} needs signing in ({response.status_code})"
-    assert "/login" not in response.headers.get("Location", "")
-
-
 def test_crawler_flags_a_page_without_arabic_title(demo_app: Any) -> None:
     """The crawler's own checks bite: an English-only <h1> is reported."""
     page = _Page()
@@ -248,51 +209,8 @@ def test_crawler_flags_a_page_without_arabic_title(demo_app: Any) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def _signed_in(app: Any, username: str, lang: str) -> Any:
-    client = app.test_client()
-    client.post(
-        "/login",
-        data={"username": username, "password": demo.DEMO_PASSWORD},
-        headers={"Accept-Language": lang},
-    )
-    return client
-
-
-def test_my_visits_names_the_detainee_in_arabic(demo_app: Any) -> None:
-    from sqlalchemy import select
-
-    from core.db import session
-    from core.identity.models import User
-    from plugins.visits.models import Booking
-
-    with demo_app.app_context():
-        family = session().scalars(select(User).where(User.username == "family")).one()
-        booking = session().scalars(select(Booking).where(Booking.visitor_id == family.id)).first()
-        assert booking is not None, "the demo family has a booking"
-        name_ar, name = booking.detainee.full_name_ar, booking.detainee.full_name
-    client = _signed_in(demo_app, "family", "ar")
-    body = client.get("/visits/mine", headers={"Accept-Language": "ar"}).get_data(as_text=True)
-    assert name_ar in body and name not in body
-    body = client.get("/visits/mine?lang=fr").get_data(as_text=True)
-    assert name in body
-
-
-def test_registration_and_receipt_numbers_are_isolated_from_arabic_text(demo_app: Any) -> None:
-    """Without isolation, '2025-000001' after Arabic text shows as '000001-2025'."""
-    client = _signed_in(demo_app, "accountant", "ar")
-    headers = {"Accept-Language": "ar"}
-    listing = client.get("/funds/", headers=headers).get_data(as_text=True)
-    rn = re.search(r'href="/funds/accounts/([0-9-]+)"', listing)
-    assert rn
-    account = client.get(f"/funds/accounts/{rn.group(1)}", headers=headers).get_data(as_text=True)
-    assert f'<bdi dir="ltr">{rn.group(1)}</bdi>' in account
-    journal = client.get("/funds/CAS-AS/journal", headers=headers).get_data(as_text=True)
-    assert re.search(r'<bdi dir="ltr" class="funds-code">CAS-AS-\d{4}-\d+</bdi>', journal)
-    assert re.search(r'<bdi dir="ltr" class="funds-code">\d{4}-\d+</bdi>', journal)
-
-
 def test_establishment_figures_line_up_with_their_headings(demo_app: Any) -> None:
-    client = _signed_in(demo_app, "admin", "ar")
+    client = demo_client(demo_app, "admin", "ar")
     body = client.get("/establishments/", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     head = body[body.index("<thead>") : body.index("</thead>")]
     assert head.count('class="num"') == 3
@@ -300,20 +218,10 @@ def test_establishment_figures_line_up_with_their_headings(demo_app: Any) -> Non
 
 
 def test_user_page_title_says_what_it_is(demo_app: Any) -> None:
-    client = _signed_in(demo_app, "admin", "ar")
+    client = demo_client(demo_app, "admin", "ar")
     users = client.get("/admin/users", headers={"Accept-Language": "ar"}).get_data(as_text=True)
     link = re.search(r'href="(/admin/users/\d+)"', users)
     assert link
     page = _Page()
     page.feed(client.get(link.group(1), headers={"Accept-Language": "ar"}).get_data(as_text=True))
     assert ARABIC.search(page.h1[0])
-
-
-def test_staff_are_not_offered_a_booking_they_cannot_make(demo_app: Any) -> None:
-    """The public information page offered staff a 'Book a visit' button leading to a 403."""
-    staff = _signed_in(demo_app, "visits", "fr").get("/visits/info/CAS-AS").get_data(as_text=True)
-    assert 'href="/visits/book"' not in staff
-    family = _signed_in(demo_app, "family", "fr").get("/visits/info/CAS-AS").get_data(as_text=True)
-    assert 'href="/visits/book"' in family
-    anonymous = demo_app.test_client().get("/visits/info/CAS-AS").get_data(as_text=True)
-    assert 'href="/visits/book"' in anonymous

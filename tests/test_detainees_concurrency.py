@@ -1,9 +1,11 @@
-"""A national id is held at most once, even when two clerks admit the same person at once."""
+"""A national id is held at most once, even when two clerks admit the same person at once
+(the race runs on PostgreSQL only: ``concurrency``, make test-postgres)."""
 
 from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import func, select
 
 from core.db import session
@@ -24,6 +26,7 @@ PERSON = {
 }
 
 
+@pytest.mark.concurrency
 def test_simultaneous_admissions_of_one_national_id(fresh_app):
     with fresh_app.app_context():
         Factories(fresh_app).establishment("EST-A")

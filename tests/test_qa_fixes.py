@@ -21,8 +21,9 @@ INSTANTS = [
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])
 def test_times_are_shown_in_the_zone_the_services_use(app, lang):
-    """The visits service turns '09:00 at the prison' into UTC with zoneinfo; the page must
-    turn it back with the same zone database, or the family sees 08:00 for a 09:00 visit."""
+    """Services turn '09:00 at the prison' into UTC with zoneinfo; the page must turn it back
+    with the same zone database, or a family sees 08:00 for a 09:00 visit (the visits plugin's
+    round trip: plugins/visits/tests/test_visits_local_times.py)."""
     zone = ZoneInfo("Africa/Casablanca")
     with app.test_request_context("/", headers={"Accept-Language": lang}):
         for instant in INSTANTS:
@@ -31,11 +32,3 @@ def test_times_are_shown_in_the_zone_the_services_use(app, lang):
             naive = instant.replace(tzinfo=None)  # how SQLite gives it back
             assert show_datetime(naive, "HH:mm") == local.strftime("%H:%M"), instant
             assert show_date(instant, "yyyy-MM-dd") == local.date().isoformat(), instant
-
-
-def test_a_local_opening_time_round_trips(app):
-    from plugins.visits import services
-
-    starts = services.local_moment(dt.date(2026, 11, 30), "09:00")
-    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
-        assert show_datetime(starts, "HH:mm") == "09:00"

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from core.testing import TEST_PASSWORD, Factories
 
-REDIS_URL = "redis://127.0.0.1:6379/15"
+# Shared by every run on this machine: each test gets its own key prefix (redis_prefix).
+REDIS_URL = os.environ.get("IDMAJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 FR_TOO_MANY = "Trop de tentatives"
 
 
@@ -147,10 +150,38 @@ def test_in_memory_counters_are_per_app(_session_app, make_app):
     )
 
 
-def test_redis_storage_shares_the_count_between_app_instances(_session_app, make_app):
-    first = make_app(REDIS_URL=REDIS_URL)
-    second = make_app(REDIS_URL=REDIS_URL)
-    assert "redis" in type(first.extensions["idmaj.ratelimit"]["storage"]).__name__.lower()
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A Redis key prefix of this test alone; its keys are deleted afterwards.
+
+    The Redis database is shared with other tests and other runs (other checkouts, CI): with
+    the default prefix the per-address counter (``login-addr:127.0.0.1``) added up across runs,
+    and any run's ``limiter.reset()`` deleted every run's counters in the middle of this test.
+    Redis must be running: without it the test fails, it never passes nor skips.
+    """
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.fail(f"this test needs Redis at {REDIS_URL} (.ci/run starts it): {exc}")
+    prefix = f"idmaj-test-{uuid.uuid4().hex}"
+    try:
+        yield prefix
+    finally:
+        keys = list(client.scan_iter(match=f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+def test_redis_storage_shares_the_count_between_app_instances(_session_app, make_app, redis_prefix):
+    first = make_app(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=redis_prefix)
+    second = make_app(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=redis_prefix)
+    storage = first.extensions["idmaj.ratelimit"]["storage"]
+    assert "redis" in type(storage).__name__.lower()
+    assert storage.key_prefix == redis_prefix
     username = unique_name("redis")
     for instance in (first, second):
         for _ in range(5):
@@ -165,6 +196,26 @@ def test_redis_storage_shares_the_count_between_app_instances(_session_app, make
     )
     assert resp.status_code == 429
     assert resp.json["error"]["code"] == "too_many_requests"
+    keys = storage.get_connection().keys(f"{redis_prefix}:*")
+    assert any(f"login-user:{username}".encode() in key for key in keys), keys
+
+
+def test_redis_key_prefix_belongs_to_each_app(
+    _session_app, make_app, redis_prefix, tmp_path, monkeypatch
+):
+    one = make_app(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=f"{redis_prefix}:one")
+    two = make_app(REDIS_URL=REDIS_URL, REDIS_KEY_PREFIX=f"{redis_prefix}:two")
+    memory = make_app()
+    assert one.extensions["idmaj.ratelimit"]["storage"].key_prefix == f"{redis_prefix}:one"
+    assert two.extensions["idmaj.ratelimit"]["storage"].key_prefix == f"{redis_prefix}:two"
+    assert type(memory.extensions["idmaj.ratelimit"]["storage"]).__name__ == "MemoryStorage"
+    from core.config import load_config
+
+    monkeypatch.delenv("IDMAJ_REDIS_KEY_PREFIX", raising=False)
+    config = load_config(
+        {"INSTANCE_PATH": tmp_path, "DATABASE_URL": "sqlite://", "SECRET_KEY": "k"}
+    )
+    assert config["REDIS_KEY_PREFIX"] == "idmaj"
 
 
 def test_disabled_limits_in_one_app_leave_the_others_on(_session_app, make_app):

@@ -1,5 +1,6 @@
-"""Simultaneous requests on a real database (SQLite or PostgreSQL, per IDMAJ_TEST_BACKEND):
-balances never go below zero and one Idempotency-Key moves money once."""
+"""Simultaneous requests on a real PostgreSQL database (``concurrency``: make test-postgres;
+SQLite would serialise them): balances never go below zero and one Idempotency-Key moves money
+once."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Many families booking at the same moment: the database never overbooks a slot nor a
-detainee's weekly quota (run on SQLite and, with IDMAJ_TEST_BACKEND=postgresql, PostgreSQL)."""
+detainee's weekly quota. PostgreSQL only (``concurrency``: make test-postgres); on SQLite every
+transaction is ``BEGIN IMMEDIATE``, so the race would be serialised and prove nothing."""
 
 from __future__ import annotations
 
