@@ -264,7 +264,8 @@ def _check_hooks_of_installed_plugins(pm: IdmajPluginManager) -> None:
     an implementation named after an installed plugin (``<name>_…``) that matches none of the
     hooks it publishes is a typo, and stops start-up like an unknown core hook."""
     # the longest name first: an installed "funds_bank" owns "funds_bank_rates", not "funds"
-    prefixes = {f"{n}_": n for n in sorted(pm.infos, key=len, reverse=True)}
+    names = {*pm.infos, "core"}  # the core is registered last, but is always there
+    prefixes = {f"{n}_": n for n in sorted(names, key=len, reverse=True)}
     for hook_name, caller in sorted(vars(pm.hook).items()):
         if hook_name.startswith("_") or caller.has_spec():
             continue

@@ -170,6 +170,18 @@ def test_typo_in_a_hook_of_an_installed_plugin_that_publishes_nothing() -> None:
         build_plugin_manager([Quiet(), Hopeful()])
 
 
+def test_optional_hook_named_after_the_core_is_a_typo() -> None:
+    class Hopeful:
+        PLUGIN_NAME = "tphope"
+
+        @hookimpl(optionalhook=True)
+        def core_things(self) -> list[str]:
+            return []
+
+    with pytest.raises(PluginError, match=r"'tphope'.*'core_things'.*'core'"):
+        build_plugin_manager([Hopeful()])
+
+
 def test_published_hook_with_wrong_arguments_in_an_implementation_names_the_implementer() -> None:
     class Wrong:
         PLUGIN_NAME = "tpwrong"
@@ -334,6 +346,55 @@ def test_plugin_role_labels_follow_the_language(make_app: Callable[..., Flask]) 
             assert registry.label("canteen_manager") == label
     with app.test_request_context("/?lang=fr"):
         assert registry.label("director") == "Directeur d'établissement"  # gettext, as before
+
+
+def test_plugin_role_first_given_before_any_sync_gets_the_staff_baseline(
+    make_app: Callable[..., Flask],
+) -> None:
+    """A plugin installed without ``idmaj db upgrade``: its role row is written when a user is
+    first given the role, with the staff baseline, and a later sync changes nothing."""
+    from sqlalchemy import delete, select
+
+    from core.db import session
+    from core.identity.models import Role as RoleRow
+    from core.identity.models import RolePermission
+    from core.identity.services import create_user, has_permission, sync_permissions
+    from core.testing import TEST_PASSWORD, Factories
+
+    app = make_app(
+        plugins=[_roles_plugin("tpshop", Role("canteen_manager", LABELS))], rolled_back=True
+    )
+    with app.app_context():
+        session().execute(
+            delete(RolePermission).where(RolePermission.role_code == "canteen_manager")
+        )
+        session().execute(delete(RoleRow).where(RoleRow.code == "canteen_manager"))
+        Factories(app).establishment("EST-A")
+        user = create_user(
+            username="shopkeeper",
+            password=TEST_PASSWORD,
+            full_name="Shop keeper",
+            roles=["canteen_manager"],
+            establishments=["EST-A"],
+        )
+        assert has_permission(user, "portal.dashboard") and has_permission(user, "detainees.view")
+        assert not has_permission(user, "detainees.admit")  # only the baseline
+        held = set(
+            session().scalars(
+                select(RolePermission.permission_code).where(
+                    RolePermission.role_code == "canteen_manager"
+                )
+            )
+        )
+        assert sync_permissions(session()) == 0
+        assert held == set(
+            session().scalars(
+                select(RolePermission.permission_code).where(
+                    RolePermission.role_code == "canteen_manager"
+                )
+            )
+        )
+        session().rollback()
 
 
 def test_public_plugin_role_is_not_staff_and_only_central_admin_gives_it(

@@ -67,6 +67,36 @@ def ensure_role_rows(codes: Iterable[str], sess: Session | None = None) -> list[
     return added
 
 
+def grant_staff_baseline(roles: Iterable[str], sess: Session | None = None) -> None:
+    """Give staff roles new to the database (a plugin's) the staff baseline: the known
+    permissions every core staff role holds by default (open the dashboard, see establishments
+    and detainee records), so that a user holding only such a role can work at once."""
+    sess = sess or db_session()
+    registry = role_registry()
+    staff = sorted({r for r in roles if registry.is_staff(r)})
+    if not staff:
+        return
+    known = set(sess.scalars(select(PermissionRecord.code)))
+    baseline = [
+        p.code
+        for p in declared_permissions()
+        if p.code in known and set(STAFF_ROLES) <= set(p.default_roles)
+    ]
+    held = {
+        (role, code)
+        for role, code in sess.execute(
+            select(RolePermission.role_code, RolePermission.permission_code).where(
+                RolePermission.role_code.in_(staff)
+            )
+        )
+    }
+    for role in staff:
+        for code in baseline:
+            if (role, code) not in held:
+                sess.add(RolePermission(role_code=role, permission_code=code))
+    sess.flush()
+
+
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,80}$")
 NATIONAL_ID_RE = re.compile(r"^[A-Za-z]{1,2}[0-9]{1,8}$")
 PHONE_RE = re.compile(r"^\+?[0-9 ]{8,20}$")
@@ -96,10 +126,8 @@ def sync_permissions(sess: Session | None = None) -> int:
     registry = role_registry()
     new_roles = ensure_role_rows(registry.codes, sess)
     known = set(sess.scalars(select(PermissionRecord.code)))
-    granted: set[tuple[str, str]] = set()
-    declared = declared_permissions()
     added = 0
-    for perm in declared:
+    for perm in declared_permissions():
         if perm.code in known:
             continue
         known.add(perm.code)
@@ -108,16 +136,9 @@ def sync_permissions(sess: Session | None = None) -> int:
         for role in dict.fromkeys(perm.default_roles):
             if role in registry:
                 sess.add(RolePermission(role_code=role, permission_code=perm.code))
-                granted.add((role, perm.code))
         added += 1
-    baseline = [p.code for p in declared if set(STAFF_ROLES) <= set(p.default_roles)]
-    for role in new_roles:
-        if not registry.is_staff(role):
-            continue
-        for code in baseline:
-            if (role, code) not in granted:
-                sess.add(RolePermission(role_code=role, permission_code=code))
     sess.flush()
+    grant_staff_baseline(new_roles, sess)
     return added
 
 
@@ -295,7 +316,7 @@ def create_user(
         national_id=(national_id or None),
         locale=locale,
     )
-    ensure_role_rows(roles, sess)
+    grant_staff_baseline(ensure_role_rows(roles, sess), sess)
     user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
     sess.add(user)
@@ -414,7 +435,7 @@ def update_user(
             )
         if "central_admin" not in actor.roles and set(roles) & protected_roles():
             raise Forbidden(_("You are not allowed to do this."))
-        ensure_role_rows(roles)
+        grant_staff_baseline(ensure_role_rows(roles))
         user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     if establishments is not None:
         ests = _establishments_by_code(establishments)
