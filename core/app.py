@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     pm.register_plugin(builtin, "core", version=builtin.__version__, distribution="idmaj")
     app.extensions["idmaj.plugins"] = pm
     pm.collect("plugin_models")
+    _register_contract(app, pm)
 
     db.init_app(app)
     i18n.init_app(app, pm.collect("plugin_translations"))
@@ -86,6 +87,17 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
 
     pm.hook.plugin_setup_app(app=app)
     return app
+
+
+def _register_contract(app: Flask, pm: Any) -> None:
+    """What plugins offer each other and the core: roles (``app.extensions["idmaj.roles"]``,
+    default grants checked against them) and service ports (``app.extensions["idmaj.ports"]``).
+    Raises :class:`core.plugins.PluginError` naming the plugin at fault."""
+    from core import ports
+    from core.identity import roles
+
+    roles.init_app(app, pm)
+    ports.init_app(app, pm)
 
 
 def _wants_json() -> bool:
@@ -184,6 +196,7 @@ def _register_template_helpers(app: Flask) -> None:
     from core.identity.roles import role_label
     from core.identity.services import has_permission
     from core.portal.navigation import navigation
+    from core.ports import has_port
 
     @app.context_processor
     def _portal_context() -> dict[str, Any]:
@@ -194,6 +207,7 @@ def _register_template_helpers(app: Flask) -> None:
             "legal_status_label": legal_status_label,
             "placement_reason_label": placement_reason_label,
             "role_label": role_label,
+            "has_port": has_port,
         }
 
     @app.after_request

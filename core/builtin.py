@@ -16,6 +16,7 @@ from core.plugins import hookimpl
 
 PLUGIN_NAME = "core"
 __version__ = "0.1.0"
+IDMAJ_CONTRACT = "==2.*"  # the core plugs into itself with the contract it offers
 HERE = Path(__file__).resolve().parent
 
 

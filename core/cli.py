@@ -184,13 +184,36 @@ def users_create(
 
 
 @cli.command("plugins")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Also the plugin contract each supports, and the hooks, service ports and roles it adds.",
+)
 @with_appcontext
-def plugins_cmd() -> None:
+def plugins_cmd(verbose: bool) -> None:
     """One line per loaded plugin: name, version, distribution."""
-    from core.plugins import get_plugin_manager
+    from core.identity.roles import role_registry
+    from core.plugins import CONTRACT, get_plugin_manager
+    from core.ports import port_registry
 
-    for info in get_plugin_manager().plugin_infos():
-        click.echo(f"{info.name}\t{info.version or '-'}\t{info.distribution}")
+    pm = get_plugin_manager()
+    for info in pm.plugin_infos():
+        line = f"{info.name}\t{info.version or '-'}\t{info.distribution}"
+        if verbose:
+            hooks = sorted(h for h, owner in pm.published.items() if owner == info.name)
+            extras = {
+                "contract": info.contract or "(undeclared)",
+                "hooks": ",".join(hooks),
+                "ports": ",".join(port_registry().keys_of(info.name)),
+                "roles": ",".join(role_registry().of_owner(info.name))
+                if info.name != "core"
+                else "",
+            }
+            line += "".join(f"\t{k} {v}" for k, v in extras.items() if v)
+        click.echo(line)
+    if verbose:
+        click.echo(f"(this core offers plugin contract {CONTRACT})")
 
 
 @cli.group()

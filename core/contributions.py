@@ -102,6 +102,38 @@ class NotificationChannel:
 
 
 @dataclass(frozen=True)
+class ServicePort:
+    """A service one plugin offers the others (``plugin_services``), looked up by ``key`` with
+    :func:`core.ports.port`.
+
+    ``protocol`` is a ``typing.Protocol`` marked ``@runtime_checkable`` that the caller imports
+    (from the core, e.g. :mod:`core.ports.funds`, or from the provider's published interface);
+    ``implementation`` is the object whose methods run, in the caller's transaction.
+    """
+
+    key: str
+    protocol: type
+    implementation: Any
+
+
+@dataclass(frozen=True)
+class Role:
+    """A role a plugin adds to the core's (``plugin_roles``).
+
+    ``code`` is stored on users (lower case, digits and ``_``, at most 40 characters);
+    ``labels`` names it in every language of the portal (``{"ar": …, "fr": …, "en": …}``: plain
+    strings, not gettext). ``staff=False`` makes a public-side role, like the core's ``visitor``.
+    ``all_establishments`` must stay ``False`` for now: only the core's ``central_admin`` and
+    ``auditor`` see every establishment.
+    """
+
+    code: str
+    labels: Mapping[str, str]
+    staff: bool = True
+    all_establishments: bool = False
+
+
+@dataclass(frozen=True)
 class DemoContext:
     """What ``demo_seed`` implementations receive: the core's demo data already flushed."""
 
@@ -120,6 +152,8 @@ __all__ = [
     "NotificationChannel",
     "Panel",
     "Permission",
+    "Role",
+    "ServicePort",
     "TranslationDomain",
     "Widget",
 ]

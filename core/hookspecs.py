@@ -1,8 +1,9 @@
 """Every hook a plugin may implement, each documented with when it is called and what it returns.
 
 Implement a hook with ``@core.plugins.hookimpl`` on a function of your plugin module (or on a
-method of your plugin object). A hook implementation whose name is not listed here stops the
-application at start-up, naming the plugin. ``docs/plugins.md`` has one section per hook and a
+method of your plugin object). A hook implementation whose name is not listed here (nor
+published by a plugin through ``plugin_hookspecs``) stops the application at start-up, naming
+the plugin. ``docs/plugins.md`` has one section per hook and a
 worked example package; ``tests/test_hooks.py`` proves each hook changes what the app does, and
 ``tests/test_docs_hooks.py`` fails when a hook lacks a docstring, a section or a test.
 ``IDMAJ_TRACE_HOOKS=1`` prints every hook call to standard error.
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
         NotificationChannel,
         Panel,
         Permission,
+        Role,
+        ServicePort,
         TranslationDomain,
         Widget,
     )
@@ -105,9 +108,47 @@ def plugin_notification_channels() -> list[NotificationChannel]:
 
 
 @hookspec
+def plugin_roles() -> list[Role]:
+    """Called once by ``create_app()`` to know the roles the plugin adds to the core's.
+
+    :returns: :class:`core.contributions.Role` values, each with a label in every language
+        (ar, fr, en). Their codes may be given to users (the user pages, ``POST
+        /api/v1/users``, ``idmaj users create --role``) and named in any permission's
+        ``default_roles``. A code the core or another plugin already has stops start-up.
+    """
+
+
+@hookspec
 def plugin_setup_app(app: Flask) -> None:
     """Called at the end of ``create_app()`` with the finished app (template filters,
     context processors, ``before_request`` handlers the plugin needs). Returns nothing."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The contract between modules: hooks a plugin publishes, services one offers the others
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def plugin_hookspecs() -> list[object]:
+    """Called once while the plugins are loaded, before hook implementations are checked.
+
+    :returns: modules or classes holding the plugin's own hook specifications (functions
+        marked with ``core.plugins.hookspec``). Their names must start with the plugin's name
+        and an underscore (``complaints_categories``); other plugins implement them with
+        ``@hookimpl(optionalhook=True)``, ignored while the publisher is absent.
+    """
+
+
+@hookspec
+def plugin_services() -> list[ServicePort]:
+    """Called once by ``create_app()`` to register the services the plugin offers the others.
+
+    :returns: :class:`core.contributions.ServicePort` values; each ``implementation`` must
+        satisfy its ``protocol`` (a runtime-checkable ``typing.Protocol``). Callers look them
+        up with ``core.ports.port(key, Protocol)`` and run them in their own transaction. Two
+        providers of one key stop start-up.
+    """
 
 
 # ---------------------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ installing ``idmaj``. Fixtures, by kind:
 - **apps**: ``app`` (migrated database; each test inside a transaction rolled back at the end),
   ``fresh_app`` (a new database of its own, committed for real: concurrency tests),
   ``demo_app`` (a database seeded with the demo data once per session, read only),
-  ``make_app`` (build another app, e.g. with another plugin set, on the test database),
+  ``make_app`` (build another app, e.g. with another plugin set, on the test database;
+  ``rolled_back=True`` shares the ``app`` fixture's transaction),
   ``idmaj_plugins`` (override to choose the plugin objects; ``None`` = entry points).
 - **clients**: ``client``, ``login_as(role, establishment=...)``, ``api_headers(user)``.
 - **data**: ``factories`` (establishments, users, detainees), ``db_url``.
@@ -225,15 +226,34 @@ def app(_session_app: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def make_app(db_url: str, _idmaj_tmp: Path) -> Iterator[Callable[..., Any]]:
-    """Build another app on the test database (already migrated), e.g. with other plugins."""
+def make_app(
+    db_url: str, _idmaj_tmp: Path, request: pytest.FixtureRequest
+) -> Iterator[Callable[..., Any]]:
+    """Build another app on the test database (already migrated), e.g. with other plugins.
+
+    ``make_app(plugins, rolled_back=True)`` binds the new app's sessions to the transaction of
+    the ``app`` fixture (and syncs its roles and permissions there): what it writes is seen by
+    ``app`` and rolled back at the end of the test.
+    """
     made: list[Any] = []
 
-    def factory(plugins: Any = None, **config: Any) -> Any:
+    def factory(plugins: Any = None, *, rolled_back: bool = False, **config: Any) -> Any:
         from core.app import create_app
 
         built = create_app(test_config(db_url, _idmaj_tmp, **config), plugins=plugins)
         made.append(built)
+        if rolled_back:
+            from core.db import session
+            from core.identity.services import sync_permissions
+
+            main = request.getfixturevalue("app")
+            connection = main.extensions["idmaj.db"].sessionmaker.kw["bind"]
+            built.extensions["idmaj.db"].sessionmaker.configure(
+                bind=connection, join_transaction_mode="create_savepoint"
+            )
+            with built.app_context():
+                sync_permissions(session())
+                session().commit()
         return built
 
     yield factory

@@ -513,6 +513,189 @@ def test_plugin_setup_app_receives_the_finished_app(build: Callable[..., Flask])
     assert "X-Tp-Setup" not in build().test_client().get("/login").headers
 
 
+def test_plugin_roles_listed_in_three_languages_and_accepted_everywhere(
+    build: Callable[..., Flask],
+) -> None:
+    from core.contributions import Role
+    from core.identity.services import find_user
+
+    labels = {"ar": "رئيس الأطباء", "fr": "Médecin-chef", "en": "Head doctor"}
+
+    class Health:
+        PLUGIN_NAME = "tphealth"
+
+        @hookimpl
+        def plugin_roles(self) -> list[Role]:
+            return [Role("head_doctor", labels=labels)]
+
+        @hookimpl
+        def plugin_permissions(self) -> list[Permission]:
+            return [Permission("tphealth.records", "Read medical records", ("head_doctor",))]
+
+    app = build(Health())
+    admin, admin_user = sign_in(app, "central_admin", ())
+    for lang, label in labels.items():
+        page = admin.get(f"/admin/roles?lang={lang}").get_data(as_text=True)
+        assert f'<a href="/admin/roles/head_doctor">{label}</a>' in page, lang
+    assert admin.get("/admin/roles/head_doctor?lang=fr").status_code == 200
+    assert 'value="head_doctor"' in admin.get("/admin/users/new").get_data(as_text=True)
+    with app.app_context():
+        Factories(app).establishment("EST-A")
+    command = ["users", "create", "drhead", "--role", "head_doctor", "--establishment", "EST-A"]
+    result = app.test_cli_runner().invoke(
+        cli, [*command, "--password-stdin"], input=f"{TEST_PASSWORD}\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert "created drhead (head_doctor)" in result.output
+    body = {
+        "username": "drhead2",
+        "password": TEST_PASSWORD,
+        "full_name": "Dr Head",
+        "roles": ["head_doctor"],
+        "establishments": ["EST-A"],
+    }
+    made = admin.post("/api/v1/users", json=body, headers=bearer(admin, admin_user))
+    assert made.status_code == 201, made.json
+    assert made.json["roles"] == ["head_doctor"]
+    with app.app_context():
+        head = find_user("drhead")
+        assert head is not None and head.is_staff
+        assert has_permission(head, "tphealth.records")  # its plugin's default grant
+        assert has_permission(head, "portal.dashboard")  # the staff baseline
+        assert has_permission(head, "detainees.view")
+    client = app.test_client()
+    signed = client.post("/login", data={"username": "drhead", "password": TEST_PASSWORD})
+    assert signed.headers["Location"].endswith("/dashboard")
+    assert client.get("/dashboard").status_code == 200
+
+    # without the plugin, the role does not exist
+    bare = build()
+    refused = bare.test_cli_runner().invoke(
+        cli, [*command[:2], "drhead3", *command[3:], "--password-stdin"], input="x" * 12 + "\n"
+    )
+    assert refused.exit_code == 1
+    assert "roles: " in refused.output and "head_doctor" in refused.output  # in Arabic
+    bare_admin, bare_user = sign_in(bare, "central_admin", ())
+    api = bare_admin.post(
+        "/api/v1/users", json={**body, "username": "drhead4"}, headers=bearer(bare_admin, bare_user)
+    )
+    assert api.status_code == 422 and "roles" in api.json["error"]["fields"]
+    assert "head_doctor" not in bare_admin.get("/admin/roles").get_data(as_text=True)
+
+
+def test_plugin_hookspecs_published_hook_reaches_implementers_while_installed(
+    build: Callable[..., Flask],
+) -> None:
+    from core.plugins import collect, hookspec
+
+    class GreetingSpecs:
+        @hookspec
+        def tppub_greetings(self, name: str) -> list[str]:
+            """Asked by the tppub page: greetings for ``name``."""
+
+    pages = Blueprint("tppub", __name__, url_prefix="/tppub")
+
+    @pages.get("/")
+    def greet() -> str:
+        return " | ".join(collect("tppub_greetings", name=request.args["name"]))
+
+    class Publisher:
+        PLUGIN_NAME = "tppub"
+
+        @hookimpl
+        def plugin_hookspecs(self) -> list[object]:
+            return [GreetingSpecs]
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [pages]
+
+    class Implementer:
+        PLUGIN_NAME = "tpimpl"
+
+        @hookimpl(optionalhook=True)
+        def tppub_greetings(self, name: str) -> list[str]:
+            return [f"salam {name}"]
+
+    both = build(Publisher(), Implementer())
+    assert both.test_client().get("/tppub/?name=Amina").get_data(as_text=True) == "salam Amina"
+    assert both.extensions["idmaj.plugins"].published == {"tppub_greetings": "tppub"}
+    alone = build(Publisher())
+    assert alone.test_client().get("/tppub/?name=Amina").get_data(as_text=True) == ""
+    # the publisher absent: the implementation waits, unused, and the app starts
+    waiting = build(Implementer())
+    hook = waiting.extensions["idmaj.plugins"].hook.tppub_greetings
+    assert not hook.has_spec()
+    assert waiting.test_client().get("/tppub/?name=Amina").status_code == 404
+
+
+def test_plugin_services_port_runs_in_the_callers_transaction(build: Callable[..., Flask]) -> None:
+    from typing import Protocol, runtime_checkable
+
+    from core.contributions import ServicePort
+    from core.errors import Conflict
+    from core.establishments.models import Establishment
+    from core.establishments.services import create_establishment
+    from core.ports import has_port, port
+
+    @runtime_checkable
+    class Openings(Protocol):
+        def open_establishment(self, code: str) -> int: ...
+
+    class OpeningsImpl:
+        def open_establishment(self, code: str) -> int:
+            est = create_establishment(
+                code=code, name=f"Prison {code}", kind="local_prison", capacity=10, actor=None
+            )
+            return est.id
+
+    class Provider:
+        PLUGIN_NAME = "tpprov"
+
+        @hookimpl
+        def plugin_services(self) -> list[ServicePort]:
+            return [ServicePort("tpprov.openings", Openings, OpeningsImpl())]
+
+    pages = Blueprint("tpcons", __name__, url_prefix="/tpcons")
+
+    @pages.get("/")
+    def index() -> str:
+        return "offered" if has_port("tpprov.openings") else "hidden"
+
+    @pages.post("/<code>")
+    def open_one(code: str) -> str:
+        est_id = port("tpprov.openings", Openings).open_establishment(code)
+        if request.args.get("fail"):
+            raise Conflict("the consumer fails after the port call")
+        db_session().commit()
+        return str(est_id)
+
+    class Consumer:
+        PLUGIN_NAME = "tpcons"
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [pages]
+
+    def exists(app: Flask, code: str) -> bool:
+        return bool(count(app, select(func.count()).where(Establishment.code == code)))
+
+    app = build(Provider(), Consumer())
+    client = app.test_client()
+    assert client.get("/tpcons/").get_data(as_text=True) == "offered"
+    assert client.post("/tpcons/TPS-1?fail=1").status_code == 409
+    assert not exists(app, "TPS-1")  # the port's write rolled back with the caller
+    assert client.post("/tpcons/TPS-2").status_code == 200
+    assert exists(app, "TPS-2")
+    # no provider: the feature is hidden, and calling the port anyway is a clear 503
+    bare = build(Consumer())
+    assert bare.test_client().get("/tpcons/").get_data(as_text=True) == "hidden"
+    missing = bare.test_client().post("/tpcons/TPS-3")
+    assert missing.status_code == 503
+    assert "tpprov.openings" in missing.get_data(as_text=True)
+    assert not exists(bare, "TPS-3")
+
+
 # --------------------------------------------------------------------------------------------
 # portal hooks
 # --------------------------------------------------------------------------------------------

@@ -405,6 +405,87 @@ def test_example_api_endpoints(example_app: Any) -> None:
     assert "/example/items" in spec["paths"]
 
 
+def test_example_sells_through_the_funds_port(example_app: Any) -> None:
+    """The example debits a detainee's account through ``funds.accounts``, which the funds
+    module provides: no import between the two, one transaction."""
+    from core.security import limiter
+
+    limiter.reset()
+    with example_app.app_context():
+        rn = Factories(example_app).detainee("EST-A").registration_number
+    client, accountant = _sign_in(example_app, "accountant")
+    token = client.post(
+        "/api/v1/auth/token", json={"username": accountant.username, "password": TEST_PASSWORD}
+    ).json["token"]
+    headers = {"Authorization": f"Bearer {token}"}
+    deposit = client.post(
+        f"/api/v1/funds/accounts/{rn}/deposits",
+        json={"amount": "20.00", "source": "cash"},
+        headers=headers,
+    )
+    assert deposit.status_code == 201, deposit.json
+    made = client.post(
+        "/api/v1/example/items",
+        json={"name": "Dattes (port)", "price": "7.25", "category": "food"},
+        headers=headers,
+    )
+    item = made.json["id"]
+    page = client.get("/example/?lang=en").get_data(as_text=True)
+    assert 'id="sell"' in page  # shown: a module provides funds.accounts
+    sale = {"item": str(item), "quantity": "2", "registration_number": rn}
+    assert client.post("/example/sell?lang=en", data=sale).status_code == 302
+    assert "14.50 MAD debited from" in client.get("/example/?lang=en").get_data(as_text=True)
+    account = client.get(f"/api/v1/funds/accounts/{rn}", headers=headers).json
+    assert account["available"] == "5.50"
+    movements = client.get(f"/api/v1/funds/accounts/{rn}/transactions", headers=headers).json
+    assert movements["items"][0]["type"] == "canteen_purchase"
+    assert movements["items"][0]["memo"] == f"2 × Dattes (port) (example-item-{item})"
+    # the funds rules hold: not enough money, nothing moves
+    refused = client.post("/example/sell?lang=en", data=sale)
+    assert refused.status_code == 409
+    assert client.get(f"/api/v1/funds/accounts/{rn}", headers=headers).json["available"] == "5.50"
+
+
+def test_example_contract_roles_and_optional_hooks(example_app: Any) -> None:
+    pm = get_plugin_manager(example_app)
+    assert pm.published == {"example_item_notes": "example"}
+    assert not pm.hook.complaints_categories.has_spec()  # no complaints module: ignored
+    result = _cli_output(example_app, "plugins", "--verbose")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (
+        "example\t0.1.0\tidmaj-example\tcontract >=2,<3\thooks example_item_notes"
+        "\troles canteen_clerk"
+    ) in lines
+    assert "funds\t0.1.0\tidmaj\tcontract >=2,<3\tports funds.accounts" in lines
+    assert lines[-1] == "(this core offers plugin contract 2.0)"
+    plain = _cli_output(example_app, "plugins").output.splitlines()
+    assert "example\t0.1.0\tidmaj-example" in plain  # the documented three columns
+
+
+def test_plugin_of_another_contract_is_refused_naming_it(
+    tmp_path: Path, db_url: str, monkeypatch: pytest.MonkeyPatch, no_env_disabled: None
+) -> None:
+    module = _unique("idmaj_tp_future")
+    install_distribution(
+        tmp_path / "site",
+        "idmaj-tp-future",
+        "3.0",
+        {"tpfuture": module},
+        {f"{module}.py": 'IDMAJ_CONTRACT = ">=3,<4"\n'},
+    )
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    try:
+        with pytest.raises(PluginError) as info:
+            create_app(testing.test_config(db_url, tmp_path))
+        message = str(info.value)
+        assert "'tpfuture'" in message and "'>=3,<4'" in message and "2.0" in message
+        app = create_app(testing.test_config(db_url, tmp_path, DISABLED_PLUGINS="tpfuture"))
+        app.extensions["idmaj.db"].dispose()
+    finally:
+        sys.modules.pop(module, None)
+
+
 def test_example_package_own_tests_pass(tmp_path: Path) -> None:
     """The example's tests run with the shared fixtures (the pytest11 plugin of idmaj), as
     they would in the package's own repository after ``pip install idmaj idmaj-example``."""

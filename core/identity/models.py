@@ -10,7 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db import Base, UTCDateTime, utcnow
 from core.establishments.models import Establishment
 
-# The role codes of interface.md. ``ALL_ESTABLISHMENT_ROLES`` see every establishment.
+# The core's role codes (interface.md). ``ALL_ESTABLISHMENT_ROLES`` see every establishment.
+# Plugins add roles of their own (``plugin_roles``): code that lists or validates the roles of
+# an app asks ``core.identity.roles.role_registry()``.
 ROLES: tuple[str, ...] = (
     "central_admin",
     "director",
@@ -124,7 +126,11 @@ class User(Base):
 
     @property
     def is_staff(self) -> bool:
-        return bool(self.roles.difference({"visitor"}))
+        """Holds a staff role: any but ``visitor`` and the public roles plugins add."""
+        from core.identity.roles import role_registry
+
+        registry = role_registry()
+        return any(registry.is_staff(code) for code in self.roles)
 
     @property
     def is_visitor(self) -> bool:

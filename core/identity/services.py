@@ -22,7 +22,7 @@ from core.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 from core.establishments.models import Establishment
 from core.identity.models import (
     ALL_ESTABLISHMENT_ROLES,
-    ROLES,
+    STAFF_ROLES,
     ApiToken,
     PermissionRecord,
     Role,
@@ -32,11 +32,72 @@ from core.identity.models import (
     UserRole,
 )
 from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from core.identity.roles import role_registry
 from core.plugins import collect
 from core.principals import Principal, is_system
 
-# roles only central administration may give, take away or manage
+# the core's roles only central administration may give, take away or manage (see
+# protected_roles() for those of an app, plugins' public roles included)
 PROTECTED_ROLES: frozenset[str] = ALL_ESTABLISHMENT_ROLES | {"director", "visitor"}
+
+
+def protected_roles() -> frozenset[str]:
+    """The roles of this app only central administration may give, take away or manage: the
+    core's protected roles and every public (non-staff) role a plugin adds."""
+    registry = role_registry()
+    return PROTECTED_ROLES | registry.all_establishment_codes | registry.public_codes
+
+
+def needs_establishment(roles: Iterable[str]) -> bool:
+    """Whether a user with these roles must be given at least one establishment: any staff
+    role that does not see every establishment."""
+    registry = role_registry()
+    return any(registry.is_staff(r) and r not in registry.all_establishment_codes for r in roles)
+
+
+def ensure_role_rows(codes: Iterable[str], sess: Session | None = None) -> list[str]:
+    """Insert the ``core_roles`` rows of ``codes`` not in the database yet (a plugin's roles,
+    before the first ``idmaj db upgrade`` after it was installed); returns those added."""
+    sess = sess or db_session()
+    wanted = sorted(set(codes))
+    known = set(sess.scalars(select(Role.code).where(Role.code.in_(wanted)))) if wanted else set()
+    added = [code for code in wanted if code not in known]
+    for code in added:
+        sess.add(Role(code=code))
+    if added:
+        sess.flush()
+    return added
+
+
+def grant_staff_baseline(roles: Iterable[str], sess: Session | None = None) -> None:
+    """Give staff roles new to the database (a plugin's) the staff baseline: the known
+    permissions every core staff role holds by default (open the dashboard, see establishments
+    and detainee records), so that a user holding only such a role can work at once."""
+    sess = sess or db_session()
+    registry = role_registry()
+    staff = sorted({r for r in roles if registry.is_staff(r)})
+    if not staff:
+        return
+    known = set(sess.scalars(select(PermissionRecord.code)))
+    baseline = [
+        p.code
+        for p in declared_permissions()
+        if p.code in known and set(STAFF_ROLES) <= set(p.default_roles)
+    ]
+    held = {
+        (role, code)
+        for role, code in sess.execute(
+            select(RolePermission.role_code, RolePermission.permission_code).where(
+                RolePermission.role_code.in_(staff)
+            )
+        )
+    }
+    for role in staff:
+        for code in baseline:
+            if (role, code) not in held:
+                sess.add(RolePermission(role_code=role, permission_code=code))
+    sess.flush()
+
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,80}$")
 NATIONAL_ID_RE = re.compile(r"^[A-Za-z]{1,2}[0-9]{1,8}$")
@@ -54,17 +115,18 @@ def declared_permissions() -> list[Permission]:
 
 
 def sync_permissions(sess: Session | None = None) -> int:
-    """Make sure every role and every declared permission exists in the database.
+    """Make sure every role of the app (the core's and the plugins') and every declared
+    permission exists in the database.
 
     A permission seen for the first time is granted to its default roles; permissions already
-    known keep the grants an administrator gave them. Returns the number of new permissions.
+    known keep the grants an administrator gave them. A staff role seen for the first time (a
+    plugin's) also starts with the staff baseline: the permissions every core staff role holds
+    by default (open the dashboard, see establishments and detainee records). Returns the
+    number of new permissions.
     """
     sess = sess or db_session()
-    known_roles = set(sess.scalars(select(Role.code)))
-    for code in ROLES:
-        if code not in known_roles:
-            sess.add(Role(code=code))
-    sess.flush()
+    registry = role_registry()
+    new_roles = ensure_role_rows(registry.codes, sess)
     known = set(sess.scalars(select(PermissionRecord.code)))
     added = 0
     for perm in declared_permissions():
@@ -73,17 +135,18 @@ def sync_permissions(sess: Session | None = None) -> int:
         known.add(perm.code)
         sess.add(PermissionRecord(code=perm.code))
         sess.flush()
-        for role in perm.default_roles:
-            if role in ROLES:
+        for role in dict.fromkeys(perm.default_roles):
+            if role in registry:
                 sess.add(RolePermission(role_code=role, permission_code=perm.code))
         added += 1
     sess.flush()
+    grant_staff_baseline(new_roles, sess)
     return added
 
 
 def role_permissions(sess: Session | None = None) -> dict[str, set[str]]:
     sess = sess or db_session()
-    grants: dict[str, set[str]] = {code: set() for code in ROLES}
+    grants: dict[str, set[str]] = {code: set() for code in role_registry().codes}
     for role, perm in sess.execute(
         select(RolePermission.role_code, RolePermission.permission_code)
     ):
@@ -133,7 +196,7 @@ def require(user: Any, code: str) -> None:
 def set_role_permissions(role: str, codes: Iterable[str], actor: User) -> None:
     """Replace the permissions a role holds (administrator's choice, audited)."""
     require(actor, "roles.manage")
-    if role not in ROLES:
+    if role not in role_registry():
         raise NotFound(_("Unknown role."))
     sess = db_session()
     valid = set(sess.scalars(select(PermissionRecord.code)))
@@ -255,15 +318,15 @@ def _create_user(
         errors["full_name"] = _("This field is required.")
     if not roles:
         errors["roles"] = _("Choose at least one role.")
-    bad_roles = [r for r in roles if r not in ROLES]
+    registry = role_registry()
+    bad_roles = [r for r in roles if r not in registry]
     if bad_roles:
         errors["roles"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
     if len(password or "") < MIN_PASSWORD_LENGTH:
         errors["password"] = _(
             "The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
         )
-    staff_roles = [r for r in roles if r != "visitor"]
-    if staff_roles and not set(staff_roles) <= ALL_ESTABLISHMENT_ROLES and not establishments:
+    if needs_establishment(roles) and not establishments:
         errors["establishments"] = _("A staff member needs at least one establishment.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
@@ -276,7 +339,7 @@ def _create_user(
         raise Forbidden(_("You are not allowed to do this."))
     elif not is_system(actor) and "central_admin" not in actor.roles:
         own = {link.establishment_id for link in actor.establishment_links}
-        if set(roles) & PROTECTED_ROLES or not ests or any(e.id not in own for e in ests):
+        if set(roles) & protected_roles() or not ests or any(e.id not in own for e in ests):
             raise Forbidden(_("You may only create users for your own establishment."))
 
     if sess.scalar(select(User.id).where(User.username == username)) is not None:
@@ -294,6 +357,7 @@ def _create_user(
         national_id=(national_id or None),
         locale=locale,
     )
+    grant_staff_baseline(ensure_role_rows(roles, sess), sess)
     user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
     sess.add(user)
@@ -359,7 +423,7 @@ def can_manage(actor: User | None, user: User) -> bool:
         return True
     own = {link.establishment_id for link in actor.establishment_links}
     theirs = {link.establishment_id for link in user.establishment_links}
-    return bool(theirs) and theirs <= own and not user.roles & PROTECTED_ROLES
+    return bool(theirs) and theirs <= own and not user.roles & protected_roles()
 
 
 def manageable_users(actor: User) -> list[User]:
@@ -407,14 +471,15 @@ def update_user(
             )
         user.full_name = full_name.strip()
     if roles is not None:
-        bad = [r for r in roles if r not in ROLES]
+        bad = [r for r in roles if r not in role_registry()]
         if bad or not roles:
             raise ValidationFailed(
                 _("Please correct the highlighted fields."),
                 fields={"roles": _("Choose at least one role.")},
             )
-        if "central_admin" not in actor.roles and set(roles) & PROTECTED_ROLES:
+        if "central_admin" not in actor.roles and set(roles) & protected_roles():
             raise Forbidden(_("You are not allowed to do this."))
+        grant_staff_baseline(ensure_role_rows(roles))
         user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     if establishments is not None:
         ests = _establishments_by_code(establishments)
@@ -424,8 +489,7 @@ def update_user(
                 raise Forbidden(_("You may only create users for your own establishment."))
         user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
     final_roles = set(roles) if roles is not None else set(user.roles)
-    staff_roles = final_roles - {"visitor"}
-    if staff_roles and not staff_roles <= ALL_ESTABLISHMENT_ROLES and not user.establishment_links:
+    if needs_establishment(final_roles) and not user.establishment_links:
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
             fields={"establishments": _("A staff member needs at least one establishment.")},

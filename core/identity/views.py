@@ -15,7 +15,8 @@ from core.establishments.services import all_establishments
 from core.i18n import current_language
 from core.identity import services as identity
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
-from core.identity.models import ROLES, User
+from core.identity.models import User
+from core.identity.roles import role_label, role_registry
 from core.portal.access import apply_errors, permission_required
 from core.scoping import establishment_ids
 from core.security import limiter, login_throttle
@@ -123,12 +124,12 @@ def _visible_users() -> list[User]:
 
 
 def _fill_choices(form: UserForm) -> None:
-    from core.identity.roles import role_label
-
+    codes = role_registry().codes
+    protected = identity.protected_roles()
     allowed_roles = (
-        ROLES
+        codes
         if "central_admin" in current_user.roles
-        else tuple(r for r in ROLES if r not in ("central_admin", "auditor", "director", "visitor"))
+        else tuple(r for r in codes if r not in protected)
     )
     form.roles.choices = [(r, role_label(r)) for r in allowed_roles]
     ids = establishment_ids(current_user)
@@ -208,13 +209,11 @@ def edit(user_id: int) -> Any:
 @users_bp.route("/roles", methods=["GET"])
 @permission_required("roles.manage")
 def roles() -> Any:
-    from core.identity.roles import role_label
-
     grants = identity.role_permissions()
     perms = identity.declared_permissions()
     return render_template(
         "users/roles.html",
-        roles=[(r, role_label(r)) for r in ROLES],
+        roles=[(r, role_label(r)) for r in role_registry().codes],
         grants=grants,
         permissions=perms,
     )
@@ -223,9 +222,7 @@ def roles() -> Any:
 @users_bp.route("/roles/<role>", methods=["GET", "POST"])
 @permission_required("roles.manage")
 def edit_role(role: str) -> Any:
-    from core.identity.roles import role_label
-
-    if role not in ROLES:
+    if role not in role_registry():
         abort(404)
     form = RolePermissionsForm()
     form.permissions.choices = [

@@ -13,6 +13,7 @@ from core.plugins import hookimpl
 
 PLUGIN_NAME = "funds"
 __version__ = "0.1.0"
+IDMAJ_CONTRACT = ">=2,<3"  # the plugin contract versions this module supports
 HERE = Path(__file__).resolve().parent
 
 
@@ -55,6 +56,13 @@ def plugin_cli_commands() -> list[Any]:
     from plugins.funds.cli import funds
 
     return [funds]
+
+
+@hookimpl
+def plugin_services() -> list[Any]:
+    from plugins.funds.ports import service_ports
+
+    return service_ports()
 
 
 @hookimpl

@@ -24,6 +24,7 @@ from core.plugins import hookimpl
 
 PLUGIN_NAME = "visits"
 __version__ = "0.1.0"
+IDMAJ_CONTRACT = ">=2,<3"  # the plugin contract versions this module supports
 HERE = Path(__file__).resolve().parent
 
 

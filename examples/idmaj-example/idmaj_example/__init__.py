@@ -1,7 +1,11 @@
 """The canteen catalogue plugin: hook implementations only, the rules live in ``services``.
 
 Idmaj finds this module through the entry point ``example = "idmaj_example"`` (group
-``idmaj.plugins``) declared in ``pyproject.toml``.
+``idmaj.plugins``) declared in ``pyproject.toml``. Besides the usual hooks it shows the contract
+between modules: it publishes a hook (``example_item_notes``, in ``hookspecs.py``), implements
+one published by a module that may be absent (``complaints_categories``), adds a role
+(``canteen_clerk``) and uses another module's service port (``funds.accounts``, see
+``services.sell_item``) only when it is there.
 """
 
 from __future__ import annotations
@@ -17,12 +21,14 @@ from core.contributions import (
     MigrationBranch,
     NavItem,
     Permission,
+    Role,
     TranslationDomain,
 )
 from core.plugins import hookimpl
 
 PLUGIN_NAME = "example"
 __version__ = "0.1.0"
+IDMAJ_CONTRACT = ">=2,<3"  # the plugin contract versions this package supports
 HERE = Path(__file__).resolve().parent
 
 
@@ -51,6 +57,30 @@ def plugin_blueprints() -> list[Blueprint]:
     from idmaj_example.views import bp as pages
 
     return [pages, api]
+
+
+@hookimpl
+def plugin_roles() -> list[Role]:
+    return [
+        Role(
+            "canteen_clerk",
+            labels={"ar": "عون المقصف", "fr": "Agent de cantine", "en": "Canteen clerk"},
+        )
+    ]
+
+
+@hookimpl
+def plugin_hookspecs() -> list[object]:
+    from idmaj_example import hookspecs
+
+    return [hookspecs]
+
+
+@hookimpl(optionalhook=True)
+def complaints_categories() -> list[tuple[str, Any]]:
+    """Published by a complaints module: when one is installed, detainees may file complaints
+    about the canteen; without it this implementation is simply never called."""
+    return [("canteen", _l("Canteen and purchases"))]
 
 
 @hookimpl

@@ -17,9 +17,12 @@ from sqlalchemy.orm import Session
 
 from core.audit import services as audit
 from core.db import session as db_session
-from core.errors import Conflict, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.identity.models import User
-from core.identity.services import require
+from core.identity.services import has_permission, require
+from core.plugins import collect
+from core.ports import has_port, port
+from core.ports.funds import FUNDS_ACCOUNTS, FundsAccounts, FundsReceipt
 from idmaj_example.models import CATEGORIES, ExampleItem
 
 CATEGORY_LABELS = {
@@ -28,6 +31,7 @@ CATEGORY_LABELS = {
     "stationery": _l("Stationery"),
 }
 MAX_PRICE_CENTIMES = 100_000  # 1,000.00 MAD
+MAX_QUANTITY = 20
 
 
 def category_label(code: str) -> str:
@@ -102,6 +106,73 @@ def add_item(data: Mapping[str, Any], actor: User | None) -> ExampleItem:
     return item
 
 
+def item_notes(item: ExampleItem) -> list[str]:
+    """What other modules say about an item (the ``example_item_notes`` hook we publish)."""
+    return [str(n) for n in collect("example_item_notes", name=item.name, category=item.category)]
+
+
+def can_sell(user: User | None) -> bool:
+    """Selling is offered only when a module provides detainee accounts (the funds module's
+    ``funds.accounts`` port) and the user may sell."""
+    return has_port(FUNDS_ACCOUNTS, FundsAccounts) and has_permission(user, "example.sell")
+
+
+def sell_item(data: Mapping[str, Any], actor: User | None) -> FundsReceipt:
+    """Sell ``quantity`` of an item to a detainee, paid from their account through the
+    ``funds.accounts`` port, in this request's transaction: if anything after the debit fails,
+    the debit is rolled back with it.
+
+    :raises PortUnavailable: no module provides detainee accounts (503).
+    """
+    if actor is not None:
+        require(actor, "example.sell")
+    accounts = port(FUNDS_ACCOUNTS, FundsAccounts)
+    errors: dict[str, str] = {}
+    item = None
+    try:
+        item = db_session().get(ExampleItem, int(data.get("item") or 0))
+    except (TypeError, ValueError):
+        item = None
+    if item is None or not item.active:
+        errors["item"] = _("Choose an item of the catalogue.")
+    quantity = data.get("quantity")
+    if isinstance(quantity, str) and quantity.strip().isdigit():
+        quantity = int(quantity)
+    if not isinstance(quantity, int) or isinstance(quantity, bool):
+        quantity = 0
+    if not 1 <= quantity <= MAX_QUANTITY:
+        errors["quantity"] = _("Enter a quantity from 1 to %(n)d.", n=MAX_QUANTITY)
+    rn = data.get("registration_number")
+    rn = rn.strip() if isinstance(rn, str) else ""
+    if not rn:
+        errors["registration_number"] = _("This field is required.")
+    if errors or item is None:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
+    amount = Decimal(item.price_centimes * quantity) / 100
+    try:
+        receipt = accounts.debit(
+            actor, rn, amount, f"{quantity} × {item.name}", f"example-item-{item.id}"
+        )
+    except NotFound as exc:
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={"registration_number": exc.message},
+        ) from exc
+    audit.record(
+        "example.item.sell",
+        "example_item",
+        item.id,
+        summary={
+            "detainee": receipt.registration_number,
+            "quantity": quantity,
+            "amount": f"{receipt.amount:.2f}",
+            "receipt": receipt.receipt_number,
+        },
+        actor=actor,
+    )
+    return receipt
+
+
 def seed_demo_items(sess: Session) -> None:
     """A few believable rows for ``idmaj demo seed``."""
     for name, category, centimes in (
@@ -120,4 +191,5 @@ def item_json(item: ExampleItem) -> dict[str, Any]:
         "name": item.name,
         "category": item.category,
         "price": format_price(item.price_centimes),
+        "notes": item_notes(item),
     }
