@@ -32,6 +32,7 @@ from core.plugins import (
     hookspec,
 )
 from core.ports import PortUnavailable, has_port, port, port_registry
+from core.principals import SYSTEM
 
 # --------------------------------------------------------------------------------------------
 # the contract version
@@ -376,6 +377,7 @@ def test_plugin_role_first_given_before_any_sync_gets_the_staff_baseline(
             full_name="Shop keeper",
             roles=["canteen_manager"],
             establishments=["EST-A"],
+            actor=SYSTEM,
         )
         assert has_permission(user, "portal.dashboard") and has_permission(user, "detainees.view")
         assert not has_permission(user, "detainees.admit")  # only the baseline

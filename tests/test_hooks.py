@@ -23,6 +23,7 @@ from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from flask import Blueprint, Flask, request
 from flask_babel import gettext
+from flask_login import current_user
 from pydantic import Field
 from sqlalchemy import func, inspect, select, text
 
@@ -640,12 +641,12 @@ def test_plugin_services_port_runs_in_the_callers_transaction(build: Callable[..
 
     @runtime_checkable
     class Openings(Protocol):
-        def open_establishment(self, code: str) -> int: ...
+        def open_establishment(self, actor: Any, code: str) -> int: ...
 
     class OpeningsImpl:
-        def open_establishment(self, code: str) -> int:
+        def open_establishment(self, actor: Any, code: str) -> int:
             est = create_establishment(
-                code=code, name=f"Prison {code}", kind="local_prison", capacity=10, actor=None
+                code=code, name=f"Prison {code}", kind="local_prison", capacity=10, actor=actor
             )
             return est.id
 
@@ -664,7 +665,7 @@ def test_plugin_services_port_runs_in_the_callers_transaction(build: Callable[..
 
     @pages.post("/<code>")
     def open_one(code: str) -> str:
-        est_id = port("tpprov.openings", Openings).open_establishment(code)
+        est_id = port("tpprov.openings", Openings).open_establishment(current_user, code)
         if request.args.get("fail"):
             raise Conflict("the consumer fails after the port call")
         db_session().commit()
@@ -681,7 +682,7 @@ def test_plugin_services_port_runs_in_the_callers_transaction(build: Callable[..
         return bool(count(app, select(func.count()).where(Establishment.code == code)))
 
     app = build(Provider(), Consumer())
-    client = app.test_client()
+    client, _admin = sign_in(app, "central_admin")
     assert client.get("/tpcons/").get_data(as_text=True) == "offered"
     assert client.post("/tpcons/TPS-1?fail=1").status_code == 409
     assert not exists(app, "TPS-1")  # the port's write rolled back with the caller
@@ -689,8 +690,9 @@ def test_plugin_services_port_runs_in_the_callers_transaction(build: Callable[..
     assert exists(app, "TPS-2")
     # no provider: the feature is hidden, and calling the port anyway is a clear 503
     bare = build(Consumer())
-    assert bare.test_client().get("/tpcons/").get_data(as_text=True) == "hidden"
-    missing = bare.test_client().post("/tpcons/TPS-3")
+    bare_client, _admin = sign_in(bare, "central_admin")
+    assert bare_client.get("/tpcons/").get_data(as_text=True) == "hidden"
+    missing = bare_client.post("/tpcons/TPS-3")
     assert missing.status_code == 503
     assert "tpprov.openings" in missing.get_data(as_text=True)
     assert not exists(bare, "TPS-3")

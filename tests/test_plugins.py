@@ -256,14 +256,14 @@ def test_trace_hooks_switch_prints_every_hook_call(
 
     monkeypatch.setenv("IDMAJ_TRACE_HOOKS", "1")
     pm = build_plugin_manager([("tracer", Tracer())])
-    pm.hook.release_blockers(detainee="D-1")
+    pm.hook.release_blockers(detainee="D-1", context=None)
     err = capsys.readouterr().err
     assert "[idmaj hook] release_blockers(detainee='D-1') -> tracer" in err
     assert "[idmaj hook] release_blockers returned [['traced reason']]" in err
 
     monkeypatch.setenv("IDMAJ_TRACE_HOOKS", "0")
     quiet = build_plugin_manager([("tracer", Tracer())])
-    quiet.hook.release_blockers(detainee="D-1")
+    quiet.hook.release_blockers(detainee="D-1", context=None)
     assert "[idmaj hook]" not in capsys.readouterr().err
 
 

@@ -13,9 +13,10 @@ when funds is disabled::
         receipt = accounts.debit(user, "2025-000123", Decimal("12.50"), "Canteen", "order 7")
 
 Amounts are ``Decimal`` MAD with at most two decimals. The funds module keeps its rules: the
-actor needs its write permission in the detainee's establishment (``None`` acts without a user:
-a module acting on its own authority), the weekly spending limit and money on hold apply, a
-closed account is refused; refusals are the usual :class:`core.errors.DomainError` values.
+actor needs its write permission in the detainee's establishment (a module acting on its own
+authority passes :data:`core.principals.SYSTEM`; ``None`` is refused), the weekly spending
+limit and money on hold apply, a closed account is refused; refusals are the usual
+:class:`core.errors.DomainError` values.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
-    from core.identity.models import User
+    from core.principals import Principal
 
 FUNDS_ACCOUNTS = "funds.accounts"
 
@@ -44,14 +45,15 @@ class FundsReceipt:
 class FundsAccounts(Protocol):
     """A detainee's account, as other modules may use it."""
 
-    def spendable(self, registration_number: str) -> Decimal:
+    def spendable(self, actor: Principal, registration_number: str) -> Decimal:
         """What the detainee may spend now: the available balance less money on hold
-        (savings for release excluded). Raises ``NotFound`` for an unknown detainee."""
+        (savings for release excluded). Raises ``NotFound`` for an unknown detainee or one the
+        actor may not see."""
         ...
 
     def debit(
         self,
-        actor: User | None,
+        actor: Principal,
         registration_number: str,
         amount: Decimal,
         memo: str,

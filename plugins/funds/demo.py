@@ -32,7 +32,7 @@ def seed(context: Any) -> None:
             name, nid = rng.choice(FAMILY)
             services.deposit(
                 det,
-                None,
+                SYSTEM,
                 amount=f"{rng.randint(5, 80) * 10}.00",
                 source="family",
                 depositor_name=name,
@@ -41,7 +41,7 @@ def seed(context: Any) -> None:
             )
         if rng.random() < 0.5:
             services.purchase(
-                det, None, amount=f"{rng.randint(10, 49)}.50", memo="Canteen", when=times[-1]
+                det, SYSTEM, amount=f"{rng.randint(10, 49)}.50", memo="Canteen", when=times[-1]
             )
     by_est: dict[int, list[Any]] = {}
     for det in held:

@@ -14,21 +14,21 @@ from core.detainees.services import get_detainee
 from core.ports.funds import FUNDS_ACCOUNTS, FundsAccounts, FundsReceipt
 
 if TYPE_CHECKING:
-    from core.identity.models import User
+    from core.principals import Principal
 
 
 class FundsAccountsPort:
     """:class:`core.ports.funds.FundsAccounts`, implemented by the funds services."""
 
-    def spendable(self, registration_number: str) -> Decimal:
+    def spendable(self, actor: Principal, registration_number: str) -> Decimal:
         from plugins.funds import services
 
-        det = get_detainee(registration_number, None)
+        det = get_detainee(registration_number, actor)
         return services.to_decimal(services.balances_of(services.account_of(det)).spendable)
 
     def debit(
         self,
-        actor: User | None,
+        actor: Principal,
         registration_number: str,
         amount: Decimal,
         memo: str,

@@ -46,7 +46,7 @@ def seed(context: Any) -> None:
         services.update_rules(SYSTEM, est, data)
         for weekday, start, end, cap, sup in SESSIONS:
             services.add_template(
-                None,
+                SYSTEM,
                 est,
                 {
                     "weekday": weekday,

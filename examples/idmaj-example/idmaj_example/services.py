@@ -67,10 +67,9 @@ def list_items(user: User | None) -> list[ExampleItem]:
     return list(db_session().scalars(stmt))
 
 
-def add_item(data: Mapping[str, Any], actor: User | None) -> ExampleItem:
+def add_item(data: Mapping[str, Any], actor: Any) -> ExampleItem:
     """Add an item to the catalogue."""
-    if actor is not None:
-        require(actor, "example.manage")
+    require(actor, "example.manage")
     errors: dict[str, str] = {}
     name = data.get("name")
     name = " ".join(name.split()) if isinstance(name, str) else ""
@@ -117,15 +116,14 @@ def can_sell(user: User | None) -> bool:
     return has_port(FUNDS_ACCOUNTS, FundsAccounts) and has_permission(user, "example.sell")
 
 
-def sell_item(data: Mapping[str, Any], actor: User | None) -> FundsReceipt:
+def sell_item(data: Mapping[str, Any], actor: Any) -> FundsReceipt:
     """Sell ``quantity`` of an item to a detainee, paid from their account through the
     ``funds.accounts`` port, in this request's transaction: if anything after the debit fails,
     the debit is rolled back with it.
 
     :raises PortUnavailable: no module provides detainee accounts (503).
     """
-    if actor is not None:
-        require(actor, "example.sell")
+    require(actor, "example.sell")
     accounts = port(FUNDS_ACCOUNTS, FundsAccounts)
     errors: dict[str, str] = {}
     item = None

@@ -25,6 +25,7 @@ from core.errors import Conflict
 from core.plugins import collect, hookimpl, hookspec
 from core.ports import PortUnavailable, has_port
 from core.ports.funds import FUNDS_ACCOUNTS, FundsAccounts, FundsReceipt
+from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD, Factories
 
 GOOD = {"name": "Dattes", "price": "4.50", "category": "food"}
@@ -126,7 +127,7 @@ class FakeAccounts:
         self.left = Decimal(spendable)
         self.debits: list[tuple[str, Decimal, str, str]] = []
 
-    def spendable(self, registration_number: str) -> Decimal:
+    def spendable(self, actor: Any, registration_number: str) -> Decimal:
         return self.left
 
     def debit(
@@ -160,7 +161,7 @@ def test_selling_is_hidden_without_a_funds_provider(app, client, login_as):
     with app.app_context():
         assert not has_port(FUNDS_ACCOUNTS)
         with pytest.raises(PortUnavailable, match=r"funds\.accounts"):
-            services.sell_item({"item": "1", "quantity": "1"}, None)
+            services.sell_item({"item": "1", "quantity": "1"}, SYSTEM)
 
 
 def test_selling_debits_through_the_port(make_app):

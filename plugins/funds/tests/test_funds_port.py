@@ -14,6 +14,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.identity.models import User
 from core.ports import has_port, port
 from core.ports.funds import FUNDS_ACCOUNTS, FundsAccounts, FundsReceipt
+from core.principals import SYSTEM
 from plugins.funds.models import Transaction, TxType
 from plugins.funds.tests.helpers import balances, count_transactions, fund, setup
 
@@ -33,7 +34,7 @@ def test_port_debit_is_a_purchase_under_the_funds_rules(app, factories):
     rn, accountant = setup(app, factories)
     fund(app, rn, "100.00")
     with app.app_context():
-        assert accounts().spendable(rn) == Decimal("100.00")
+        assert accounts().spendable(SYSTEM, rn) == Decimal("100.00")
         actor = session().get(User, accountant.id)
         receipt = accounts().debit(actor, rn, Decimal("12.5"), "Canteen order", "order-7")
         session().commit()
@@ -43,7 +44,7 @@ def test_port_debit_is_a_purchase_under_the_funds_rules(app, factories):
         assert tx.type == TxType.canteen_purchase
         assert tx.memo == "Canteen order (order-7)"
         assert tx.actor_username == accountant.username
-        assert accounts().spendable(rn) == Decimal("87.50")
+        assert accounts().spendable(SYSTEM, rn) == Decimal("87.50")
     assert receipt == FundsReceipt(
         receipt_number=receipt.receipt_number,
         registration_number=rn,
@@ -59,10 +60,10 @@ def test_port_debit_rolls_back_with_the_caller(app, factories):
     before = count_transactions(app, rn)
     with app.app_context():
         with pytest.raises(RuntimeError), transaction():
-            receipt = accounts().debit(None, rn, Decimal("20.00"), "Canteen order", "order-8")
+            receipt = accounts().debit(SYSTEM, rn, Decimal("20.00"), "Canteen order", "order-8")
             assert receipt.spendable_after == Decimal("30.00")  # written, not yet committed
             raise RuntimeError("the caller fails after the debit")
-        assert accounts().spendable(rn) == Decimal("50.00")
+        assert accounts().spendable(SYSTEM, rn) == Decimal("50.00")
     assert count_transactions(app, rn) == before
     assert balances(app, rn).available == 5000
 
@@ -87,6 +88,6 @@ def test_port_keeps_every_refusal_of_the_funds_module(app, factories):
         with pytest.raises(NotFound):  # another establishment's detainee does not exist for them
             accounts().debit(session().get(User, elsewhere.id), rn, Decimal(1), "Far", "o-13")
         with pytest.raises(NotFound):
-            accounts().spendable("1999-000001")
+            accounts().spendable(SYSTEM, "1999-000001")
         session().rollback()
     assert balances(app, rn).available == 1000
