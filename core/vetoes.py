@@ -91,14 +91,17 @@ def ask(hook_name: str, **kwargs: Any) -> list[Blocker]:
     caller = getattr(pm.hook, hook_name)
     blockers: list[Blocker] = []
     for impl in reversed(caller.get_hookimpls()):
-        result = impl.function(*(kwargs[name] for name in impl.argnames))
-        for item in result or ():
-            if not isinstance(item, Blocker):
-                raise PluginError(
-                    f"plugin {impl.plugin_name!r}: {hook_name} must return Blocker values, "
-                    f"got {type(item).__name__}"
-                )
-            blockers.append(item if item.module else replace(item, module=impl.plugin_name))
+        # one implementation at a time, through the manager (so IDMAJ_TRACE_HOOKS shows it),
+        # to know which module each blocker comes from
+        args = {name: kwargs[name] for name in impl.argnames}
+        for result in pm._hookexec(hook_name, [impl], args, False):
+            for item in result or ():
+                if not isinstance(item, Blocker):
+                    raise PluginError(
+                        f"plugin {impl.plugin_name!r}: {hook_name} must return Blocker values, "
+                        f"got {type(item).__name__}"
+                    )
+                blockers.append(item if item.module else replace(item, module=impl.plugin_name))
     return sorted(blockers, key=lambda b: (b.module, b.code))
 
 

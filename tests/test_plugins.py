@@ -258,7 +258,7 @@ def test_trace_hooks_switch_prints_every_hook_call(
     pm = build_plugin_manager([("tracer", Tracer())])
     pm.hook.release_blockers(detainee="D-1", context=None)
     err = capsys.readouterr().err
-    assert "[idmaj hook] release_blockers(detainee='D-1') -> tracer" in err
+    assert "[idmaj hook] release_blockers(detainee='D-1', context=None) -> tracer" in err
     assert "[idmaj hook] release_blockers returned [['traced reason']]" in err
 
     monkeypatch.setenv("IDMAJ_TRACE_HOOKS", "0")
