@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -13,11 +14,15 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session, utcnow
+from core.detainees.services import get_detainee, move
+from core.establishments.services import get_by_code
 from core.identity.services import issue_token
+from core.plugins import get_plugin_manager, hookimpl
 from core.principals import SYSTEM
 from core.testing import Factories
 from plugins.visits import services
 from plugins.visits.models import Booking, QuotaCounter, Slot
+from plugins.visits.services import booking as booking_module
 
 from .conftest import link
 
@@ -127,3 +132,96 @@ def test_weekly_quota_holds_under_concurrency(fresh_app):
             == 1
         )
         assert session().scalar(select(func.sum(Slot.booked))) == 1
+
+
+class _SlowMoveVeto:
+    """Asked inside move() after the detainee's lock; pauses, vetoes nothing."""
+
+    @hookimpl
+    def transfer_blockers(self, detainee: Any) -> list[Any]:
+        time.sleep(0.3)
+        return []
+
+
+@pytest.mark.parametrize("first", ["booking", "move"])
+def test_a_booking_racing_a_transfer_never_stays_at_the_old_establishment(
+    fresh_app, monkeypatch, first
+):
+    """The booking takes the detainee's lock first (the lock order), so it either commits
+    before the move — and the move cancels it — or waits and sees the detainee elsewhere."""
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        est = factories.establishment("CAS-AS")
+        factories.establishment("CAS-OK")
+        det = factories.detainee("CAS-AS")
+        visitor = factories.visitor(username=f"racer-{first}")
+        link(visitor.id, det.id)
+        start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), 5)
+        token, _row = issue_token(visitor)
+        session().commit()
+        rn, slot_id = det.registration_number, slot.id
+
+    # widen the window between reading the detainee and writing the booking
+    slow_rules = booking_module.get_rules
+
+    def get_rules_slowly(establishment_id: int) -> Any:
+        time.sleep(0.3)
+        return slow_rules(establishment_id)
+
+    monkeypatch.setattr(booking_module, "get_rules", get_rules_slowly)
+    pm = get_plugin_manager(fresh_app)
+    veto = _SlowMoveVeto()
+    pm.register(veto, name="slowmoveveto")
+    outcome: dict[str, Any] = {}
+
+    def book() -> None:
+        if first == "move":
+            time.sleep(0.1)
+        resp = fresh_app.test_client().post(
+            "/api/v1/visits/bookings",
+            json={"slot_id": slot_id, "detainee": rn},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        outcome["booking"] = (resp.status_code, resp.get_json())
+
+    def transfer() -> None:
+        if first == "booking":
+            time.sleep(0.1)
+        with fresh_app.app_context():
+            try:
+                detainee = get_detainee(rn, SYSTEM)
+                session().commit()
+                move(detainee, get_by_code("CAS-OK"), SYSTEM)
+                session().commit()
+                outcome["move"] = "ok"
+            except Exception as exc:  # a crash is a result the test must see
+                session().rollback()
+                outcome["move"] = repr(exc)
+
+    try:
+        threads = [threading.Thread(target=book), threading.Thread(target=transfer)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    finally:
+        pm.unregister(veto)
+
+    assert outcome["move"] == "ok", outcome
+    status, body = outcome["booking"]
+    with fresh_app.app_context():
+        held_at = get_detainee(rn, SYSTEM).establishment_id
+        confirmed = (
+            session()
+            .scalars(
+                select(Booking).where(Booking.slot_id == slot_id, Booking.status == "confirmed")
+            )
+            .all()
+        )
+        assert confirmed == [], "a booking was left at the old establishment"
+        assert session().get(Slot, slot_id).establishment_id != held_at
+    if status == 201:  # booked first: the move cancelled it
+        assert first == "booking"
+    else:
+        assert (status, body["error"]["code"]) == (422, "detainee_elsewhere"), body
