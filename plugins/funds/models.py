@@ -22,7 +22,6 @@ import enum
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -30,7 +29,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, BigId, UTCDateTime, utcnow
+from core.db import Base, BigId, UTCDateTime, utcnow, value_enum
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.scoping import EstablishmentScoped
@@ -85,20 +84,6 @@ class DepositSource(enum.StrEnum):
     other = "other"
 
 
-def _enum(cls: type[enum.Enum], name: str, length: int = 30) -> Enum:
-    """``core.db.value_enum`` with its CHECK constraint: the database itself refuses any other
-    value. ``name`` names the constraint (``ck_<table>_<name>`` by the naming convention)."""
-    return Enum(
-        cls,
-        name=name,
-        native_enum=False,
-        length=length,
-        validate_strings=True,
-        values_callable=lambda members: [m.value for m in members],
-        create_constraint=True,
-    )
-
-
 class Settings(Base):
     """Per-establishment rules (a row is created with the defaults on first use)."""
 
@@ -124,7 +109,7 @@ class Account(EstablishmentScoped, Base):
     )
     currency: Mapped[str] = mapped_column(String(3), default=CURRENCY)
     status: Mapped[AccountStatus] = mapped_column(
-        _enum(AccountStatus, "status"), default=AccountStatus.open
+        value_enum(AccountStatus, 30, check="status"), default=AccountStatus.open
     )
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
@@ -150,7 +135,7 @@ class LedgerAccount(Base):
     establishment_id: Mapped[int | None] = mapped_column(
         ForeignKey("core_establishments.id", ondelete="RESTRICT"), default=None
     )
-    kind: Mapped[LedgerKind] = mapped_column(_enum(LedgerKind, "kind"))
+    kind: Mapped[LedgerKind] = mapped_column(value_enum(LedgerKind, 30, check="kind"))
     balance: Mapped[int] = mapped_column(BigInteger, default=0)
     held: Mapped[int] = mapped_column(BigInteger, default=0)
 
@@ -166,7 +151,7 @@ class Transaction(Base):
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    type: Mapped[TxType] = mapped_column(_enum(TxType, "type"))
+    type: Mapped[TxType] = mapped_column(value_enum(TxType, 30, check="type"))
     account_id: Mapped[int | None] = mapped_column(
         ForeignKey("funds_accounts.id", ondelete="RESTRICT"), default=None
     )
@@ -177,7 +162,7 @@ class Transaction(Base):
     receipt_number: Mapped[str] = mapped_column(String(40))
     memo: Mapped[str] = mapped_column(String(300), default="")
     source: Mapped[DepositSource] = mapped_column(
-        _enum(DepositSource, "source", length=20), default=DepositSource.none
+        value_enum(DepositSource, 20, check="source"), default=DepositSource.none
     )
     depositor_name: Mapped[str] = mapped_column(String(200), default="")
     depositor_national_id: Mapped[str] = mapped_column(String(20), default="")
