@@ -10,7 +10,8 @@ of their establishments, whatever code asks. Nobody has to remember it.
 Who is restricted, and to what:
 
 - staff with establishments: those establishments only;
-- ``central_admin``, ``auditor`` and :data:`~core.principals.SYSTEM`: every establishment;
+- ``central_admin``, ``auditor``, a plugin's role declared ``all_establishments=True`` and
+  :data:`~core.principals.SYSTEM`: every establishment;
 - a family member or an anonymous visitor: no establishment filter — what the public side may
   read is decided by ownership (a family's own bookings and links) in the services, and the
   public establishment pages show public information only;
@@ -44,6 +45,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from core.errors import NotFound
 from core.identity.models import ALL_ESTABLISHMENT_ROLES
+from core.identity.roles import role_registry
 from core.principals import SystemPrincipal, current_principal
 
 S = TypeVar("S", bound=Select[Any])
@@ -66,7 +68,7 @@ def establishment_ids(user: Any) -> frozenset[int] | None:
         return frozenset()
     if isinstance(user, SystemPrincipal):
         return None
-    if user.roles & ALL_ESTABLISHMENT_ROLES:
+    if user.roles & (ALL_ESTABLISHMENT_ROLES | role_registry().all_establishment_codes):
         return None
     return frozenset(link.establishment_id for link in user.establishment_links)
 

@@ -314,10 +314,6 @@ def test_default_grant_to_a_role_another_plugin_adds(make_app: Callable[..., Fla
         (Role("doctor", LABELS), r"'tpclash' adds role 'doctor', which 'core' already has"),
         (Role("Canteen Manager", LABELS), r"'tpclash': role code 'Canteen Manager'"),
         (Role("canteen_manager", {"fr": "x", "en": "y"}), r"'tpclash'.*missing: ar"),
-        (
-            Role("canteen_manager", LABELS, all_establishments=True),
-            r"'tpclash'.*all_establishments=True",
-        ),
     ],
 )
 def test_bad_plugin_roles_stop_start_up(

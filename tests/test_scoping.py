@@ -21,7 +21,7 @@ from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.plugins import hookimpl
 from core.principals import SYSTEM, acting_as
-from core.scoping import EstablishmentScoped, scoped_models, unscoped
+from core.scoping import EstablishmentScoped, establishment_ids, scoped_models, unscoped
 from core.testing import TEST_PASSWORD, Factories
 from tests.test_hooks import build  # noqa: F401  (the fixture)
 
@@ -234,3 +234,35 @@ def test_rows_reached_from_a_visible_row_are_not_filtered(world: Any) -> None:
 def test_core_models_tied_to_an_establishment_are_scoped() -> None:
     assert Detainee in scoped_models() and Thing in scoped_models()
     assert Establishment not in scoped_models()  # the list of establishments is not secret
+
+
+def test_a_plugin_role_may_see_every_establishment(build: Callable[..., Flask]) -> None:  # noqa: F811
+    from core.contributions import Role
+
+    class Inspection:
+        PLUGIN_NAME = "tpinspect"
+
+        @hookimpl
+        def plugin_roles(self) -> list[Role]:
+            labels = {"ar": "مفتش صحي", "fr": "Inspecteur sanitaire", "en": "Health inspector"}
+            return [Role("health_inspector", labels, all_establishments=True)]
+
+        @hookimpl
+        def plugin_blueprints(self) -> list[Blueprint]:
+            return [pages]
+
+    app = build(Inspection())
+    factories = Factories(app)
+    with app.app_context():
+        sess = db_session()
+        _ThrowawayBase.metadata.create_all(sess.connection())
+        a, b = (factories.establishment(code).id for code in ("EST-A", "EST-B"))
+        sess.add_all(
+            [Thing(establishment_id=a, label="a-1"), Thing(establishment_id=b, label="b-1")]
+        )
+        sess.commit()
+        inspector = factories.user("health_inspector", ("EST-A",))
+        assert establishment_ids(inspector) is None
+    client = app.test_client()
+    client.post("/login", data={"username": inspector.username, "password": TEST_PASSWORD})
+    assert client.get("/tscope/things").json["labels"] == ["a-1", "b-1"]

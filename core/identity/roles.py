@@ -146,16 +146,11 @@ def check_plugin_role(plugin: str, role: object, known: Mapping[str, KnownRole])
             f"plugin {plugin!r}: role {role.code!r} needs a label in every language "
             f"(missing: {', '.join(missing)})"
         )
-    if role.all_establishments:
-        raise PluginError(
-            f"plugin {plugin!r}: role {role.code!r} asks for all_establishments=True; only the "
-            f"core's {', '.join(sorted(ALL_ESTABLISHMENT_ROLES))} see every establishment"
-        )
     return KnownRole(
         role.code,
         plugin,
         staff=bool(role.staff),
-        all_establishments=False,
+        all_establishments=bool(role.all_establishments) and bool(role.staff),
         labels={lang: role.labels[lang] for lang in LANGUAGES},
     )
 
