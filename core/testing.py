@@ -46,6 +46,7 @@ from core.principals import SYSTEM
 TEST_PASSWORD = "test-password-123"
 FAST_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 POSTGRESQL_ONLY_MARKERS = ("concurrency", "postgresql")
+SQLITE_ONLY_MARKERS = ("sqlite",)
 _DESELECTED_FOR_POSTGRESQL = pytest.StashKey[int]()
 
 
@@ -67,17 +68,20 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "postgresql: checks what only PostgreSQL has (deselected on SQLite)"
     )
+    config.addinivalue_line(
+        "markers", "sqlite: checks what only SQLite has (deselected on PostgreSQL)"
+    )
 
 
 @pytest.hookimpl(trylast=True)  # after ``-m``: count only what it left
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """On SQLite, deselect the PostgreSQL tests: they would pass whatever the code does, or
-    test what SQLite has not. Deselected, not skipped: ``make test-postgres`` runs them."""
-    if backend() == "postgresql":
-        return
+    test what SQLite has not. Deselected, not skipped: ``make test-postgres`` runs them. On
+    PostgreSQL, deselect the few tests of what only SQLite has (``sqlite``)."""
+    other = SQLITE_ONLY_MARKERS if backend() == "postgresql" else POSTGRESQL_ONLY_MARKERS
     kept, deselected = [], []
     for item in items:
-        if any(item.get_closest_marker(m) for m in POSTGRESQL_ONLY_MARKERS):
+        if any(item.get_closest_marker(m) for m in other):
             deselected.append(item)
         else:
             kept.append(item)
@@ -89,7 +93,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     count = config.stash.get(_DESELECTED_FOR_POSTGRESQL, 0)
-    if count:
+    if count and backend() == "postgresql":
+        terminalreporter.write_line(f"idmaj: {count} SQLite-only test(s) deselected")
+    elif count:
         terminalreporter.write_line(
             f"idmaj: {count} PostgreSQL test(s) ({' / '.join(POSTGRESQL_ONLY_MARKERS)}) "
             "deselected on SQLite; run them with make test-postgres"

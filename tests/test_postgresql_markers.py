@@ -24,6 +24,17 @@ def test_plain():
     pass
 """
 
+SQLITE_SAMPLE = """
+import pytest
+
+@pytest.mark.sqlite
+def test_sqlite_pragma():
+    pass
+
+def test_plain():
+    pass
+"""
+
 
 @pytest.fixture
 def sample(pytester: pytest.Pytester) -> pytest.Pytester:
@@ -67,3 +78,15 @@ def test_fresh_app_refuses_a_test_without_the_concurrency_marker(
     result: Any = pytester.runpytest("-p", "no:cacheprovider")
     assert result.parseoutcomes() == {"errors": 1}
     result.stdout.fnmatch_lines(["*fresh_app is for tests of simultaneous connections*"])
+
+
+def test_an_sqlite_only_test_is_deselected_on_postgresql_not_skipped(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(test_sqlite_sample=SQLITE_SAMPLE)
+    monkeypatch.setenv("IDMAJ_TEST_BACKEND", "postgresql")
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    assert result.parseoutcomes() == {"passed": 1, "deselected": 1}
+    result.stdout.fnmatch_lines(["*1 SQLite-only test(s) deselected*"])
+    monkeypatch.setenv("IDMAJ_TEST_BACKEND", "sqlite")
+    assert pytester.runpytest("-p", "no:cacheprovider").parseoutcomes() == {"passed": 2}

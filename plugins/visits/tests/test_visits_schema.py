@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from core import migrate
 from core.db import get_database, session, utcnow
 from core.principals import SYSTEM
-from core.testing import TestDatabase, backend, build_migrated_app
+from core.testing import TestDatabase, build_migrated_app
 from plugins.visits import services
 from plugins.visits.models import Booking, Companion, Relation, Slot
 
@@ -107,7 +107,7 @@ def test_adding_the_status_checks_keeps_every_row(app_before_the_checks):
     assert migrate.check(built) == []
 
 
-@pytest.mark.skipif(backend() != "sqlite", reason="PostgreSQL never stores a dangling key")
+@pytest.mark.sqlite  # PostgreSQL never stores a dangling key
 def test_an_upgrade_that_leaves_a_dangling_key_is_rolled_back(app_before_the_checks):
     """SQLite migrations run with foreign keys off (so a rebuild cannot cascade); they are
     checked before the commit instead, and a failure undoes the branch's upgrade."""
