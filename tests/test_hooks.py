@@ -1096,7 +1096,7 @@ def test_release_blockers_a_director_may_override_when_all_are_overridable(
             db_session().commit()
     rn = admit(app)
     # the clerk may not override: still blocked, and the page offers no override box
-    page = clerk_client.get(f"/detainees/{rn}/release").get_data(as_text=True)
+    page = clerk_client.get(f"/detainees/{rn}/release?lang=en").get_data(as_text=True)
     assert "a director may override" in page and 'name="override"' not in page
     refused = clerk_client.post(
         f"/api/v1/detainees/{rn}/release",

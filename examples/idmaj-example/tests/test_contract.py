@@ -65,7 +65,9 @@ def test_published_hook_notes_shown_on_the_page_and_in_the_api(app, make_app, ap
     page = client.get("/example/").get_data(as_text=True)
     assert page.count("Not for low-sugar diets") == 1  # the food item only
     with annotated.app_context():
-        listed = {i["name"]: i["notes"] for i in map(services.item_json, services.list_items(None))}
+        listed = {
+            i["name"]: i["notes"] for i in map(services.item_json, services.list_items(SYSTEM))
+        }
     assert listed == {"Dattes": ["Not for low-sugar diets"], "Savon": []}
     # our own app, without the annotating module, shows no note
     plain = signed_in(app, "accountant")
@@ -172,7 +174,7 @@ def test_selling_debits_through_the_port(make_app):
     page = client.get("/example/?lang=en").get_data(as_text=True)
     assert 'id="sell"' in page and "Sell to a detainee" in page
     with shop.app_context():
-        item_id = services.list_items(None)[0].id
+        item_id = services.list_items(SYSTEM)[0].id
     sale = {"item": str(item_id), "quantity": "2", "registration_number": "2025-000001"}
     sold = client.post("/example/sell?lang=en", data=sale)
     assert sold.status_code == 302

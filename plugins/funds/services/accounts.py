@@ -104,10 +104,9 @@ def _audit_read(user: User | None, det: Detainee, what: str) -> None:
     )
 
 
-def view_account(rn: str, user: User | None, *, audit_read: bool = True) -> AccountView:
+def view_account(rn: str, user: Principal, *, audit_read: bool = True) -> AccountView:
     """The balances of a detainee's account, if the user may see amounts there (else 404/403)."""
-    if user is not None:
-        require(user, "funds.view")
+    require(user, "funds.view")
     det = get_detainee(rn, user)
     account = account_of(det)
     if audit_read:

@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from core.db import session as db_session
 from core.establishments.models import Establishment
-from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import LedgerKind, Transaction
 from plugins.funds.services.localtime import local_day_bounds
@@ -26,10 +26,9 @@ class Journal:
     cash_out: int
 
 
-def journal(est: Establishment, day: dt.date, user: User | None) -> Journal:
-    if user is not None:
-        require(user, "funds.view")
-        ensure_in_scope(user, est.id)
+def journal(est: Establishment, day: dt.date, user: Principal) -> Journal:
+    require(user, "funds.view")
+    ensure_in_scope(user, est.id)
     start, end = local_day_bounds(day)
     txs = list(
         db_session().scalars(

@@ -13,6 +13,7 @@ from core.db import session as db_session
 from core.errors import NotFound
 from core.identity.models import User
 from core.identity.services import require
+from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import Account, LedgerAccount, LedgerKind, Posting, Transaction
 from plugins.funds.services.accounts import AccountView, _audit_read, balances_of, view_account
@@ -125,13 +126,12 @@ def statement(account: Account | None) -> list[tuple[Movement, int]]:
     return out
 
 
-def get_transaction(tx_id: int, user: User | None) -> Transaction:
+def get_transaction(tx_id: int, user: Principal) -> Transaction:
+    require(user, "funds.view")
     tx = db_session().get(Transaction, tx_id)
     if tx is None:
         raise NotFound(_("No such transaction."), code="transaction_not_found")
-    if user is not None:
-        require(user, "funds.view")
-        ensure_in_scope(user, tx.establishment_id)
+    ensure_in_scope(user, tx.establishment_id)
     return tx
 
 
