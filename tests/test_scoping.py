@@ -20,7 +20,7 @@ from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.plugins import hookimpl
-from core.principals import SYSTEM, acting_as
+from core.principals import SYSTEM, acting_as, current_principal
 from core.scoping import EstablishmentScoped, establishment_ids, scoped_models, unscoped
 from core.testing import TEST_PASSWORD, Factories
 from tests.test_hooks import build  # noqa: F401  (the fixture)
@@ -266,3 +266,38 @@ def test_a_plugin_role_may_see_every_establishment(build: Callable[..., Flask]) 
     client = app.test_client()
     client.post("/login", data={"username": inspector.username, "password": TEST_PASSWORD})
     assert client.get("/tscope/things").json["labels"] == ["a-1", "b-1"]
+
+
+def test_no_page_or_endpoint_module_can_act_as_system() -> None:
+    """SYSTEM is for commands, the worker and demo data: no views, api or forms module of the
+    core, of a plugin or of the example names it."""
+    import ast
+
+    from core.config import PROJECT_ROOT
+
+    roots = [PROJECT_ROOT / "core", PROJECT_ROOT / "plugins", PROJECT_ROOT / "examples"]
+    offenders = []
+    for root in roots:
+        for path in root.rglob("*.py"):
+            if path.stem not in ("views", "api", "forms", "import_views") or "tests" in path.parts:
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            names = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+            names |= {
+                a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names
+            }
+            if {"SYSTEM", "acting_as"} & names:
+                offenders.append(str(path.relative_to(PROJECT_ROOT)))
+    assert offenders == []
+
+
+def test_nobody_holds_any_permission(app: Flask) -> None:
+    from core.errors import Forbidden
+    from core.identity.services import has_permission, require
+
+    with app.test_request_context("/"):
+        assert current_principal() is None  # nobody signed in
+        assert not has_permission(None, "detainees.view")
+        with pytest.raises(Forbidden):
+            require(None, "detainees.view")
+        assert has_permission(SYSTEM, "detainees.view")

@@ -8,6 +8,7 @@ import pytest
 
 from core.db import session, utcnow
 from core.detainees.services import get_detainee
+from core.establishments.models import Establishment
 from core.principals import SYSTEM
 from plugins.visits import services
 from plugins.visits.models import Relation, Slot
@@ -418,3 +419,31 @@ def test_relationship_words_families_use_are_understood():
     assert relationship_code("parent") == "parent"
     assert relationship_code("enemy") is None
     assert relationship_code(12) is None
+
+
+def test_slot_list_without_an_establishment_is_scoped_to_the_staff_members(
+    app, client, world, factories, api_headers
+):
+    """No code in the visits service restricts the list: the query layer does. Staff of one
+    establishment see only its slots; families and national roles see every establishment's."""
+    with app.app_context():
+        other = session().get(Establishment, world.other_id)
+        start = (utcnow() + dt.timedelta(days=6)).replace(microsecond=0)
+        theirs = services.create_slot(SYSTEM, other, start, start + dt.timedelta(hours=1), 4)
+        session().commit()
+        theirs_id = theirs.id
+
+    def listed(headers):
+        resp = client.get(f"{API}/visits/slots?per_page=100", headers=headers)
+        assert resp.status_code == 200, resp.json
+        return {s["id"] for s in resp.json["items"]}
+
+    officer_a = listed(_staff(app, factories, api_headers))
+    assert world.slot_id in officer_a and theirs_id not in officer_a
+    officer_b = listed(_staff(app, factories, api_headers, est="EST-B"))
+    assert theirs_id in officer_b and world.slot_id not in officer_b
+    for everyone in (
+        api_headers(world.visitor),
+        _staff(app, factories, api_headers, "auditor", ""),
+    ):
+        assert {world.slot_id, theirs_id} <= listed(everyone)
