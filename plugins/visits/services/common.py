@@ -84,7 +84,10 @@ def _staff(actor: Principal, code: str, establishment_id: int) -> None:
     ensure_in_scope(actor, establishment_id)
 
 
-def establishment_by_code(code: str, actor: Principal = None) -> Establishment:
+def establishment_by_code(code: str, actor: Principal | None = None) -> Establishment:
+    """An establishment by its code. With an actor, one they may see (else 404, as if it did
+    not exist); without, the public lookup of the families' pages — establishments and their
+    visiting information are public."""
     est = db_session().scalar(
         select(Establishment).where(Establishment.code == (code or "").strip().upper())
     )

@@ -348,8 +348,10 @@ def test_bans_page(app, client, world, login_as):
 def _today_booking(app, world):
     with app.app_context():
         slot = session().get(Slot, world.slot_id)
-        slot.starts_at = utcnow() + dt.timedelta(minutes=10)
-        slot.ends_at = utcnow() + dt.timedelta(minutes=70)
+        # under way since a minute ago: "today" in local time at any hour (a slot starting in
+        # ten minutes was tomorrow's session between 23:50 and midnight, and walk-ins failed)
+        slot.starts_at = utcnow() - dt.timedelta(minutes=1)
+        slot.ends_at = utcnow() + dt.timedelta(minutes=60)
         session().commit()
         from core.identity.models import User
 
