@@ -60,6 +60,7 @@ def test_interface_endpoints_are_documented(doc):
         ("/detainees", "get"),
         ("/detainees/{registration_number}", "get"),
         ("/detainees/{registration_number}/release", "post"),
+        ("/audit/events", "get"),
     ]:
         assert method in doc["paths"][path], (method, path)
 
@@ -123,6 +124,31 @@ def test_core_schemas_match_the_interface(doc):
     release = doc["paths"]["/detainees/{registration_number}/release"]["post"]
     assert "409" in release["responses"]
     assert "409" in doc["paths"]["/detainees"]["post"]["responses"]
+    audit = doc["paths"]["/audit/events"]["get"]
+    assert {p["name"] for p in audit["parameters"]} == {
+        "action",
+        "object_type",
+        "object_id",
+        "establishment",
+        "actor",
+        "from",
+        "to",
+        "page",
+        "per_page",
+    }
+    assert {"400", "401", "403", "422"} <= set(audit["responses"])
+    items = audit["responses"]["200"]["content"]["application/json"]["schema"]["properties"]
+    assert set(schemas["AuditEventOut"]["properties"]) == {
+        "id",
+        "occurred_at",
+        "actor",
+        "action",
+        "object_type",
+        "object_id",
+        "establishment",
+        "summary",
+    }
+    assert items["items"]["items"] == {"$ref": "#/components/schemas/AuditEventOut"}
 
 
 def test_documented_operations_answer_errors_in_the_documented_format(app, client, doc):

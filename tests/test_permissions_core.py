@@ -161,6 +161,9 @@ API: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/api/v1/detainees/<registration_number>/release"): row(
         anonymous=401, visitor=403, staff=403, registry_clerk=SCOPED
     ),
+    ("GET", "/api/v1/audit/events"): row(
+        anonymous=401, visitor=403, staff=403, central_admin=200, auditor=200
+    ),
 }
 
 # requests that end the session or token go last, so the rest are tried while signed in

@@ -99,3 +99,14 @@ class ReleaseIn(ApiModel):
 class ReleaseOut(DetaineeOut):
     status: Literal["released"]
     released_at: dt.datetime
+
+
+class AuditEventOut(BaseModel):
+    id: int
+    occurred_at: dt.datetime
+    actor: str | None
+    action: str
+    object_type: str
+    object_id: str
+    establishment: str | None
+    summary: dict

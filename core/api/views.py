@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import unicodedata
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -9,6 +11,7 @@ from flask_babel import gettext as _
 
 from core.api.openapi import build_openapi
 from core.api.schemas import (
+    AuditEventOut,
     DetaineeIn,
     DetaineeOut,
     EstablishmentIn,
@@ -22,9 +25,18 @@ from core.api.schemas import (
     VisitorIn,
 )
 from core.api.toolkit import API_PREFIX, endpoint, page_of, page_payload, pagination
+from core.audit.queries import (
+    LATEST,
+    EventFilters,
+    EventRow,
+    day_after,
+    day_start,
+    search_events,
+    to_utc,
+)
 from core.detainees import services as detainees
 from core.detainees.models import Detainee
-from core.errors import Unauthorized
+from core.errors import Malformed, NotFound, Unauthorized, ValidationFailed
 from core.establishments import services as establishments
 from core.establishments.models import Establishment
 from core.i18n import current_language
@@ -251,3 +263,141 @@ def release_detainee(registration_number: str, user: User, body: ReleaseIn) -> d
     data["status"] = det.legal_status.value
     data["released_at"] = det.released_at.isoformat() if det.released_at else None
     return data
+
+
+# --------------------------------------------------------------------------------------------
+# the audit trail, for auditors
+# --------------------------------------------------------------------------------------------
+
+# query parameter -> the longest value that can match (the columns' lengths)
+AUDIT_FILTERS = {
+    "action": 80,
+    "object_type": 60,
+    "object_id": 80,
+    "establishment": 16,
+    "actor": 80,
+    "from": 40,
+    "to": 40,
+}
+
+
+def audit_event_json(row: EventRow) -> dict[str, Any]:
+    event = row.event
+    return {
+        "id": event.id,
+        "occurred_at": event.occurred_at.isoformat(),
+        "actor": event.actor_username or None,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "establishment": row.establishment,
+        "summary": event.summary if isinstance(event.summary, dict) else {},
+    }
+
+
+def _audit_moment(name: str, raw: str) -> dt.datetime:
+    """``from``/``to``: a local day or a timestamp with its offset, both ends inclusive; the
+    result in UTC, ``to`` as the first moment after the range (clamped to years 1–9999)."""
+    if len(raw) == 10:
+        day = dt.date.fromisoformat(raw)
+        return day_after(day) if name == "to" else day_start(day)
+    moment = dt.datetime.fromisoformat(raw)
+    if moment.tzinfo is None or len(raw) < 16:
+        raise ValueError(raw)
+    moment = to_utc(moment)
+    if name == "to":
+        try:
+            moment += dt.timedelta(microseconds=1)
+        except OverflowError:
+            return LATEST
+    return moment
+
+
+def audit_filters() -> EventFilters:
+    """The query string of ``GET /audit/events``, checked: 400 ``bad_query`` for what cannot be
+    read (an unknown parameter, control characters, a date that is not one), 422
+    ``validation_failed`` for a readable value that cannot be right (too long for the column,
+    an unknown establishment, ``to`` before ``from``)."""
+    unreadable: dict[str, str] = {}
+    wrong: dict[str, str] = {}
+    values: dict[str, str] = {}
+    for name in request.args:
+        if name not in AUDIT_FILTERS and name not in ("page", "per_page"):
+            unreadable[name[:40]] = _("This parameter is not expected.")
+    for name, longest in AUDIT_FILTERS.items():
+        raw = request.args.get(name, "")
+        if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in raw):
+            unreadable[name] = _("This value contains characters that cannot be searched.")
+            continue
+        raw = raw.strip()
+        if len(raw) > longest and name in ("from", "to"):
+            unreadable[name] = _("Enter a date (YYYY-MM-DD) or a date and time with its offset.")
+            continue
+        if len(raw) > longest:
+            wrong[name] = _("This text is too long.")
+            continue
+        values[name] = raw
+    moments: dict[str, dt.datetime | None] = {"from": None, "to": None}
+    for name in moments:
+        if values.get(name):
+            try:
+                moments[name] = _audit_moment(name, values[name])
+            except ValueError:
+                unreadable[name] = _(
+                    "Enter a date (YYYY-MM-DD) or a date and time with its offset."
+                )
+    if unreadable:
+        raise Malformed(
+            _("Please correct the highlighted fields."), code="bad_query", fields=unreadable
+        )
+    since, until = moments["from"], moments["to"]
+    if since is not None and until is not None and until <= since:
+        wrong["to"] = _("The end must come after the start.")
+    if values.get("establishment") and "establishment" not in wrong:
+        try:
+            establishments.get_by_code(values["establishment"], check_scope=False)
+        except NotFound:
+            wrong["establishment"] = _("Unknown establishment.")
+    if wrong:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields=wrong)
+    return EventFilters(
+        action=values.get("action", ""),
+        object_type=values.get("object_type", ""),
+        object_id=values.get("object_id", ""),
+        establishment=values.get("establishment", ""),
+        actor=values.get("actor", ""),
+        since=since,
+        until=until,
+    )
+
+
+@bp.get("/audit/events")
+@endpoint(
+    "Search the audit trail (auditors, central administration)",
+    response=AuditEventOut,
+    permission="audit.view",
+    tags=["audit"],
+    paginated=True,
+    query={
+        "action": "an action (`detainee.admit`), or a family of actions ending with a dot "
+        "(`detainee.`)",
+        "object_type": "the record's type (`detainee`)",
+        "object_id": "the record's identifier (a registration number…)",
+        "establishment": "establishment code",
+        "actor": "username (`system` for the platform's own work)",
+        "from": "date (YYYY-MM-DD, local day) or timestamp with offset; inclusive",
+        "to": "date (YYYY-MM-DD, local day) or timestamp with offset; inclusive",
+    },
+    errors=(422,),
+    description="Events newest first, paged in the database. 400 `bad_query` for what cannot "
+    "be read (an unknown parameter, control characters, a date that is not one, bad paging); "
+    "422 `validation_failed` for an unknown establishment, a value longer than any stored one, "
+    "or `to` not after `from`. An unknown actor or record matches nothing (an empty list): "
+    "the trail keeps the names of users since removed. Dates beyond years 1–9999 in UTC are "
+    "clamped. `occurred_at` is in UTC with its offset.",
+)
+def audit_events(user: User) -> dict[str, Any]:
+    page, per_page = pagination()
+    filters = audit_filters()
+    rows, total = search_events(filters, page, per_page)
+    return page_payload([audit_event_json(r) for r in rows], total, page, per_page)
