@@ -309,7 +309,8 @@ def verify(sess: Session | None = None) -> VerifyResult:
             False,
             count,
             unsigned,
-            "sealed events that no signed checkpoint covers were added to the chain",
+            "sealed events that no signed checkpoint covers were added to the chain (right "
+            "after the upgrade to the sealer, run `idmaj audit seal` once first)",
         )
     stray = sess.scalar(
         select(AuditEvent.id)
