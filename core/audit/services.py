@@ -23,8 +23,8 @@ from typing import Any
 
 from flask import current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import Engine, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditCheckpoint, AuditEvent
@@ -240,8 +240,28 @@ def _iter_chain(sess: Session, batch: int = 5000) -> Iterator[AuditEvent]:
 
 def verify(sess: Session | None = None) -> VerifyResult:
     """Walk the chain, check every checkpoint's signature and the anchor file; report the
-    first event edited, inserted, deleted or reordered."""
+    first event edited, inserted, deleted or reordered.
+
+    On PostgreSQL, in a transaction of its own, verification reads one snapshot (REPEATABLE
+    READ): a sealer committing meanwhile cannot make it see events without their checkpoint.
+    """
     sess = sess or db_session()
+    bind = sess.get_bind()
+    own = (
+        bind.dialect.name == "postgresql"
+        and isinstance(bind, Engine)  # not a session joined to an outer transaction (tests)
+        and not sess.in_transaction()
+    )
+    if own:
+        sess.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        return _verify(sess)
+    finally:
+        if own:
+            sess.rollback()
+
+
+def _verify(sess: Session) -> VerifyResult:
     key = current_app.config["AUDIT_KEY"]
     checkpoints = list(sess.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.up_to_index)))
     for cp in checkpoints:
