@@ -52,7 +52,7 @@ def portal_nav_items(user: Any) -> list[NavItem]:
 @hookimpl
 def plugin_models() -> list[type]:
     from core.api.models import IdempotencyKey
-    from core.audit.models import AuditEvent, AuditHead
+    from core.audit.models import AuditCheckpoint, AuditEvent
     from core.detainees.models import Counter, Detainee, DetaineeNameKey, Placement
     from core.establishments.models import Establishment
     from core.identity.models import (
@@ -80,7 +80,7 @@ def plugin_models() -> list[type]:
         DetaineeNameKey,
         Counter,
         AuditEvent,
-        AuditHead,
+        AuditCheckpoint,
         OutboxMessage,
         IdempotencyKey,
     ]

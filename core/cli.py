@@ -224,15 +224,32 @@ def audit() -> None:
 @audit.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Check the hash chain; exit 1 naming the first broken event."""
+    """Check the hash chain, the signed checkpoints and the anchor file; exit 1 naming the
+    first broken event."""
     from core.audit.services import verify
 
     result = verify()
     if result.ok:
-        click.echo(f"audit trail intact: {result.checked} events")
+        click.echo(
+            f"audit trail intact: {result.checked} events, {result.checkpoints} signed "
+            f"checkpoints ({result.unsealed} events not sealed yet)"
+        )
         return
     click.echo(f"audit trail BROKEN at event {result.broken_event_id}: {result.reason}", err=True)
     sys.exit(1)
+
+
+@audit.command("seal")
+@click.option("--batch-size", default=5000, show_default=True, type=click.IntRange(1))
+@click.option("--all", "seal_everything", is_flag=True, help="Repeat until nothing is left.")
+@with_appcontext
+def audit_seal(batch_size: int, seal_everything: bool) -> None:
+    """Chain the events not sealed yet and sign a checkpoint (one batch; the worker runs it
+    every few seconds)."""
+    from core.audit.sealer import seal_all, seal_pending
+
+    count = seal_all(batch_size) if seal_everything else seal_pending(batch_size)
+    click.echo(f"sealed {count} events")
 
 
 @cli.group()

@@ -31,6 +31,26 @@ def _secret_key(instance: Path) -> str:
     return key
 
 
+def _audit_key(instance: Path) -> str:
+    """``IDMAJ_AUDIT_KEY`` (signs the audit checkpoints), or a key generated once into
+    ``instance/audit_key`` (development and tests; production sets the variable)."""
+    value = os.environ.get("IDMAJ_AUDIT_KEY")
+    if value:
+        return value
+    path = instance / "audit_key"
+    if path.exists():
+        return path.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
 def _database_url(instance: Path) -> str:
     url = os.environ.get("IDMAJ_DATABASE_URL")
     if url:
@@ -47,6 +67,11 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         "INSTANCE_PATH": str(instance),
         "DATABASE_URL": overrides.get("DATABASE_URL") or _database_url(instance),
         "SECRET_KEY": overrides.get("SECRET_KEY") or _secret_key(instance),
+        # the audit checkpoints: signing key, and the file outside the database they go to
+        "AUDIT_KEY": overrides.get("AUDIT_KEY") or _audit_key(instance),
+        "AUDIT_ANCHOR_FILE": overrides.get("AUDIT_ANCHOR_FILE")
+        or os.environ.get("IDMAJ_AUDIT_ANCHOR_FILE")
+        or str(instance / "audit-anchors.jsonl"),
         "REDIS_URL": os.environ.get("IDMAJ_REDIS_URL") or None,
         # every key Idmaj writes to Redis starts with "<prefix>:" (one Redis, several apps)
         "REDIS_KEY_PREFIX": os.environ.get("IDMAJ_REDIS_KEY_PREFIX") or "idmaj",

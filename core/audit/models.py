@@ -1,10 +1,11 @@
-"""The audit trail: hash-chained, append-only events."""
+"""The audit trail: append-only events, hash-chained in the background by the sealer, and the
+signed checkpoints the sealer writes (see ``core.audit.sealer``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, ForeignKey, Index, String
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, BigId, UTCDateTime, utcnow
@@ -29,15 +30,23 @@ class AuditEvent(Base):
     establishment_id: Mapped[int | None] = mapped_column(default=None)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
     ip: Mapped[str] = mapped_column(String(64), default="")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # NULL until the sealer chains the event: its position in the chain (1, 2, 3… without a
+    # gap), the previous event's hash and its own. Unique: the chain cannot fork.
+    chain_index: Mapped[int | None] = mapped_column(BigInteger, default=None, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
 
 
-class AuditHead(Base):
-    """A single row holding the last hash: updating it serialises writers of the chain."""
+class AuditCheckpoint(Base):
+    """What the sealer signed at the end of a batch: the chain up to ``up_to_index`` ends with
+    ``head_hash`` at event ``last_event_id``. Also appended to the anchor file."""
 
-    __tablename__ = "core_audit_head"
+    __tablename__ = "core_audit_checkpoints"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    last_event_id: Mapped[int] = mapped_column(default=0)
-    last_hash: Mapped[str] = mapped_column(String(64))
+    up_to_index: Mapped[int] = mapped_column(BigInteger, unique=True)
+    last_event_id: Mapped[int] = mapped_column(BigInteger)
+    head_hash: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    signature: Mapped[str] = mapped_column(String(128))

@@ -1,33 +1,33 @@
 """Writing and verifying the audit trail.
 
 Every change, and every read a plugin marks sensitive, calls :func:`record` inside the same
-transaction. Events are hash-chained: each stores the previous event's hash and its own hash over
-its content. :func:`record` only queues the event on the session; when the transaction commits,
-the queued events are chained and written under a lock of the single ``core_audit_head`` row,
-so the chain never forks under concurrency, writers queue for it only during their commit, and
-an event recorded in a rolled-back transaction or savepoint is never written. :func:`verify`
-walks the chain and names the first event
-edited, inserted or deleted by hand.
+transaction. :func:`record` only queues the event on the session; when the transaction commits,
+the queued events are inserted — one INSERT, no lock: writers never wait for each other — and an
+event recorded in a rolled-back transaction or savepoint is never written. The events are then
+hash-chained in the background by the sealer (:mod:`core.audit.sealer`), which also signs a
+checkpoint per batch and anchors it in a file outside the database. :func:`verify` walks the
+chain, checks every checkpoint's signature and the anchor file, and names the first event
+edited, inserted, deleted or reordered by hand.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from flask_login import current_user
+from sqlalchemy import Engine, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from core.audit.models import AuditEvent, AuditHead
+from core.audit.models import AuditCheckpoint, AuditEvent
 from core.db import session as db_session
 from core.db import utcnow
 
@@ -59,27 +59,6 @@ def compute_hash(event: AuditEvent) -> str:
 
 def _json_safe(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str, ensure_ascii=False))
-
-
-def _lock_head(sess: Session) -> AuditHead:
-    """Lock the single head row (creating it once, race-free) and return it fresh."""
-    stmt = (
-        select(AuditHead)
-        .where(AuditHead.id == 1)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
-    head = sess.execute(stmt).scalar_one_or_none()
-    if head is None:
-        dialect = sess.get_bind().dialect.name
-        ins = pg_insert if dialect == "postgresql" else sqlite_insert
-        sess.execute(
-            ins(AuditHead)
-            .values(id=1, last_event_id=0, last_hash=GENESIS_HASH)
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        head = sess.execute(stmt).scalar_one()
-    return head
 
 
 def record(
@@ -115,7 +94,9 @@ def record(
         summary=_json_safe(dict(summary or {})),
         ip=ip,
     )
-    # chained and written when the transaction commits (see _chain_pending_events)
+    if not sess.in_transaction():
+        sess.begin()  # so that a rollback before any SQL still drops the event
+    # written when the transaction commits (see _write_pending_events), chained by the sealer
     sess.info.setdefault(_PENDING, []).append((event, sess.get_nested_transaction()))
     return event
 
@@ -130,24 +111,13 @@ def pending_events(sess: Session) -> list[AuditEvent]:
 
 
 @sa_event.listens_for(Session, "before_commit")
-def _chain_pending_events(sess: Session) -> None:
-    """Write the transaction's events at commit time, chained under the head row's lock.
-
-    Locking the head only here, at the very end of the transaction, keeps the section in
-    which writers queue for the chain as short as possible (and always last, so it cannot
-    take part in a lock-order deadlock with a module's own row locks).
-    """
+def _write_pending_events(sess: Session) -> None:
+    """Insert the transaction's events at commit time, unsealed (``hash`` NULL): no lock, so
+    the writers of the country never queue for one another; the sealer chains them later."""
     pending = sess.info.pop(_PENDING, None)
     if not pending:
         return
-    head = _lock_head(sess)
-    for event, _tx in pending:
-        event.prev_hash = head.last_hash
-        event.hash = compute_hash(event)
-        sess.add(event)
-        sess.flush()
-        head.last_hash = event.hash
-        head.last_event_id = event.id
+    sess.add_all([event for event, _tx in pending])
     sess.flush()
 
 
@@ -157,7 +127,8 @@ def _drop_rolled_back_events(sess: Session, previous_transaction: Any) -> None:
     pending = sess.info.get(_PENDING)
     if not pending:
         return
-    if not previous_transaction.nested:
+    if not previous_transaction.nested or previous_transaction.parent is None:
+        # the whole transaction (a session joined to an outer savepoint has a "nested" root)
         sess.info.pop(_PENDING, None)
         return
 
@@ -182,48 +153,206 @@ class VerifyResult:
     checked: int
     broken_event_id: int | None = None
     reason: str = ""
+    checkpoints: int = 0
+    unsealed: int = 0
 
 
-def _iter_events(sess: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+def _checkpoint_payload(
+    up_to_index: int, last_event_id: int, head_hash: str, count: int, created_at: dt.datetime
+) -> bytes:
+    when = created_at.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    payload = {
+        "up_to_index": up_to_index,
+        "last_event_id": last_event_id,
+        "head_hash": head_hash,
+        "count": count,
+        "created_at": when,
+    }
+    return json.dumps(payload, sort_keys=True).encode()
+
+
+def sign_checkpoint(
+    key: str,
+    up_to_index: int,
+    last_event_id: int,
+    head_hash: str,
+    count: int,
+    created_at: dt.datetime,
+) -> str:
+    """HMAC-SHA256 of the checkpoint's fields with the audit key (``IDMAJ_AUDIT_KEY``)."""
+    payload = _checkpoint_payload(up_to_index, last_event_id, head_hash, count, created_at)
+    return hmac.new(key.encode(), payload, hashlib.sha256).hexdigest()
+
+
+def _signature_ok(key: str, cp: AuditCheckpoint) -> bool:
+    expected = sign_checkpoint(
+        key, cp.up_to_index, cp.last_event_id, cp.head_hash, cp.count, cp.created_at
+    )
+    return hmac.compare_digest(expected, cp.signature or "")
+
+
+def checkpoint_as_json(cp: AuditCheckpoint) -> dict[str, Any]:
+    """One line of the anchor file."""
+    return {
+        "id": cp.id,
+        "up_to_index": cp.up_to_index,
+        "last_event_id": cp.last_event_id,
+        "head_hash": cp.head_hash,
+        "count": cp.count,
+        "created_at": cp.created_at.astimezone(dt.UTC).isoformat(timespec="microseconds"),
+        "signature": cp.signature,
+    }
+
+
+def anchor_path() -> Path:
+    return Path(current_app.config["AUDIT_ANCHOR_FILE"])
+
+
+def read_anchors(path: Path | None = None) -> list[dict[str, Any]]:
+    path = path or anchor_path()
+    if not path.exists():
+        return []
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _iter_chain(sess: Session, batch: int = 5000) -> Iterator[AuditEvent]:
+    """The sealed events in chain order."""
     last = 0
     while True:
         rows = (
             sess.execute(
-                select(AuditEvent).where(AuditEvent.id > last).order_by(AuditEvent.id).limit(batch)
+                select(AuditEvent)
+                .where(AuditEvent.chain_index > last)
+                .order_by(AuditEvent.chain_index)
+                .limit(batch)
             )
             .scalars()
             .all()
         )
         if not rows:
             return
-        last = rows[-1].id
+        last = rows[-1].chain_index or 0
         for row in rows:
             yield row
             sess.expunge(row)
 
 
 def verify(sess: Session | None = None) -> VerifyResult:
-    """Walk the whole chain; report the first event whose hash or link is wrong."""
+    """Walk the chain, check every checkpoint's signature and the anchor file; report the
+    first event edited, inserted, deleted or reordered.
+
+    On PostgreSQL, in a transaction of its own, verification reads one snapshot (REPEATABLE
+    READ): a sealer committing meanwhile cannot make it see events without their checkpoint.
+    """
     sess = sess or db_session()
+    bind = sess.get_bind()
+    own = (
+        bind.dialect.name == "postgresql"
+        and isinstance(bind, Engine)  # not a session joined to an outer transaction (tests)
+        and not sess.in_transaction()
+    )
+    if own:
+        sess.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    try:
+        return _verify(sess)
+    finally:
+        if own:
+            sess.rollback()
+
+
+def _verify(sess: Session) -> VerifyResult:
+    key = current_app.config["AUDIT_KEY"]
+    checkpoints = list(sess.scalars(select(AuditCheckpoint).order_by(AuditCheckpoint.up_to_index)))
+    for cp in checkpoints:
+        if not _signature_ok(key, cp):
+            return VerifyResult(
+                False,
+                0,
+                cp.last_event_id,
+                f"checkpoint {cp.id} has a wrong signature (the chain was rewritten in the "
+                "database)",
+            )
+    pending_cps = iter(checkpoints)
+    next_cp = next(pending_cps, None)
     prev = GENESIS_HASH
     count = 0
-    last_id = 0
-    for event in _iter_events(sess):
+    first_of_range: int | None = None
+    for event in _iter_chain(sess):
         count += 1
+        if first_of_range is None:
+            first_of_range = event.id
+        if event.chain_index != count:
+            return VerifyResult(
+                False,
+                count,
+                event.id,
+                "an event before it in the chain was deleted (its position is "
+                f"{event.chain_index}, expected {count})",
+            )
         if event.prev_hash != prev:
             return VerifyResult(
                 False,
                 count,
                 event.id,
-                "link to the previous event is broken (an event before it was deleted or inserted)",
+                "link to the previous event is broken (an event before it was deleted, "
+                "inserted or moved)",
             )
         if compute_hash(event) != event.hash:
             return VerifyResult(False, count, event.id, "content was edited after it was written")
         prev = event.hash
-        last_id = event.id
-    head = sess.get(AuditHead, 1, populate_existing=True)
-    if head is not None and (head.last_hash != prev or head.last_event_id != last_id):
+        while next_cp is not None and next_cp.up_to_index == count:
+            if next_cp.head_hash != prev or next_cp.last_event_id != event.id:
+                return VerifyResult(
+                    False,
+                    count,
+                    first_of_range,
+                    f"the events up to {event.id} do not match signed checkpoint {next_cp.id} "
+                    "(rewritten and rehashed, or reordered)",
+                )
+            first_of_range = None
+            next_cp = next(pending_cps, None)
+    if next_cp is not None:
         return VerifyResult(
-            False, count, head.last_event_id, "the last events of the chain were deleted"
+            False,
+            count,
+            next_cp.last_event_id,
+            f"the last events of the chain were deleted (signed checkpoint {next_cp.id} "
+            f"covers {next_cp.up_to_index} events, {count} remain)",
         )
-    return VerifyResult(True, count)
+    signed_up_to = checkpoints[-1].up_to_index if checkpoints else 0
+    if count > signed_up_to:
+        unsigned = sess.scalar(
+            select(AuditEvent.id).where(AuditEvent.chain_index == signed_up_to + 1)
+        )
+        return VerifyResult(
+            False,
+            count,
+            unsigned,
+            "sealed events that no signed checkpoint covers were added to the chain (right "
+            "after the upgrade to the sealer, run `idmaj audit seal` once first)",
+        )
+    stray = sess.scalar(
+        select(AuditEvent.id)
+        .where(AuditEvent.chain_index.is_(None), AuditEvent.hash.is_not(None))
+        .order_by(AuditEvent.id)
+        .limit(1)
+    )
+    if stray is not None:
+        return VerifyResult(False, count, stray, "an event was inserted outside the chain")
+    by_id = {cp.id: cp for cp in checkpoints}
+    for line in read_anchors():
+        cp = by_id.get(line.get("id"))
+        if cp is None or checkpoint_as_json(cp) != line:
+            return VerifyResult(
+                False,
+                count,
+                line.get("last_event_id"),
+                f"checkpoint {line.get('id')} of the anchor file is missing or different in "
+                "the database (events or checkpoints were deleted or rewritten)",
+            )
+    unsealed = (
+        sess.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.hash.is_(None)))
+        or 0
+    )
+    return VerifyResult(True, count, checkpoints=len(checkpoints), unsealed=unsealed)

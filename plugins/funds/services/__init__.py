@@ -1,10 +1,13 @@
 """Every rule of the detainee funds (pécule). Services never commit.
 
-Concurrency: every write first takes the audit chain's head lock (the same lock
-``core.audit.services.record`` takes for every change), so the funds writes and the detainee
-lifecycle events that call into them (release, transfer) lock rows in one global order and can
-never deadlock. A debit of a detainee's sub-account is then a conditional ``UPDATE … SET balance
-= balance - :a WHERE id = :id AND balance - held >= :a`` whose row count is checked: a balance
+Concurrency: funds has locks of its own, taken in one order so they can never deadlock: (the
+detainee row, when a release or transfer calls in,) then detainee accounts in id order
+(``SELECT … FOR UPDATE``), then establishment ledger rows in id order (a wage run, a cash count
+or a transfer lock all of their establishments' ledger rows up front), then the receipt
+counter. Two writes of different accounts never wait for each other except on the shared
+ledger rows they both move. A debit of a detainee's sub-account is then a conditional
+``UPDATE … SET balance = balance - :a WHERE id = :id AND balance - held >= :a`` whose row
+count is checked: a balance
 can never go below zero (nor below the money on hold), whatever the backend or the concurrency.
 The table also carries a ``CHECK (balance >= 0)`` as a last line of defence.
 
@@ -19,7 +22,7 @@ between these files only):
 - ``accounts`` — opening an account, its ledger accounts and stored balances, who may see them.
 - ``movements`` — an account's history, statement (running balances), one transaction.
 - ``settings`` — per-establishment rules (savings share, weekly limit, deposit ceiling).
-- ``posting`` — the posting engine: the global lock order (the audit head lock), the writable
+- ``posting`` — the posting engine: the funds lock order (accounts, then ledger rows), the writable
   account, balanced transactions, guarded conditional balance updates, receipt numbers.
 - ``deposits`` — family, admission cash and other deposits.
 - ``spending`` — withdrawals, canteen purchases (weekly limit) and fees.

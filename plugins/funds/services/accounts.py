@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -122,9 +124,18 @@ def establishment_ledger(establishment_id: int, kind: LedgerKind) -> LedgerAccou
         )
     )
     if row is None:
-        row = LedgerAccount(establishment_id=establishment_id, kind=kind, balance=0, held=0)
-        sess.add(row)
-        sess.flush()
+        # created on first use; two first movements racing insert it once (no global lock)
+        ins = pg_insert if sess.get_bind().dialect.name == "postgresql" else sqlite_insert
+        sess.execute(
+            ins(LedgerAccount)
+            .values(establishment_id=establishment_id, kind=kind, balance=0, held=0)
+            .on_conflict_do_nothing(index_elements=["establishment_id", "kind"])
+        )
+        row = sess.scalars(
+            select(LedgerAccount).where(
+                LedgerAccount.establishment_id == establishment_id, LedgerAccount.kind == kind
+            )
+        ).one()
     return row
 
 

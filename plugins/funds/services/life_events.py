@@ -25,7 +25,11 @@ from plugins.funds.services.accounts import (
     open_account,
 )
 from plugins.funds.services.money import money
-from plugins.funds.services.posting import _book, _lock_in_global_order
+from plugins.funds.services.posting import (
+    _book,
+    _lock_accounts,
+    _lock_establishment_ledgers,
+)
 
 
 def on_admitted(det: Detainee, actor: Principal) -> None:
@@ -51,9 +55,12 @@ def release_blockers(det: Detainee) -> list[Blocker]:
 
 def on_released(det: Detainee, actor: Principal) -> Transaction | None:
     """Pay out everything (available and savings) in cash and close the account."""
-    _lock_in_global_order()
     account = account_of(det)
     if account is None or account.status == AccountStatus.closed:
+        return None
+    _lock_accounts([account.id])  # after the detainee row, locked by the release
+    db_session().refresh(account)
+    if account.status == AccountStatus.closed:
         return None
     b = balances_of(account)
     if b.held > 0:  # release_blockers said so; never pay out money on hold
@@ -94,7 +101,6 @@ def on_transferred(
 ) -> None:
     """The account follows the detainee: transfer-out at the source, transfer-in at the
     destination, through each establishment's clearing account."""
-    _lock_in_global_order()
     # whoever completes the move (origin or destination staff) must find the account
     with unscoped("funds: the account follows its detainee to another establishment"):
         account = account_of(det)
@@ -103,6 +109,11 @@ def on_transferred(
         return
     if account.status == AccountStatus.closed:
         return
+    # after the detainee row (locked by the transfer): the account, then both establishments'
+    # ledger rows in id order (two transfers in opposite directions cannot deadlock)
+    _lock_accounts([account.id])
+    _lock_establishment_ledgers(source.id, destination.id)
+    db_session().refresh(account)
     b = balances_of(account)
     ledgers = detainee_ledgers(account)
     if b.balance > 0:

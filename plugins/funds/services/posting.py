@@ -11,7 +11,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select, update
 
 from core.audit import services as audit
-from core.audit.models import AuditHead
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
@@ -34,12 +33,43 @@ from plugins.funds.services.localtime import LOCAL_TZ
 from plugins.funds.services.money import money
 
 
-def _lock_in_global_order() -> None:
-    """Take the audit head lock first (see the package docstring). No-op on SQLite, where the
+def _postgresql() -> bool:
+    return db_session().get_bind().dialect.name == "postgresql"
+
+
+def _lock_accounts(account_ids: Sequence[int]) -> None:
+    """Lock detainee accounts, in id order (the funds lock order: accounts first, then the
+    establishments' ledger rows, then the receipt counter). No-op on SQLite, where the
     transaction already holds the database's write lock (``BEGIN IMMEDIATE``)."""
-    sess = db_session()
-    if sess.get_bind().dialect.name == "postgresql":
-        sess.execute(select(AuditHead.id).where(AuditHead.id == 1).with_for_update())
+    if account_ids and _postgresql():
+        db_session().execute(
+            select(Account.id)
+            .where(Account.id.in_(sorted(set(account_ids))))
+            .order_by(Account.id)
+            .with_for_update()
+        )
+
+
+def _lock_ledgers(ledger_ids: Sequence[int]) -> None:
+    """Lock ledger rows in id order (see :func:`_lock_accounts`)."""
+    if ledger_ids and _postgresql():
+        db_session().execute(
+            select(LedgerAccount.id)
+            .where(LedgerAccount.id.in_(sorted(set(ledger_ids))))
+            .order_by(LedgerAccount.id)
+            .with_for_update()
+        )
+
+
+def _lock_establishment_ledgers(*establishment_ids: int) -> None:
+    """Lock every ledger row of these establishments (cash, wages, clearing…) in id order:
+    the mutex of the establishment-wide operations (wage run, cash count, transfer)."""
+    if not _postgresql():
+        return
+    ids = db_session().scalars(
+        select(LedgerAccount.id).where(LedgerAccount.establishment_id.in_(establishment_ids))
+    )
+    _lock_ledgers(list(ids))
 
 
 def insufficient_funds() -> Conflict:
@@ -88,6 +118,8 @@ def _book(
     if sum(a for _la, a in postings) != 0:
         raise AssertionError("unbalanced transaction")
     sess = db_session()
+    # the rows this transaction moves, in id order, before the receipt counter
+    _lock_ledgers([ledger.id for ledger, _a in postings])
     now = when or utcnow()
     amount = sum(a for _la, a in postings if a > 0)
     tx = Transaction(
@@ -130,16 +162,13 @@ def _writable_account(det: Detainee, actor: Principal) -> Account:
     """Lock order, permission, scope, and the open account of the detainee."""
     require(actor, "funds.write")
     ensure_in_scope(actor, det.establishment_id)
-    _lock_in_global_order()
     account = account_of(det)
     if account is None:
         if det.is_released:
             raise Conflict(_("This account is closed."), code="account_closed")
         account = open_account(det, actor)
-    sess = db_session()
-    if sess.get_bind().dialect.name == "postgresql":
-        sess.execute(select(Account.id).where(Account.id == account.id).with_for_update())
-    sess.refresh(account)
+    _lock_accounts([account.id])  # the account's own lock (no lock shared with other modules)
+    db_session().refresh(account)
     if account.status == AccountStatus.closed:
         raise Conflict(_("This account is closed."), code="account_closed")
     return account

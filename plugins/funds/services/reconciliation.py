@@ -20,7 +20,7 @@ from plugins.funds.models import CashCount, LedgerAccount, LedgerKind, Posting, 
 from plugins.funds.services.accounts import establishment_ledger
 from plugins.funds.services.memo import _memo
 from plugins.funds.services.money import AmountError, money, parse_amount
-from plugins.funds.services.posting import _book, _lock_in_global_order
+from plugins.funds.services.posting import _book, _lock_establishment_ledgers
 
 
 def cash_on_ledger(est: Establishment) -> int:
@@ -52,7 +52,7 @@ def reconcile_cash(est: Establishment, actor: Principal, *, counted: Any, note: 
         note_text = ""
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
-    _lock_in_global_order()
+    _lock_establishment_ledgers(est.id)
     expected = cash_on_ledger(est)
     difference = cents - expected
     tx = None

@@ -16,10 +16,15 @@ from core.identity.services import require
 from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import LedgerKind, Transaction, TxType
-from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
+from plugins.funds.services.accounts import account_of, detainee_ledgers, establishment_ledger
 from plugins.funds.services.memo import _memo
 from plugins.funds.services.money import AmountError, parse_amount
-from plugins.funds.services.posting import _book, _lock_in_global_order, _writable_account
+from plugins.funds.services.posting import (
+    _book,
+    _lock_accounts,
+    _lock_establishment_ledgers,
+    _writable_account,
+)
 from plugins.funds.services.settings import settings_for
 
 
@@ -71,7 +76,10 @@ def wage_run(
         parsed.append((det, cents))
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
-    _lock_in_global_order()
+    # accounts in id order, then the establishment's ledger rows: two wage runs (or a wage
+    # run and a deposit) take them in the same order
+    _lock_accounts([a.id for det, _c in parsed if (a := account_of(det)) is not None])
+    _lock_establishment_ledgers(est.id)
     share = settings_for(est.id).savings_share_pct
     wages = establishment_ledger(est.id, LedgerKind.wages)
     batch = f"{est.code}-W{next_counter(f'funds-wage-run-{est.code}'):05d}"

@@ -98,3 +98,52 @@ def test_twenty_retries_of_one_deposit_move_money_once(fresh_app):
             assert body["error"]["code"] == "idempotency_in_progress"
     assert count_transactions(fresh_app, rn) == 1
     assert balances(fresh_app, rn).available == 25000
+
+
+def test_wage_runs_deposits_and_cash_counts_at_once_never_deadlock(fresh_app):
+    """Without the audit head as a national mutex, funds' own lock order (accounts in id
+    order, then the establishment's ledger rows, then the receipt counter) must keep mixed
+    establishment-wide and single-account writes free of deadlocks, and the ledger balanced."""
+    from core.db import session
+    from core.detainees.services import get_detainee
+    from core.establishments.models import Establishment
+    from core.principals import SYSTEM
+    from plugins.funds import services
+
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        rns = [factories.detainee("EST-A").registration_number for _ in range(6)]
+        est_id = get_detainee(rns[0], SYSTEM).establishment_id
+    for rn in rns:
+        fund(fresh_app, rn, "10.00")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(9)
+
+    def act(kind: int) -> None:
+        try:
+            with fresh_app.app_context():
+                barrier.wait()
+                for i in range(4):
+                    est = session().get(Establishment, est_id)
+                    if kind < 3:  # wage runs over every account, in different line orders
+                        order = rns if kind % 2 else list(reversed(rns))
+                        lines = [services.WageLine(rn, "1.00") for rn in order]
+                        services.wage_run(est, SYSTEM, workshop=f"w{kind}", lines=lines)
+                    elif kind < 8:  # deposits on one account
+                        det = get_detainee(rns[(kind + i) % len(rns)], SYSTEM)
+                        services.deposit(det, SYSTEM, amount="2.00", source="cash")
+                    else:  # cash counts of the establishment
+                        services.reconcile_cash(est, SYSTEM, counted="0", note="count")
+                    session().commit()
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=act, args=(k,)) for k in range(9)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not errors, errors
+    from plugins.funds.tests.helpers import ledger_problems
+
+    assert ledger_problems(fresh_app) == []
