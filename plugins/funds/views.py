@@ -23,6 +23,7 @@ from core.errors import DomainError, NotFound
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.portal.access import apply_errors, permission_required
+from core.query_args import page_number, query_date
 from plugins.funds import forms, services
 from plugins.funds.models import Account, LedgerAccount, LedgerKind
 
@@ -52,10 +53,7 @@ def _labels() -> dict[str, Any]:
 
 
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return page_number(request.args.get("page"))
 
 
 def _view(rn: str) -> services.AccountView:
@@ -394,7 +392,7 @@ def journal(code: str) -> Any:
     est = _establishment(code)
     raw = request.args.get("date", "")
     try:
-        day = dt.date.fromisoformat(raw) if raw else services.today_local()
+        day = query_date(raw) if raw else services.today_local()
     except ValueError:
         day = services.today_local()
         flash(_("Enter a date as YYYY-MM-DD."), "error")
