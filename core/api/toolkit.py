@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.db import session as db_session
 from core.errors import DomainError, Forbidden, Malformed, Unauthorized, ValidationFailed
 from core.identity.models import User
+from core.query_args import MAX_PAGE, query_int, query_page_unbounded
 
 API_PREFIX = "/api/v1"
 MAX_PER_PAGE = 100
@@ -177,19 +178,29 @@ def bearer_user() -> User | None:
     return user
 
 
-def pagination() -> tuple[int, int]:
+def pagination(*, max_page: int | None = MAX_PAGE) -> tuple[int, int]:
+    """``?page=&per_page=`` read by ``core.query_args``: 400 ``bad_query`` when out of range.
+
+    ``max_page=None`` is for a query layer that answers any page number itself (a page past
+    the end is empty without reaching the database, as the audit trail's does).
+    """
     errors: dict[str, str] = {}
     try:
-        page = int(request.args.get("page", 1))
-        if page < 1:
-            raise ValueError
+        if max_page is None:
+            page = query_page_unbounded(request.args.get("page"))
+        else:
+            page = query_int(request.args.get("page"), default=1, minimum=1, maximum=max_page)
     except ValueError:
-        errors["page"] = _("Enter a whole number of at least 1.")
+        errors["page"] = (
+            _("Enter a whole number of at least 1.")
+            if max_page is None
+            else _("Enter a whole number from 1 to %(n)d.", n=max_page)
+        )
         page = 1
     try:
-        per_page = int(request.args.get("per_page", DEFAULT_PER_PAGE))
-        if not 1 <= per_page <= MAX_PER_PAGE:
-            raise ValueError
+        per_page = query_int(
+            request.args.get("per_page"), default=DEFAULT_PER_PAGE, minimum=1, maximum=MAX_PER_PAGE
+        )
     except ValueError:
         errors["per_page"] = _("Enter a whole number from 1 to %(n)d.", n=MAX_PER_PAGE)
         per_page = DEFAULT_PER_PAGE

@@ -20,6 +20,7 @@ from core.establishments.services import list_establishments
 from core.i18n import current_language
 from core.plugins import collect
 from core.portal.access import apply_errors, permission_required
+from core.query_args import page_number
 from core.scoping import scope
 from core.vetoes import may_override
 
@@ -39,10 +40,7 @@ def _load(registration_number: str) -> Any:
 def index() -> Any:
     q = request.args.get("q", "").strip()[:200]
     establishment = request.args.get("establishment") or None
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = page_number(request.args.get("page"))
     try:
         result = services.search(
             current_user, q, establishment=establishment, page=page, per_page=PER_PAGE

@@ -18,17 +18,12 @@ from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermi
 from core.identity.models import User
 from core.identity.roles import role_label, role_registry
 from core.portal.access import apply_errors, permission_required
+from core.redirects import safe_next
 from core.scoping import establishment_ids
 from core.security import limiter, login_throttle
 
 auth_bp = Blueprint("auth", __name__)
 users_bp = Blueprint("users", __name__, url_prefix="/admin")
-
-
-def _safe_next(target: str | None, default: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return default
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
@@ -48,7 +43,7 @@ def login() -> Any:
         audit.record("user.login", "user", user.id, actor=user)
         db_session().commit()
         default = url_for("portal.dashboard") if user.is_staff else url_for("portal.home")
-        return redirect(_safe_next(request.args.get("next"), default))
+        return redirect(safe_next(request.args.get("next"), default))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
 

@@ -17,6 +17,7 @@ from core.i18n import SESSION_KEY
 from core.plugins import collect
 from core.portal.access import permission_required
 from core.portal.navigation import current_href, navigation
+from core.redirects import safe_next as redirect_target
 
 bp = Blueprint("portal", __name__)
 
@@ -57,18 +58,15 @@ def render_widget(widget: Widget) -> Markup:
 def safe_next(target: str | None) -> str:
     """A local path to go back to after the switch: never another site, never ``?lang=``.
 
-    Absolute URLs, scheme-relative ``//host`` and ``/\\host`` (which browsers read as
-    ``//host``) fall back to the home page. ``lang`` is dropped from the query so the old
-    explicit choice does not override the new one.
+    The target is checked by :func:`core.redirects.safe_next` (the home page otherwise);
+    ``lang`` is dropped from the query so the old explicit choice does not override the
+    new one.
     """
     fallback = url_for("portal.home")
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
-        return fallback
-    if any(ch in target for ch in "\r\n\t\\") or any(ord(ch) < 32 for ch in target):
+    target = redirect_target(target, fallback)
+    if target == fallback:
         return fallback
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return fallback
     query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "lang"])
     return parts.path + (f"?{query}" if query else "")
 

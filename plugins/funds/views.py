@@ -7,6 +7,7 @@ import csv
 import datetime as dt
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,14 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
+from core.csv_safety import write_rows
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.errors import DomainError, NotFound
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.portal.access import apply_errors, permission_required
+from core.query_args import page_number, query_date
 from plugins.funds import forms, services
 from plugins.funds.models import Account, LedgerAccount, LedgerKind
 
@@ -50,10 +53,7 @@ def _labels() -> dict[str, Any]:
 
 
 def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
+    return page_number(request.args.get("page"))
 
 
 def _view(rn: str) -> services.AccountView:
@@ -148,24 +148,21 @@ def statement_csv(rn: str) -> Any:
     lines = services.statement(view.account)
     db_session().commit()
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["date", "receipt_number", "type", "memo", "credit", "debit", "balance", "currency"]
+    header = ["date", "receipt_number", "type", "memo", "credit", "debit", "balance", "currency"]
+    rows = (
+        [
+            item.transaction.created_at.isoformat(),
+            item.transaction.receipt_number,
+            item.transaction.type.value,
+            item.transaction.memo,
+            _amount(item.net) if item.net > 0 else "",
+            _amount(-item.net) if item.net < 0 else "",
+            _amount(running),
+            "MAD",
+        ]
+        for item, running in lines
     )
-    for item, running in lines:
-        tx = item.transaction
-        writer.writerow(
-            [
-                tx.created_at.isoformat(),
-                tx.receipt_number,
-                tx.type.value,
-                _csv_safe(tx.memo),
-                services.money(item.net) if item.net > 0 else "",
-                services.money(-item.net) if item.net < 0 else "",
-                services.money(running),
-                "MAD",
-            ]
-        )
+    write_rows(csv.writer(out), [header, *rows])
     name = f"statement-{view.detainee.registration_number}.csv"
     return Response(
         out.getvalue(),
@@ -174,9 +171,9 @@ def statement_csv(rn: str) -> Any:
     )
 
 
-def _csv_safe(text: str) -> str:
-    """Neutralise spreadsheet formulas in free text."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+def _amount(centimes: int) -> Decimal:
+    """A money cell: a number (``-12.50`` stays readable), not text to escape (core.csv_safety)."""
+    return Decimal(centimes).scaleb(-2)
 
 
 def _movement_page(
@@ -395,7 +392,7 @@ def journal(code: str) -> Any:
     est = _establishment(code)
     raw = request.args.get("date", "")
     try:
-        day = dt.date.fromisoformat(raw) if raw else services.today_local()
+        day = query_date(raw) if raw else services.today_local()
     except ValueError:
         day = services.today_local()
         flash(_("Enter a date as YYYY-MM-DD."), "error")

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of
 from core.errors import Malformed, ValidationFailed
 from core.identity.models import User
+from core.query_args import query_date
 
 from . import services
 from .models import Booking, Relation, Slot
@@ -208,13 +209,14 @@ def _moment(name: str, end_of_day: bool = False) -> dt.datetime | None:
         return None
     try:
         if len(raw) == 10:
-            day = dt.date.fromisoformat(raw)
+            day = query_date(raw)
             if end_of_day:
                 day += dt.timedelta(days=1)
             return services.local_moment(day, "00:00")
         moment = dt.datetime.fromisoformat(raw)
         if moment.tzinfo is None:
             raise ValueError
+        query_date(moment.date().isoformat())  # the same calendar range as a day
         return moment
     except ValueError:
         raise Malformed(

@@ -29,6 +29,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import current_language
 from core.identity.services import has_permission
 from core.portal.access import apply_errors, login_required_for, permission_required
+from core.query_args import query_date
 
 from . import services
 from .forms import (
@@ -523,7 +524,7 @@ def _gate_args() -> tuple[Any, dt.date]:
     est = _establishment(code)
     raw = request.values.get("day") or ""
     try:
-        day = dt.date.fromisoformat(raw) if raw else services.local_date(utcnow())
+        day = query_date(raw) if raw else services.local_date(utcnow())
     except ValueError:
         day = services.local_date(utcnow())
     return est, day

@@ -293,3 +293,29 @@ def test_funds_pages_in_arabic_and_french(app, client, factories, login):
     client.post("/language", data={"lang": "fr", "next": "/"})
     bad = client.post(f"/funds/accounts/{rn}/deposit", data={"amount": "1.234", "source": "cash"})
     assert bad.status_code == 422 and "deux décimales au plus" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("payload", ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
+def test_statement_csv_escapes_memos_and_keeps_amounts_numeric(
+    app, client, factories, login, payload
+):
+    """Issue 10 point 13: every text cell escaped; money cells are numbers the app computed."""
+    import csv
+    import io
+
+    rn = _det(app, factories)
+    fund(app, rn, "100.00")
+    login("accountant", "EST-A")
+    resp = client.post(f"/funds/accounts/{rn}/purchase", data={"amount": "12.5", "memo": payload})
+    assert resp.status_code == 302
+    text = client.get(f"/funds/accounts/{rn}/statement.csv").get_data(as_text=True)
+    header, *rows = list(csv.reader(io.StringIO(text, newline="")))
+    purchase = rows[-1]
+    # the form strips a leading tab or CR (core.csv_safety's tests cover those cells)
+    expected = payload.strip() if payload[0] in "\t\r" else "'" + payload
+    assert purchase[header.index("memo")] == expected
+    assert purchase[header.index("debit")] == "12.50"
+    assert purchase[header.index("balance")] == "87.50"
+    for row in rows:
+        for cell in row:
+            assert not cell.startswith(("=", "+", "@", "\t", "\r")), row

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from core.csv_safety import write_rows
 from core.db import session as db_session
 from core.db import utcnow
 from core.errors import NotFound, ValidationFailed
@@ -118,49 +119,39 @@ def day_sheet(actor: User, establishment: Establishment, day: dt.date) -> list[S
 
 def day_sheet_csv(rows: Iterable[SheetRow]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        [
-            "slot_start",
-            "slot_end",
-            "kind",
-            "reference",
-            "status",
-            "detainee",
-            "registration_number",
-            "visitor",
-            "visitor_national_id",
-            "adults",
-            "children",
-            "companions",
-        ]
-    )
+    header = [
+        "slot_start",
+        "slot_end",
+        "kind",
+        "reference",
+        "status",
+        "detainee",
+        "registration_number",
+        "visitor",
+        "visitor_national_id",
+        "adults",
+        "children",
+        "companions",
+    ]
     zone = local_zone()
-    for row in rows:
-        start = row.slot.starts_at.astimezone(zone)
-        end = row.slot.ends_at.astimezone(zone)
-        for b in row.bookings:
-            writer.writerow(
-                [
-                    f"{start:%Y-%m-%d %H:%M}",
-                    f"{end:%H:%M}",
-                    row.slot.kind,
-                    b.reference,
-                    b.status,
-                    b.detainee.full_name,
-                    b.detainee.registration_number,
-                    _csv_safe(b.visitor_name),
-                    b.visitor_national_id,
-                    b.adults,
-                    b.children,
-                    _csv_safe(
-                        "; ".join(f"{c.full_name} {c.national_id}".strip() for c in b.companions)
-                    ),
-                ]
-            )
+    lines = (
+        [
+            f"{row.slot.starts_at.astimezone(zone):%Y-%m-%d %H:%M}",
+            f"{row.slot.ends_at.astimezone(zone):%H:%M}",
+            row.slot.kind,
+            b.reference,
+            b.status,
+            b.detainee.full_name,
+            b.detainee.registration_number,
+            b.visitor_name,
+            b.visitor_national_id,
+            b.adults,
+            b.children,
+            "; ".join(f"{c.full_name} {c.national_id}".strip() for c in b.companions),
+        ]
+        for row in rows
+        for b in row.bookings
+    )
+    # Every cell escaped (core.csv_safety), the detainee's and the companions' names included.
+    write_rows(csv.writer(out), [header, *lines])
     return out.getvalue()
-
-
-def _csv_safe(value: str) -> str:
-    """No spreadsheet formula injection from names typed by the public."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value

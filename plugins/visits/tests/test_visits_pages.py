@@ -433,3 +433,40 @@ def test_dashboard_widget_and_profile_panel(app, client, world, login_as, api_he
     login_as("nurse", "EST-A")
     assert 'id="w-visits"' not in client.get("/dashboard").get_data(as_text=True)
     assert 'id="panel-visits"' not in client.get(f"/detainees/{world.rn}").get_data(as_text=True)
+
+
+FORMULAS = ['=HYPERLINK("x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx"]
+
+
+@pytest.mark.parametrize("payload", FORMULAS)
+def test_gate_sheet_csv_escapes_every_cell(app, client, world, login_as, payload):
+    """Issue 10 point 13: the detainee's name was written as it is; now every cell is escaped."""
+    import csv
+    import io
+
+    from core.detainees.models import Detainee
+    from plugins.visits.models import Companion
+
+    ref, day = _today_booking(app, world)
+    with app.app_context():
+        booking = session().scalar(select(Booking).where(Booking.reference == ref))
+        booking.visitor_name = payload
+        booking.visitor_national_id = payload
+        booking.companions.append(Companion(full_name=payload, national_id=""))
+        detainee = session().get(Detainee, booking.detainee_id)
+        detainee.first_name = payload
+        session().commit()
+    login_as("visits_officer", "EST-A")
+    resp = client.get(f"/visits/gate/sheet.csv?establishment=EST-A&day={day}")
+    assert resp.status_code == 200
+    header, *rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True), newline="")))
+    (row,) = [r for r in rows if r[header.index("reference")] == ref]
+    for column in ("detainee", "visitor", "visitor_national_id"):
+        cell = row[header.index(column)]
+        assert cell.startswith("'" + payload), (column, cell)
+    # "name national_id", stripped: a leading tab or CR is gone before the escaping
+    companions = row[header.index("companions")]
+    assert companions in ("'" + payload, payload.strip()), companions
+    for cell in row:
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
+    assert row[header.index("adults")] == "1"
