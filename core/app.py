@@ -83,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         if g.pop("_outbox_pending", False) and _exc is None and not app.config.get("OUTBOX_MANUAL"):
             try:
                 dispatch_pending()
-            except Exception:  # delivery is retried by `idmaj notifications send`
+            except Exception:  # delivery is retried by `idmaj worker` (core.notifications)
                 log.exception("outbox dispatch failed")
 
     pm.hook.plugin_setup_app(app=app)

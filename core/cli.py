@@ -266,6 +266,19 @@ def notifications_failed(limit: int) -> None:
     click.echo(f"failed: {len(rows)}")
 
 
+@notifications.command("retry")
+@click.argument("message_ids", nargs=-1, type=int, required=True)
+@with_appcontext
+def notifications_retry(message_ids: tuple[int, ...]) -> None:
+    """Give failed messages a fresh set of tries (after the channel is repaired)."""
+    from core.db import session
+    from core.notifications.services import retry_failed
+
+    count = retry_failed(list(message_ids))
+    session().commit()
+    click.echo(f"queued again: {count}")
+
+
 @cli.command("worker")
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
 @click.option(

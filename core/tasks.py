@@ -80,6 +80,7 @@ class TaskQueue:
         self.app = app
         self._huey: Huey | None = None
         self._periodic: dict[str, PeriodicTask] = {}
+        self._locks: dict[str, Any] = {}
         self._run_periodic: Any = None  # the Huey task running a periodic task by name
 
     @property
@@ -113,6 +114,7 @@ class TaskQueue:
             if task.name in self._periodic:
                 raise PluginError(f"plugin {plugin!r}: periodic task {task.name!r} exists twice")
             self._periodic[task.name] = task
+            self._locks[task.name] = huey.lock_task(f"periodic:{task.name}")
             self._register_periodic(huey, task)
 
         def run_periodic(name: str) -> Any:
@@ -142,7 +144,7 @@ class TaskQueue:
         """Run the periodic task ``name`` here (what the worker does when it is due)."""
         task = self.periodic[name]
         try:
-            with self.huey.lock_task(f"periodic:{name}"):
+            with self._locks[name]:
                 return run_in_app(self.app, name, task.run)
         except TaskLockedException:
             log.info("periodic task %s is still running elsewhere: skipped", name)
@@ -155,7 +157,12 @@ class TaskQueue:
         )
 
     def consumer(self, workers: int = 2, periodic: bool = True, **options: Any) -> Any:
-        """Huey's consumer (worker threads, and the scheduler unless ``periodic=False``)."""
+        """Huey's consumer (worker threads, and the scheduler unless ``periodic=False``).
+
+        The scheduler's worker clears the periodic tasks' locks when it starts: a worker killed
+        in the middle of a task must not keep that task from ever running again.
+        """
+        options.setdefault("flush_locks", periodic)
         return self.huey.create_consumer(
             workers=workers, worker_type="thread", periodic=periodic, **options
         )

@@ -104,6 +104,15 @@ def test_failing_channel_backs_off_then_fails_and_is_listed(make_app: Any) -> No
     assert "tp-down" in line and "3 tries" in line
     assert "ConnectionError: SMS gateway unreachable" in line
 
+    # the operator repairs the gateway and gives it a fresh set of tries
+    result = app.test_cli_runner().invoke(cli, ["notifications", "retry", str(msg_id)])
+    assert result.exit_code == 0 and "queued again: 1" in result.output, result.output
+    msg = _get(app, msg_id)
+    assert msg.failed_at is None and msg.attempts == 0 and msg.next_attempt_at is None
+    with app.app_context():
+        dispatch_pending()
+    assert _get(app, msg_id).attempts == 1  # tried again (still down here)
+
 
 def test_max_attempts_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     from core.config import load_config
@@ -155,9 +164,15 @@ def test_sqlite_queue_stores_dequeues_and_executes(make_app: Any, tmp_path: Path
     assert _get(app, msg_id).sent_at is not None
 
 
-def test_redis_url_selects_redis_storage(make_app: Any) -> None:
-    app = make_app(REDIS_URL="redis://127.0.0.1:6399/0", TASKS_IMMEDIATE=False)
-    assert type(get_queue(app).huey).__name__ == "RedisHuey"
+def test_redis_url_selects_redis_storage() -> None:
+    # a stand-in app: a real one would point the (process-wide) sign-in limiter at this Redis
+    from types import SimpleNamespace
+
+    from core.tasks import TaskQueue
+
+    config = {"REDIS_URL": "redis://127.0.0.1:6399/0", "REDIS_KEY_PREFIX": "tp", "TASKS_FILE": ""}
+    huey = TaskQueue(SimpleNamespace(config=config))._storage()  # type: ignore[arg-type]
+    assert type(huey).__name__ == "RedisHuey" and huey.name == "tp-tasks"
 
 
 def test_worker_help() -> None:
@@ -260,3 +275,24 @@ def test_racing_dispatchers_deliver_each_message_once(
             .all()
         )
     assert left == []
+
+
+def test_a_periodic_task_never_overlaps_itself(make_app: Any, tmp_path: Path) -> None:
+    app = make_app(rolled_back=True, TASKS_FILE=str(tmp_path / "queue.db"))
+    queue = get_queue(app)
+    queue.periodic  # noqa: B018 — builds the queue
+    lock = queue._locks["core.notifications"]
+    with app.app_context():
+        msg_id = enqueue(kind="tp.lock", subject="waits for the lock").id
+        db_session().commit()
+    with lock:  # another worker is running it
+        assert queue.run_now("core.notifications") is None
+        assert _get(app, msg_id).sent_at is None
+    assert queue.run_now("core.notifications") >= 1
+    assert _get(app, msg_id).sent_at is not None
+    # the scheduler's worker clears stale locks (a worker killed mid-task) when it starts
+    lock.acquire()
+    queue.consumer(periodic=False)
+    assert lock.is_locked()  # a plain worker leaves it (it may be another host's)
+    queue.consumer(periodic=True)
+    assert not lock.is_locked()

@@ -146,3 +146,22 @@ def failed_messages(limit: int = 100) -> list[OutboxMessage]:
             .limit(limit)
         )
     )
+
+
+def retry_failed(message_ids: list[int]) -> int:
+    """Put failed messages back to pending with a fresh count of tries (the caller commits)."""
+    rows = (
+        db_session()
+        .scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.id.in_(message_ids), OutboxMessage.failed_at.is_not(None)
+            )
+        )
+        .all()
+    )
+    for msg in rows:
+        msg.failed_at = None
+        msg.next_attempt_at = None
+        msg.attempts = 0
+    db_session().flush()
+    return len(rows)
