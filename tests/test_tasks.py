@@ -296,3 +296,11 @@ def test_a_periodic_task_never_overlaps_itself(make_app: Any, tmp_path: Path) ->
     assert lock.is_locked()  # a plain worker leaves it (it may be another host's)
     queue.consumer(periodic=True)
     assert not lock.is_locked()
+
+
+def test_visits_periodic_tasks_run_as_the_worker_runs_them(app: Any) -> None:
+    queue = get_queue(app)
+    created = queue.run_now("visits.generate_slots")
+    assert isinstance(created, int)
+    assert queue.run_now("visits.generate_slots") == 0  # idempotent: nothing more to create
+    assert isinstance(queue.run_now("visits.reminders"), int)
