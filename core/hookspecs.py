@@ -115,7 +115,7 @@ def plugin_periodic_tasks() -> list[PeriodicTask]:
     :returns: :class:`core.contributions.PeriodicTask` values (``name``, ``every`` — a
         ``timedelta`` of whole minutes or a five-field cron string, UTC — and ``run()``). The
         worker runs each when due, in an app context, as ``SYSTEM``, and commits afterwards.
-        Two tasks with one name stop start-up.
+        Two tasks with one name stop the worker (when the queue is built), naming the plugin.
     """
 
 

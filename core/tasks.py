@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -82,6 +83,7 @@ class TaskQueue:
         self._periodic: dict[str, PeriodicTask] = {}
         self._locks: dict[str, Any] = {}
         self._run_periodic: Any = None  # the Huey task running a periodic task by name
+        self._building = threading.Lock()
 
     @property
     def periodic(self) -> dict[str, PeriodicTask]:
@@ -92,7 +94,9 @@ class TaskQueue:
     @property
     def huey(self) -> Huey:
         if self._huey is None:
-            self._huey = self._build()
+            with self._building:  # request threads may ask at once: one build
+                if self._huey is None:
+                    self._huey = self._build()
         return self._huey
 
     def _storage(self) -> Huey:
