@@ -36,7 +36,7 @@ compile-translations: $(STAMP)
 run: $(STAMP) compile-translations
 	$(BIN)/idmaj db upgrade
 	$(BIN)/idmaj demo seed --if-empty
-	$(BIN)/idmaj dev-server --host 127.0.0.1 --port 5000
+	$(BIN)/idmaj dev-server --host 127.0.0.1 --port 5000 --with-worker
 
 # SQLite: everything but the browser tests and the PostgreSQL tests (markers concurrency and
 # postgresql: racing connections that SQLite's BEGIN IMMEDIATE would serialise, triggers).

@@ -10,7 +10,7 @@ from flask import Flask, Response, g, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from core import builtin, db, i18n, security
+from core import builtin, db, i18n, security, tasks
 from core.api.toolkit import API_PREFIX, domain_error_response, error_response
 from core.config import PROJECT_ROOT, load_config
 from core.errors import DomainError
@@ -44,6 +44,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     _register_contract(app, pm)
 
     db.init_app(app)
+    tasks.init_app(app)
     i18n.init_app(app, pm.collect("plugin_translations"))
     security.init_app(app)
 
@@ -82,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         if g.pop("_outbox_pending", False) and _exc is None and not app.config.get("OUTBOX_MANUAL"):
             try:
                 dispatch_pending()
-            except Exception:  # delivery is retried by `idmaj notifications send`
+            except Exception:  # delivery is retried by `idmaj worker` (core.notifications)
                 log.exception("outbox dispatch failed")
 
     pm.hook.plugin_setup_app(app=app)

@@ -5,12 +5,19 @@ Registered first by ``create_app()`` under the name ``core``; it cannot be disab
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 
-from core.contributions import MigrationBranch, NavItem, Permission, TranslationDomain
+from core.contributions import (
+    MigrationBranch,
+    NavItem,
+    PeriodicTask,
+    Permission,
+    TranslationDomain,
+)
 from core.identity.permissions import CORE_PERMISSIONS
 from core.plugins import hookimpl
 
@@ -33,6 +40,19 @@ def plugin_migrations() -> list[MigrationBranch]:
 @hookimpl
 def plugin_translations() -> list[TranslationDomain]:
     return []  # the core's domain is always configured last by core.i18n
+
+
+@hookimpl
+def plugin_periodic_tasks() -> list[PeriodicTask]:
+    """The core's background work (``idmaj worker``): one line per task."""
+    from core.audit.sealer import seal_all
+    from core.notifications.services import dispatch_pending
+
+    return [
+        PeriodicTask("core.notifications", timedelta(minutes=1), dispatch_pending),
+        # every minute, until nothing is left: no event stays unsealed past a minute or so
+        PeriodicTask("core.audit_seal", timedelta(minutes=1), seal_all),
+    ]
 
 
 @hookimpl

@@ -266,6 +266,67 @@ def notifications_send() -> None:
     click.echo(f"sent {dispatch_pending()}")
 
 
+@notifications.command("failed")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@with_appcontext
+def notifications_failed(limit: int) -> None:
+    """List messages that failed for good (every try spent), with their last error."""
+    from core.notifications.services import failed_messages
+
+    rows = failed_messages(limit)
+    for msg in rows:
+        when = msg.failed_at.isoformat(timespec="seconds") if msg.failed_at else ""
+        click.echo(
+            f"{msg.id}\t{when}\t{msg.channel}\t{msg.kind}\t{msg.recipient}\t"
+            f"{msg.attempts} tries\t{msg.last_error}"
+        )
+    click.echo(f"failed: {len(rows)}")
+
+
+@notifications.command("retry")
+@click.argument("message_ids", nargs=-1, type=int, required=True)
+@with_appcontext
+def notifications_retry(message_ids: tuple[int, ...]) -> None:
+    """Give failed messages a fresh set of tries (after the channel is repaired)."""
+    from core.db import session
+    from core.notifications.services import retry_failed
+
+    count = retry_failed(list(message_ids))
+    session().commit()
+    click.echo(f"queued again: {count}")
+
+
+@cli.command("worker")
+@click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--periodic/--no-periodic",
+    default=True,
+    show_default=True,
+    help="Also run the scheduler of periodic tasks (run it on one host only).",
+)
+@click.option("--list", "list_only", is_flag=True, help="List the periodic tasks and exit.")
+@with_appcontext
+def worker(workers: int, periodic: bool, list_only: bool) -> None:
+    """Run the background tasks: notifications, modules' periodic tasks (Ctrl-C stops it)."""
+    import logging
+
+    from core.tasks import get_queue
+
+    queue = get_queue(current_app._get_current_object())  # type: ignore[attr-defined]
+    huey = queue.huey
+    if list_only:
+        for name, task in sorted(queue.periodic.items()):
+            click.echo(f"{name}\t{task.every}")
+        return
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    storage = "redis" if current_app.config.get("REDIS_URL") else current_app.config["TASKS_FILE"]
+    click.echo(
+        f"idmaj worker: {workers} threads, periodic tasks {'on' if periodic else 'off'} "
+        f"({len(queue.periodic)}), queue {huey.name} on {storage}"
+    )
+    queue.consumer(workers=workers, periodic=periodic).run()
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
@@ -290,18 +351,36 @@ def serve(host: str, port: int, workers: int) -> None:
 @cli.command("dev-server", hidden=True)
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-def dev_server(host: str, port: int) -> None:
+@click.option("--with-worker", is_flag=True, help="Start `idmaj worker` beside the server.")
+def dev_server(host: str, port: int, with_worker: bool) -> None:
     """Werkzeug's development server (used by `make run`).
 
     ``app.run()`` would refuse to start inside a Flask CLI command, so the server is started
-    directly.
+    directly. ``--with-worker`` runs ``idmaj worker`` in a child process, stopped with the
+    server.
     """
+    import subprocess
+
     from werkzeug.serving import run_simple
 
     app = create_app()
     debug = os.environ.get("IDMAJ_DEBUG") == "1"
+    child = None
+    if with_worker:
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from core.cli import main; main()", "worker"]
+        )
+        click.echo(f"idmaj worker started (process {child.pid})")
     click.echo(f"Idmaj is served on http://{host}:{port} (Ctrl-C stops it)")
-    run_simple(host, port, app, use_debugger=debug, use_reloader=False, threaded=True)
+    try:
+        run_simple(host, port, app, use_debugger=debug, use_reloader=False, threaded=True)
+    finally:
+        if child is not None and child.poll() is None:
+            child.terminate()
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                child.kill()
 
 
 @cli.group()

@@ -106,6 +106,14 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # argon2id cost; the test harness lowers it
         "PASSWORD_HASH_PARAMS": {"time_cost": 3, "memory_cost": 65536, "parallelism": 2},
         "TESTING": False,
+        # background work (core.tasks): the queue's SQLite file (Redis instead when REDIS_URL
+        # is set); TASKS_IMMEDIATE runs tasks at once in the caller (tests)
+        "TASKS_FILE": os.environ.get("IDMAJ_TASKS_FILE") or str(instance / "tasks.db"),
+        "TASKS_IMMEDIATE": False,
+        # notifications: tries per message before it ends as failed; first retry delay (doubled
+        # at each further try)
+        "NOTIFY_MAX_ATTEMPTS": int(os.environ.get("IDMAJ_NOTIFY_MAX_ATTEMPTS") or 5),
+        "NOTIFY_RETRY_SECONDS": int(os.environ.get("IDMAJ_NOTIFY_RETRY_SECONDS") or 60),
     }
     config.update(overrides)
     return config

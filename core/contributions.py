@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 Area = Literal["staff", "public"]
@@ -102,6 +103,23 @@ class NotificationChannel:
 
 
 @dataclass(frozen=True)
+class PeriodicTask:
+    """Work the ``idmaj worker`` runs on a schedule (``plugin_periodic_tasks``).
+
+    ``name`` is unique across plugins (``"<plugin>.<what>"``). ``every`` is a
+    :class:`datetime.timedelta` of whole minutes (``timedelta(minutes=5)``; runs when the
+    minutes since the epoch are a multiple of it) or a cron-like string of five fields, UTC
+    (``"30 2 * * *"``: 02:30 every day). ``run()`` takes no argument; it runs inside an app
+    context as :data:`core.principals.SYSTEM`, and the worker commits its session afterwards
+    (rolls back if it raises).
+    """
+
+    name: str
+    every: timedelta | str
+    run: Callable[[], Any]
+
+
+@dataclass(frozen=True)
 class ServicePort:
     """A service one plugin offers the others (``plugin_services``), looked up by ``key`` with
     :func:`core.ports.port`.
@@ -151,6 +169,7 @@ __all__ = [
     "NavItem",
     "NotificationChannel",
     "Panel",
+    "PeriodicTask",
     "Permission",
     "Role",
     "ServicePort",

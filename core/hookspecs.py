@@ -25,6 +25,7 @@ if TYPE_CHECKING:
         NavItem,
         NotificationChannel,
         Panel,
+        PeriodicTask,
         Permission,
         Role,
         ServicePort,
@@ -104,6 +105,17 @@ def plugin_notification_channels() -> list[NotificationChannel]:
     """Called by the outbox dispatcher to know where messages can be delivered.
 
     :returns: channels; a message whose ``channel`` names none of them stays pending.
+    """
+
+
+@hookspec
+def plugin_periodic_tasks() -> list[PeriodicTask]:
+    """Called once when the app's task queue is built (``idmaj worker``, ``core.tasks``).
+
+    :returns: :class:`core.contributions.PeriodicTask` values (``name``, ``every`` — a
+        ``timedelta`` of whole minutes or a five-field cron string, UTC — and ``run()``). The
+        worker runs each when due, in an app context, as ``SYSTEM``, and commits afterwards.
+        Two tasks with one name stop the worker (when the queue is built), naming the plugin.
     """
 
 

@@ -37,6 +37,7 @@ from core.contributions import (
     NavItem,
     NotificationChannel,
     Panel,
+    PeriodicTask,
     Permission,
     TranslationDomain,
     Widget,
@@ -490,6 +491,72 @@ def test_plugin_notification_channels_deliver_or_keep_pending(
     with bare.app_context():
         waiting = db_session().get(OutboxMessage, msg_id)
         assert waiting.sent_at is None and waiting.attempts == 0
+
+
+def test_plugin_periodic_tasks_run_by_the_worker_as_system_and_committed(
+    build: Callable[..., Flask],
+) -> None:
+    import datetime as dt
+
+    from core.principals import current_principal
+    from core.tasks import get_queue
+
+    seen: list[Any] = []
+
+    def tick() -> None:
+        seen.append(current_principal())
+        enqueue(kind="tp.tick", subject="tick")  # committed by the worker, not by the task
+
+    def broken() -> None:
+        enqueue(kind="tp.broken", subject="never kept")
+        raise RuntimeError("boom")
+
+    class Ticks:
+        PLUGIN_NAME = "tptick"
+
+        @hookimpl
+        def plugin_periodic_tasks(self) -> list[PeriodicTask]:
+            return [
+                PeriodicTask("tptick.tick", dt.timedelta(minutes=10), tick),
+                PeriodicTask("tptick.broken", "0 3 * * *", broken),
+            ]
+
+    app = build(Ticks(), TASKS_IMMEDIATE=True)
+    queue = get_queue(app)
+    assert {"tptick.tick", "tptick.broken", "core.notifications"} <= set(queue.periodic)
+    # the scheduler's view: due every 10 minutes, and at 03:00 for the cron one
+    assert "tptick.tick" in queue.due(dt.datetime(2026, 5, 1, 10, 20))
+    assert "tptick.tick" not in queue.due(dt.datetime(2026, 5, 1, 10, 21))
+    assert "tptick.broken" in queue.due(dt.datetime(2026, 5, 1, 3, 0))
+    assert "tptick.broken" not in queue.due(dt.datetime(2026, 5, 1, 4, 0))
+    # what the consumer does each minute: read the due periodic tasks and execute them
+    due = queue.huey.read_periodic(dt.datetime(2026, 5, 1, 10, 20))
+    assert [t.name for t in due if "tptick" in t.name] == [
+        next(t.name for t in due if "tptick.tick" in t.name)
+    ]
+    for task in due:
+        queue.huey.execute(task)
+    assert seen == [SYSTEM]
+    with app.app_context():
+        kinds = db_session().scalars(select(OutboxMessage.kind)).all()
+    assert "tp.tick" in kinds
+    # a task that raises rolls back what it wrote
+    with pytest.raises(RuntimeError):
+        queue.run_now("tptick.broken")
+    with app.app_context():
+        assert "tp.broken" not in db_session().scalars(select(OutboxMessage.kind)).all()
+    # without the plugin, no such task
+    assert "tptick.tick" not in get_queue(build()).periodic
+
+    class Twice:
+        PLUGIN_NAME = "tptwice"
+
+        @hookimpl
+        def plugin_periodic_tasks(self) -> list[PeriodicTask]:
+            return [PeriodicTask("tptick.tick", dt.timedelta(minutes=5), tick)]
+
+    with pytest.raises(PluginError, match=r"tptick\.tick"):
+        get_queue(build(Ticks(), Twice())).huey  # noqa: B018
 
 
 def test_plugin_setup_app_receives_the_finished_app(build: Callable[..., Flask]) -> None:

@@ -27,3 +27,7 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(String(500), default="")
+    # retries: a failed send waits until next_attempt_at (back-off doubling each try); after
+    # NOTIFY_MAX_ATTEMPTS tries the message ends failed (failed_at set), for an operator
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    failed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

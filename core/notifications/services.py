@@ -2,16 +2,28 @@
 
 A message is only a row until its transaction commits, so a rolled-back booking never sends a
 confirmation. :func:`dispatch_pending` hands pending messages to the channel they name
-(``plugin_notification_channels``); ``idmaj notifications send`` runs it, and so does every
-request that enqueued something, right after its response is sent.
+(``plugin_notification_channels``); the worker runs it every minute (the core's periodic task
+``core.notifications``), ``idmaj notifications send`` runs it, and so does every request that
+enqueued something, right after its response is sent.
+
+Never twice: a dispatcher *claims* the messages it sends — ``SELECT … FOR UPDATE SKIP LOCKED``
+on PostgreSQL, so two workers take disjoint messages; SQLite's ``BEGIN IMMEDIATE`` serialises
+dispatchers — and marks them sent in the same transaction.
+
+Retries: a channel that raises leaves the message pending with ``last_error``; it is tried
+again after ``NOTIFY_RETRY_SECONDS`` doubled at each try (``next_attempt_at``), and after
+``NOTIFY_MAX_ATTEMPTS`` tries it ends ``failed`` (``failed_at``): ``idmaj notifications
+failed`` lists those.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import select
+from sqlalchemy import Select, or_, select
 
 from core.contributions import NotificationChannel
 from core.db import get_database, utcnow
@@ -21,7 +33,9 @@ from core.notifications.models import OutboxMessage
 from core.plugins import collect
 
 log = logging.getLogger("idmaj.notifications")
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 5  # the default of NOTIFY_MAX_ATTEMPTS
+RETRY_SECONDS = 60  # the default of NOTIFY_RETRY_SECONDS
+MAX_DELAY = dt.timedelta(days=1)
 
 
 def _log_send(message: OutboxMessage) -> None:
@@ -66,29 +80,88 @@ def channels() -> dict[str, NotificationChannel]:
     return found
 
 
+def retry_delay(attempts: int, base_seconds: int = RETRY_SECONDS) -> dt.timedelta:
+    """How long a message waits after its ``attempts``-th failed try: base, 2×base, 4×base…"""
+    return min(dt.timedelta(seconds=base_seconds * 2 ** max(attempts - 1, 0)), MAX_DELAY)
+
+
+def pending_query(now: dt.datetime, names: list[str], max_attempts: int) -> Select[Any]:
+    """The messages a dispatcher may send now: not sent, not failed, due, on a known channel."""
+    return (
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.attempts < max_attempts,
+            OutboxMessage.channel.in_(names),
+            or_(OutboxMessage.next_attempt_at.is_(None), OutboxMessage.next_attempt_at <= now),
+        )
+        .order_by(OutboxMessage.id)
+    )
+
+
 def dispatch_pending(limit: int = 200) -> int:
     """Deliver pending messages in their own transaction; returns how many were sent."""
-    db = get_database(current_app._get_current_object())  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db = get_database(app)
+    max_attempts = int(app.config.get("NOTIFY_MAX_ATTEMPTS") or MAX_ATTEMPTS)
+    base = int(app.config.get("NOTIFY_RETRY_SECONDS") or RETRY_SECONDS)
     known = channels()
     sent = 0
     with db.sessionmaker() as sess:
+        now = utcnow()
+        # claimed: locked until commit, skipped (not waited for) by any other dispatcher
         rows = sess.scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.sent_at.is_(None), OutboxMessage.attempts < MAX_ATTEMPTS)
-            .order_by(OutboxMessage.id)
+            pending_query(now, sorted(known), max_attempts)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         ).all()
         for msg in rows:
-            chan = known.get(msg.channel)
-            if chan is None:
-                continue
+            chan = known[msg.channel]
             msg.attempts += 1
             try:
                 chan.send(msg)
             except Exception as exc:  # a channel failing must not lose the message
                 msg.last_error = f"{type(exc).__name__}: {exc}"[:500]
+                if msg.attempts >= max_attempts:
+                    msg.failed_at = utcnow()
+                    log.warning("notification %s failed for good: %s", msg.id, msg.last_error)
+                else:
+                    msg.next_attempt_at = utcnow() + retry_delay(msg.attempts, base)
                 continue
             msg.sent_at = utcnow()
+            msg.next_attempt_at = None
             sent += 1
         sess.commit()
     return sent
+
+
+def failed_messages(limit: int = 100) -> list[OutboxMessage]:
+    """Messages that ended failed, newest first (for an operator)."""
+    return list(
+        db_session().scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.failed_at.is_not(None))
+            .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+def retry_failed(message_ids: list[int]) -> int:
+    """Put failed messages back to pending with a fresh count of tries (the caller commits)."""
+    rows = (
+        db_session()
+        .scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.id.in_(message_ids), OutboxMessage.failed_at.is_not(None)
+            )
+        )
+        .all()
+    )
+    for msg in rows:
+        msg.failed_at = None
+        msg.next_attempt_at = None
+        msg.attempts = 0
+    db_session().flush()
+    return len(rows)

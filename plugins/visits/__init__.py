@@ -70,6 +70,13 @@ def plugin_cli_commands() -> list[Any]:
 
 
 @hookimpl
+def plugin_periodic_tasks() -> list[Any]:
+    from .tasks import PERIODIC_TASKS
+
+    return PERIODIC_TASKS
+
+
+@hookimpl
 def plugin_setup_app(app: Any) -> None:
     from . import services
 
