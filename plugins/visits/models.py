@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -208,6 +209,9 @@ class Ban(EstablishmentScoped, Base):
     establishment: Mapped[Establishment] = relationship(lazy="joined")
 
 
+LIVE_BOOKING = "status IN ('confirmed', 'checked_in') AND NOT walk_in"
+
+
 class Booking(EstablishmentScoped, Base):
     """A booked visit; ``status`` moves only along ``services.TRANSITIONS``."""
 
@@ -216,6 +220,15 @@ class Booking(EstablishmentScoped, Base):
         Index("ix_visits_bookings_slot_status", "slot_id", "status"),
         Index("ix_visits_bookings_detainee", "detainee_id", "status"),
         Index("ix_visits_bookings_visitor", "visitor_id", "created_at"),
+        # one live booking per detainee and slot, guaranteed by the database (issue 10 point 5)
+        Index(
+            "uq_visits_bookings_live_slot_detainee",
+            "slot_id",
+            "detainee_id",
+            unique=True,
+            postgresql_where=text(LIVE_BOOKING),
+            sqlite_where=text(LIVE_BOOKING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

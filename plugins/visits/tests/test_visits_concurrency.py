@@ -225,3 +225,49 @@ def test_a_booking_racing_a_transfer_never_stays_at_the_old_establishment(
         assert first == "booking"
     else:
         assert (status, body["error"]["code"]) == (422, "detainee_elsewhere"), body
+
+
+@pytest.mark.parametrize("detainee_lock", [True, False], ids=["locked", "index-alone"])
+def test_ten_relatives_race_to_book_one_detainee_into_one_slot(
+    fresh_app, monkeypatch, detainee_lock
+):
+    """Quota 14, ten relatives, the same detainee and slot: exactly one booking, nine clean
+    409 ``already_booked``. ``index-alone`` takes the detainee's row lock away, so only the
+    partial unique index stands between the racers (without it nine bookings got in)."""
+    if not detainee_lock:
+        monkeypatch.setattr(booking_module, "lock_detainee", lambda det: det)
+    factories = Factories(fresh_app)
+    requests = []
+    with fresh_app.app_context():
+        est = factories.establishment("CAS-AS")
+        services.update_rules(SYSTEM, est, {"quota_pretrial": 14, "quota_convicted": 14})
+        det = factories.detainee("CAS-AS")
+        start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), 20)
+        session().commit()
+        for i in range(10):
+            visitor = factories.visitor(username=f"kin{i}")
+            link(visitor.id, det.id)
+            token, _row = issue_token(visitor)
+            requests.append((token, {"slot_id": slot.id, "detainee": det.registration_number}))
+        session().commit()
+        slot_id, det_id = slot.id, det.id
+
+    results = _race(fresh_app, requests)
+    statuses = Counter(r[0] for r in results)
+    assert statuses == {201: 1, 409: 9}, results
+    assert {r[1]["error"]["code"] for r in results if r[0] == 409} == {"already_booked"}
+    with fresh_app.app_context():
+        live = session().scalar(
+            select(func.count(Booking.id)).where(
+                Booking.slot_id == slot_id, Booking.detainee_id == det_id
+            )
+        )
+        assert live == 1
+        assert session().get(Slot, slot_id).booked == 1
+        assert (
+            session().scalar(
+                select(func.sum(QuotaCounter.used)).where(QuotaCounter.detainee_id == det_id)
+            )
+            == 1
+        )
