@@ -161,11 +161,25 @@ class BlockedDate(EstablishmentScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+LIVE_RELATION = "status IN ('pending', 'approved')"
+
+
 class Relation(Base):
     """A visitor's request to be linked to a detainee, and its decision."""
 
     __tablename__ = "visits_relations"
-    __table_args__ = (Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),)
+    __table_args__ = (
+        Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),
+        # one pending or approved link per visitor and detainee (issue 10 point 5)
+        Index(
+            "uq_visits_relations_live_visitor_detainee",
+            "visitor_id",
+            "detainee_id",
+            unique=True,
+            postgresql_where=text(LIVE_RELATION),
+            sqlite_where=text(LIVE_RELATION),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visitor_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"))

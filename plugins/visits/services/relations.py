@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -70,19 +71,27 @@ def request_relation(
             fields={"detainee": no_match, "detainee_birth_date": no_match},
         )
     if existing is not None:
-        raise Conflict(
-            _("You have already asked to be linked to this detainee."),
-            code="relation_exists",
-            fields={"detainee": _("You have already asked to be linked to this detainee.")},
-        )
+        raise _relation_exists()
     rel = Relation(
         visitor_id=visitor.id,
         detainee_id=det.id,
         relationship_kind=relationship,
         status=RelationStatus.pending,
     )
-    db_session().add(rel)
-    db_session().flush()
+    try:
+        # a SAVEPOINT: of two simultaneous requests for the same link, the second loses on the
+        # unique index with the same 409 as the check above
+        with db_session().begin_nested():
+            db_session().add(rel)
+            db_session().flush()
+    except IntegrityError as exc:
+        message = str(exc.orig)
+        if not any(
+            mark in message
+            for mark in ("uq_visits_relations_live_visitor_detainee", "visits_relations.visitor_id")
+        ):
+            raise
+        raise _relation_exists() from exc
     audit.record(
         "visits.relation.request",
         "visits_relation",
@@ -92,6 +101,14 @@ def request_relation(
         actor=visitor,
     )
     return rel
+
+
+def _relation_exists() -> Conflict:
+    return Conflict(
+        _("You have already asked to be linked to this detainee."),
+        code="relation_exists",
+        fields={"detainee": _("You have already asked to be linked to this detainee.")},
+    )
 
 
 def get_relation(actor: User, relation_id: int) -> Relation:

@@ -21,7 +21,7 @@ from core.plugins import get_plugin_manager, hookimpl
 from core.principals import SYSTEM
 from core.testing import Factories
 from plugins.visits import services
-from plugins.visits.models import Booking, QuotaCounter, Slot
+from plugins.visits.models import Booking, QuotaCounter, Relation, Slot
 from plugins.visits.services import booking as booking_module
 
 from .conftest import link
@@ -29,7 +29,9 @@ from .conftest import link
 pytestmark = pytest.mark.concurrency
 
 
-def _race(app: Any, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+def _race(
+    app: Any, requests: list[tuple[str, dict[str, Any]]], path: str = "/api/v1/visits/bookings"
+) -> list[Any]:
     """POST every (token, body) from its own thread, all released at once."""
     barrier = threading.Barrier(len(requests))
     results: list[Any] = [None] * len(requests)
@@ -38,9 +40,7 @@ def _race(app: Any, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         client = app.test_client()
         barrier.wait()
         try:
-            resp = client.post(
-                "/api/v1/visits/bookings", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            resp = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
             results[i] = (resp.status_code, resp.get_json())
         except Exception as exc:  # a crash is a result the test must see
             results[i] = ("exception", repr(exc))
@@ -268,6 +268,34 @@ def test_ten_relatives_race_to_book_one_detainee_into_one_slot(
         assert (
             session().scalar(
                 select(func.sum(QuotaCounter.used)).where(QuotaCounter.detainee_id == det_id)
+            )
+            == 1
+        )
+
+
+def test_one_family_sends_the_same_link_request_eight_times_at_once(fresh_app):
+    """The same visitor asks eight times at once to be linked to one detainee: one pending
+    link, seven clean 409 ``relation_exists`` (the partial unique index)."""
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        det = factories.detainee("CAS-AS")
+        visitor = factories.visitor(username="eager")
+        token, _row = issue_token(visitor)
+        session().commit()
+        body = {
+            "detainee": det.registration_number,
+            "relationship": "sibling",
+            "detainee_birth_date": det.birth_date.isoformat(),
+        }
+        visitor_id = visitor.id
+    results = _race(fresh_app, [(token, body)] * 8, path="/api/v1/visitors/me/relations")
+    statuses = Counter(r[0] for r in results)
+    assert statuses == {201: 1, 409: 7}, results
+    assert {r[1]["error"]["code"] for r in results if r[0] == 409} == {"relation_exists"}
+    with fresh_app.app_context():
+        assert (
+            session().scalar(
+                select(func.count(Relation.id)).where(Relation.visitor_id == visitor_id)
             )
             == 1
         )
