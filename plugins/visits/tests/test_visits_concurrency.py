@@ -299,3 +299,39 @@ def test_one_family_sends_the_same_link_request_eight_times_at_once(fresh_app):
             )
             == 1
         )
+
+
+def test_two_officers_block_the_same_date_at_once(fresh_app):
+    """Both pass the "already blocked?" check; the loser gets the clean 409, not a 500."""
+    from core.errors import Conflict
+
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        est = factories.establishment("CAS-AS")
+        est_id = est.id
+        session().commit()
+    day = (utcnow() + dt.timedelta(days=5)).date()
+    barrier = threading.Barrier(4)
+    results: list[Any] = [None] * 4
+
+    def run(i: int) -> None:
+        with fresh_app.app_context():
+            barrier.wait()
+            try:
+                est_row = session().get(type(est), est_id)
+                results[i] = services.block_date(SYSTEM, est_row, day, f"Fête {i}")
+                session().commit()
+            except Conflict as exc:
+                session().rollback()
+                results[i] = exc.code
+            except Exception as exc:  # a crash is a result the test must see
+                session().rollback()
+                results[i] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert Counter(isinstance(r, int) for r in results) == {True: 1, False: 3}, results
+    assert [r for r in results if not isinstance(r, int)] == ["already_blocked"] * 3, results
