@@ -16,6 +16,7 @@ from core.query_args import query_date
 
 from . import services
 from .models import Booking, Relation, Slot
+from .throttle import relation_throttle
 
 bp = Blueprint("visits_api", __name__, url_prefix=API_PREFIX)
 TAGS = ["visits"]
@@ -33,15 +34,15 @@ class RelationIn(ApiModel):
         description="spouse, parent, child, sibling, grandparent, grandchild or other_relative "
         '(common words such as "mother" or "brother" are understood)',
     )
-    detainee_birth_date: dt.date | None = Field(
-        None, description="when given, it must match the detainee's birth date"
+    detainee_birth_date: dt.date = Field(
+        description="the detainee's birth date (YYYY-MM-DD); it must match the registration number"
     )
 
 
 class RelationOut(BaseModel):
     id: int
     status: str
-    detainee: str
+    detainee: str = Field(description="the registration number the family typed")
     relationship: str
     reason: str
 
@@ -239,10 +240,12 @@ def _moment(name: str, end_of_day: bool = False) -> dt.datetime | None:
     status=201,
     permission="visits.book",
     tags=TAGS,
-    errors=(409, 422),
-    description="The registration number (and, when given, the birth date) must match; a "
-    "mismatch answers 422 without saying which part was wrong.",
+    errors=(409, 422, 429),
+    description="The registration number and the detainee's birth date must both match. A "
+    "wrong number, a wrong birth date and a released detainee all answer the same "
+    "`422 no_match`. Limited per account and per address (429).",
 )
+@relation_throttle()
 def request_relation(body: RelationIn, user: User) -> dict[str, Any]:
     rel = services.request_relation(
         user, body.detainee, body.relationship, body.detainee_birth_date

@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -160,11 +161,25 @@ class BlockedDate(EstablishmentScoped, Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+LIVE_RELATION = "status IN ('pending', 'approved')"
+
+
 class Relation(Base):
     """A visitor's request to be linked to a detainee, and its decision."""
 
     __tablename__ = "visits_relations"
-    __table_args__ = (Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),)
+    __table_args__ = (
+        Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),
+        # one pending or approved link per visitor and detainee (issue 10 point 5)
+        Index(
+            "uq_visits_relations_live_visitor_detainee",
+            "visitor_id",
+            "detainee_id",
+            unique=True,
+            postgresql_where=text(LIVE_RELATION),
+            sqlite_where=text(LIVE_RELATION),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     visitor_id: Mapped[int] = mapped_column(ForeignKey("core_users.id", ondelete="CASCADE"))
@@ -208,6 +223,9 @@ class Ban(EstablishmentScoped, Base):
     establishment: Mapped[Establishment] = relationship(lazy="joined")
 
 
+LIVE_BOOKING = "status IN ('confirmed', 'checked_in') AND NOT walk_in"
+
+
 class Booking(EstablishmentScoped, Base):
     """A booked visit; ``status`` moves only along ``services.TRANSITIONS``."""
 
@@ -216,6 +234,15 @@ class Booking(EstablishmentScoped, Base):
         Index("ix_visits_bookings_slot_status", "slot_id", "status"),
         Index("ix_visits_bookings_detainee", "detainee_id", "status"),
         Index("ix_visits_bookings_visitor", "visitor_id", "created_at"),
+        # one live booking per detainee and slot, guaranteed by the database (issue 10 point 5)
+        Index(
+            "uq_visits_bookings_live_slot_detainee",
+            "slot_id",
+            "detainee_id",
+            unique=True,
+            postgresql_where=text(LIVE_BOOKING),
+            sqlite_where=text(LIVE_BOOKING),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -48,6 +48,7 @@ from .forms import (
     WalkInForm,
 )
 from .models import Booking, Slot
+from .throttle import relation_throttle
 
 bp = Blueprint(
     "visits",
@@ -134,6 +135,7 @@ def info(code: str) -> Any:
 
 @bp.route("/relatives", methods=["GET", "POST"])
 @login_required_for("visitor")
+@relation_throttle()
 def my_relatives() -> Any:
     form = RelationForm()
     if form.validate_on_submit():
@@ -143,7 +145,6 @@ def my_relatives() -> Any:
                 form.detainee.data or "",
                 form.relationship.data or "",
                 form.detainee_birth_date.data,
-                birth_date_required=True,
             )
         except DomainError as exc:
             _rollback_and_apply(form, exc)
@@ -152,6 +153,14 @@ def my_relatives() -> Any:
             _("Your request was sent. The visits office will check it."), "visits.my_relatives"
         )
     return _relatives_page(form), 422 if request.method == "POST" else 200
+
+
+@bp.errorhandler(429)
+def _too_many_requests(exc: Any) -> Any:
+    """Only link requests are rate-limited among the visits pages: say so on that page."""
+    db_session().rollback()
+    flash(_("Too many link requests. Please try again later."), "error")
+    return _relatives_page(RelationForm(formdata=None)), 429
 
 
 def _relatives_page(form: RelationForm) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -259,8 +260,23 @@ def _create_booking(
         )
         for c in party.companions
     ]
-    sess.add(booking)
-    sess.flush()
+    try:
+        # a SAVEPOINT: a booking racing this one for the same detainee and slot loses on the
+        # unique index, and the rest of the transaction survives
+        with sess.begin_nested():
+            sess.add(booking)
+            sess.flush()
+    except IntegrityError as exc:
+        # PostgreSQL names the index, SQLite the columns
+        message = str(exc.orig)
+        if not any(
+            mark in message
+            for mark in ("uq_visits_bookings_live_slot_detainee", "visits_bookings.slot_id")
+        ):
+            raise
+        raise Conflict(
+            _("A visit to this detainee is already booked at this time."), code="already_booked"
+        ) from exc
     audit.record(
         "visits.booking.walk_in" if walk_in else "visits.booking.create",
         "visits_booking",

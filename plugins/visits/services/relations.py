@@ -6,6 +6,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -27,12 +28,14 @@ def request_relation(
     registration_number: str,
     relationship: str,
     birth_date: Any = None,
-    *,
-    birth_date_required: bool = False,
 ) -> Relation:
-    """A family member asks to be linked to a detainee. A wrong registration number, a
-    released detainee or a birth date that does not match all give the same field error, so
-    nothing is revealed about other detainees."""
+    """A family member asks to be linked to a detainee.
+
+    Both the registration number and the detainee's birth date are required. A wrong number,
+    a wrong birth date and a released detainee all give the same error (``422 no_match``,
+    same message, same fields) after the same queries, so the answer says nothing about
+    whether a registration number exists (see docs/security.md).
+    """
     require(visitor, "visits.book")
     errors: dict[str, str] = {}
     code = relationship_code(relationship)
@@ -41,47 +44,54 @@ def request_relation(
     else:
         relationship = code
     parsed_birth = _parse_date(birth_date, "detainee_birth_date", errors)
-    if parsed_birth is None and birth_date_required and "detainee_birth_date" not in errors:
+    if parsed_birth is None and "detainee_birth_date" not in errors:
         errors["detainee_birth_date"] = _("This field is required.")
     rn = (registration_number or "").strip()
     if not rn:
         errors["detainee"] = _("This field is required.")
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
-    no_match = _("No detainee matches this registration number and birth date.")
     # the family side has no establishment scope: the record is found by its number, and
-    # nothing about it is shown unless number and birth date both match
+    # nothing about it is used unless number and birth date both match. The same two queries
+    # run whatever the outcome (no early return between them).
     det = db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
-    if (
-        det is None
-        or det.is_released
-        or (parsed_birth is not None and det.birth_date != parsed_birth)
-    ):
-        fields = {"detainee": no_match}
-        if parsed_birth is not None:
-            fields["detainee_birth_date"] = no_match
-        raise ValidationFailed(no_match, code="detainee_not_matched", fields=fields)
+    matched = det is not None and not det.is_released and det.birth_date == parsed_birth
     existing = db_session().scalar(
         select(Relation).where(
             Relation.visitor_id == visitor.id,
-            Relation.detainee_id == det.id,
+            Relation.detainee_id == (det.id if matched and det is not None else -1),
             Relation.status.in_((RelationStatus.pending, RelationStatus.approved)),
         )
     )
-    if existing is not None:
-        raise Conflict(
-            _("You have already asked to be linked to this detainee."),
-            code="relation_exists",
-            fields={"detainee": _("You have already asked to be linked to this detainee.")},
+    if not matched or det is None:
+        no_match = _("No detainee matches this registration number and birth date.")
+        raise ValidationFailed(
+            no_match,
+            code="no_match",
+            fields={"detainee": no_match, "detainee_birth_date": no_match},
         )
+    if existing is not None:
+        raise _relation_exists()
     rel = Relation(
         visitor_id=visitor.id,
         detainee_id=det.id,
         relationship_kind=relationship,
         status=RelationStatus.pending,
     )
-    db_session().add(rel)
-    db_session().flush()
+    try:
+        # a SAVEPOINT: of two simultaneous requests for the same link, the second loses on the
+        # unique index with the same 409 as the check above
+        with db_session().begin_nested():
+            db_session().add(rel)
+            db_session().flush()
+    except IntegrityError as exc:
+        message = str(exc.orig)
+        if not any(
+            mark in message
+            for mark in ("uq_visits_relations_live_visitor_detainee", "visits_relations.visitor_id")
+        ):
+            raise
+        raise _relation_exists() from exc
     audit.record(
         "visits.relation.request",
         "visits_relation",
@@ -91,6 +101,14 @@ def request_relation(
         actor=visitor,
     )
     return rel
+
+
+def _relation_exists() -> Conflict:
+    return Conflict(
+        _("You have already asked to be linked to this detainee."),
+        code="relation_exists",
+        fields={"detainee": _("You have already asked to be linked to this detainee.")},
+    )
 
 
 def get_relation(actor: User, relation_id: int) -> Relation:
@@ -143,9 +161,11 @@ def decide_relation(actor: User, relation_id: int, approve: bool, reason: str = 
             _notify(
                 rel.visitor,
                 "visits.relation.rejected",
+                # nothing about the detainee is told before a link is approved: only the
+                # registration number the family typed
                 _(
-                    "Your request to be linked to %(name)s was rejected.",
-                    name=rel.detainee.full_name,
+                    "Your request to be linked to the detainee %(number)s was rejected.",
+                    number=rel.detainee.registration_number,
                 ),
                 _("Reason: %(reason)s", reason=reason),
             )

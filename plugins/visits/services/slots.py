@@ -8,6 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -143,6 +144,14 @@ def cancel_slot(actor: Principal, slot: Slot, reason: str) -> int:
     return count
 
 
+def _already_blocked() -> Conflict:
+    return Conflict(
+        _("This date is already blocked."),
+        code="already_blocked",
+        fields={"day": _("This date is already blocked.")},
+    )
+
+
 def block_date(actor: Principal, establishment: Establishment, day: Any, reason: str) -> int:
     """Block a date: no slots are generated, existing ones are cancelled (families notified)."""
     _staff(actor, "visits.manage", establishment.id)
@@ -163,13 +172,17 @@ def block_date(actor: Principal, establishment: Establishment, day: Any, reason:
         )
     )
     if exists is not None:
-        raise Conflict(
-            _("This date is already blocked."),
-            code="already_blocked",
-            fields={"day": _("This date is already blocked.")},
-        )
-    sess.add(BlockedDate(establishment_id=establishment.id, day=parsed, reason=reason[:300]))
-    sess.flush()
+        raise _already_blocked()
+    try:
+        # a SAVEPOINT: of two officers blocking the same date at once, the second loses on the
+        # unique constraint with the same 409 as the check above (not a 500)
+        with sess.begin_nested():
+            sess.add(
+                BlockedDate(establishment_id=establishment.id, day=parsed, reason=reason[:300])
+            )
+            sess.flush()
+    except IntegrityError as exc:
+        raise _already_blocked() from exc
     cancelled = 0
     for slot in list_slots(
         establishment.id,

@@ -34,7 +34,11 @@ def test_relation_request_then_approval(app, client, world, factories, api_heade
     family = api_headers(world.stranger)
     resp = client.post(
         f"{API}/visitors/me/relations",
-        json={"detainee": world.rn, "relationship": "spouse"},
+        json={
+            "detainee": world.rn,
+            "relationship": "spouse",
+            "detainee_birth_date": world.birth.isoformat(),
+        },
         headers=family,
     )
     assert resp.status_code == 201, resp.json
@@ -58,7 +62,11 @@ def test_relation_request_then_approval(app, client, world, factories, api_heade
 def test_relation_reject_needs_a_reason(app, client, world, factories, api_headers):
     resp = client.post(
         f"{API}/visitors/me/relations",
-        json={"detainee": world.rn, "relationship": "child"},
+        json={
+            "detainee": world.rn,
+            "relationship": "child",
+            "detainee_birth_date": world.birth.isoformat(),
+        },
         headers=api_headers(world.stranger),
     )
     officer = _staff(app, factories, api_headers)
@@ -71,12 +79,20 @@ def test_relation_reject_needs_a_reason(app, client, world, factories, api_heade
 @pytest.mark.parametrize(
     "body,field",
     [
-        ({"detainee": "2020-999999", "relationship": "spouse"}, "detainee"),
+        ({"detainee": "2020-999999", "relationship": "spouse"}, "detainee_birth_date"),
+        ({"detainee": "RN", "relationship": "spouse"}, "detainee_birth_date"),
+        (
+            {"detainee": "2020-999999", "relationship": "spouse", "detainee_birth_date": "BIRTH"},
+            "detainee",
+        ),
         (
             {"detainee": "RN", "relationship": "spouse", "detainee_birth_date": "1970-01-01"},
             "detainee",
         ),
-        ({"detainee": "RN", "relationship": "enemy"}, "relationship"),
+        (
+            {"detainee": "RN", "relationship": "enemy", "detainee_birth_date": "BIRTH"},
+            "relationship",
+        ),
         (
             {"detainee": "RN", "relationship": "spouse", "detainee_birth_date": "17/05/1990"},
             "detainee_birth_date",
@@ -86,7 +102,8 @@ def test_relation_reject_needs_a_reason(app, client, world, factories, api_heade
     ],
 )
 def test_relation_bad_input(client, world, api_headers, body, field):
-    body = {k: (world.rn if v == "RN" else v) for k, v in body.items()}
+    subst = {"RN": world.rn, "BIRTH": world.birth.isoformat()}
+    body = {k: subst.get(v, v) if isinstance(v, str) else v for k, v in body.items()}
     resp = client.post(
         f"{API}/visitors/me/relations", json=body, headers=api_headers(world.stranger)
     )
@@ -132,7 +149,11 @@ def test_staff_cannot_request_relations(app, client, world, factories, api_heade
     officer = _staff(app, factories, api_headers)
     resp = client.post(
         f"{API}/visitors/me/relations",
-        json={"detainee": world.rn, "relationship": "spouse"},
+        json={
+            "detainee": world.rn,
+            "relationship": "spouse",
+            "detainee_birth_date": world.birth.isoformat(),
+        },
         headers=officer,
     )
     assert resp.status_code == 403

@@ -21,7 +21,7 @@ from core.plugins import get_plugin_manager, hookimpl
 from core.principals import SYSTEM
 from core.testing import Factories
 from plugins.visits import services
-from plugins.visits.models import Booking, QuotaCounter, Slot
+from plugins.visits.models import Booking, QuotaCounter, Relation, Slot
 from plugins.visits.services import booking as booking_module
 
 from .conftest import link
@@ -29,7 +29,9 @@ from .conftest import link
 pytestmark = pytest.mark.concurrency
 
 
-def _race(app: Any, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
+def _race(
+    app: Any, requests: list[tuple[str, dict[str, Any]]], path: str = "/api/v1/visits/bookings"
+) -> list[Any]:
     """POST every (token, body) from its own thread, all released at once."""
     barrier = threading.Barrier(len(requests))
     results: list[Any] = [None] * len(requests)
@@ -38,9 +40,7 @@ def _race(app: Any, requests: list[tuple[str, dict[str, Any]]]) -> list[Any]:
         client = app.test_client()
         barrier.wait()
         try:
-            resp = client.post(
-                "/api/v1/visits/bookings", json=body, headers={"Authorization": f"Bearer {token}"}
-            )
+            resp = client.post(path, json=body, headers={"Authorization": f"Bearer {token}"})
             results[i] = (resp.status_code, resp.get_json())
         except Exception as exc:  # a crash is a result the test must see
             results[i] = ("exception", repr(exc))
@@ -225,3 +225,113 @@ def test_a_booking_racing_a_transfer_never_stays_at_the_old_establishment(
         assert first == "booking"
     else:
         assert (status, body["error"]["code"]) == (422, "detainee_elsewhere"), body
+
+
+@pytest.mark.parametrize("detainee_lock", [True, False], ids=["locked", "index-alone"])
+def test_ten_relatives_race_to_book_one_detainee_into_one_slot(
+    fresh_app, monkeypatch, detainee_lock
+):
+    """Quota 14, ten relatives, the same detainee and slot: exactly one booking, nine clean
+    409 ``already_booked``. ``index-alone`` takes the detainee's row lock away, so only the
+    partial unique index stands between the racers (without it nine bookings got in)."""
+    if not detainee_lock:
+        monkeypatch.setattr(booking_module, "lock_detainee", lambda det: det)
+    factories = Factories(fresh_app)
+    requests = []
+    with fresh_app.app_context():
+        est = factories.establishment("CAS-AS")
+        services.update_rules(SYSTEM, est, {"quota_pretrial": 14, "quota_convicted": 14})
+        det = factories.detainee("CAS-AS")
+        start = (utcnow() + dt.timedelta(days=3)).replace(second=0, microsecond=0)
+        slot = services.create_slot(SYSTEM, est, start, start + dt.timedelta(hours=1), 20)
+        session().commit()
+        for i in range(10):
+            visitor = factories.visitor(username=f"kin{i}")
+            link(visitor.id, det.id)
+            token, _row = issue_token(visitor)
+            requests.append((token, {"slot_id": slot.id, "detainee": det.registration_number}))
+        session().commit()
+        slot_id, det_id = slot.id, det.id
+
+    results = _race(fresh_app, requests)
+    statuses = Counter(r[0] for r in results)
+    assert statuses == {201: 1, 409: 9}, results
+    assert {r[1]["error"]["code"] for r in results if r[0] == 409} == {"already_booked"}
+    with fresh_app.app_context():
+        live = session().scalar(
+            select(func.count(Booking.id)).where(
+                Booking.slot_id == slot_id, Booking.detainee_id == det_id
+            )
+        )
+        assert live == 1
+        assert session().get(Slot, slot_id).booked == 1
+        assert (
+            session().scalar(
+                select(func.sum(QuotaCounter.used)).where(QuotaCounter.detainee_id == det_id)
+            )
+            == 1
+        )
+
+
+def test_one_family_sends_the_same_link_request_eight_times_at_once(fresh_app):
+    """The same visitor asks eight times at once to be linked to one detainee: one pending
+    link, seven clean 409 ``relation_exists`` (the partial unique index)."""
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        det = factories.detainee("CAS-AS")
+        visitor = factories.visitor(username="eager")
+        token, _row = issue_token(visitor)
+        session().commit()
+        body = {
+            "detainee": det.registration_number,
+            "relationship": "sibling",
+            "detainee_birth_date": det.birth_date.isoformat(),
+        }
+        visitor_id = visitor.id
+    results = _race(fresh_app, [(token, body)] * 8, path="/api/v1/visitors/me/relations")
+    statuses = Counter(r[0] for r in results)
+    assert statuses == {201: 1, 409: 7}, results
+    assert {r[1]["error"]["code"] for r in results if r[0] == 409} == {"relation_exists"}
+    with fresh_app.app_context():
+        assert (
+            session().scalar(
+                select(func.count(Relation.id)).where(Relation.visitor_id == visitor_id)
+            )
+            == 1
+        )
+
+
+def test_two_officers_block_the_same_date_at_once(fresh_app):
+    """Both pass the "already blocked?" check; the loser gets the clean 409, not a 500."""
+    from core.errors import Conflict
+
+    factories = Factories(fresh_app)
+    with fresh_app.app_context():
+        est = factories.establishment("CAS-AS")
+        est_id = est.id
+        session().commit()
+    day = (utcnow() + dt.timedelta(days=5)).date()
+    barrier = threading.Barrier(4)
+    results: list[Any] = [None] * 4
+
+    def run(i: int) -> None:
+        with fresh_app.app_context():
+            barrier.wait()
+            try:
+                est_row = session().get(type(est), est_id)
+                results[i] = services.block_date(SYSTEM, est_row, day, f"Fête {i}")
+                session().commit()
+            except Conflict as exc:
+                session().rollback()
+                results[i] = exc.code
+            except Exception as exc:  # a crash is a result the test must see
+                session().rollback()
+                results[i] = repr(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert Counter(isinstance(r, int) for r in results) == {True: 1, False: 3}, results
+    assert [r for r in results if not isinstance(r, int)] == ["already_blocked"] * 3, results

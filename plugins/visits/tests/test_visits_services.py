@@ -232,22 +232,27 @@ def test_relation_request_must_match_and_reveals_nothing(app, world, factories):
     with app.app_context():
         visitor = _user(world.stranger)
         with pytest.raises(ValidationFailed) as wrong_rn:
-            services.request_relation(visitor, "2020-999999", "spouse")
+            services.request_relation(visitor, "2020-999999", "spouse", world.birth.isoformat())
         with pytest.raises(ValidationFailed) as wrong_birth:
             services.request_relation(visitor, world.rn, "spouse", "1970-01-01")
-        assert wrong_rn.value.code == wrong_birth.value.code == "detainee_not_matched"
+        assert wrong_rn.value.code == wrong_birth.value.code == "no_match"
         assert wrong_rn.value.fields["detainee"] == wrong_birth.value.fields["detainee"]
         rel = services.request_relation(visitor, world.rn, "spouse", world.birth.isoformat())
         assert rel.status == "pending"
-        with pytest.raises(Conflict):
+        with pytest.raises(ValidationFailed) as no_birth:
             services.request_relation(visitor, world.rn, "spouse")
+        assert "detainee_birth_date" in no_birth.value.fields
+        with pytest.raises(Conflict):
+            services.request_relation(visitor, world.rn, "spouse", world.birth.isoformat())
 
 
 def test_relation_decisions(app, world, factories):
     with app.app_context():
         officer = factories.user("visits_officer", ("EST-A",))
         elsewhere = factories.user("visits_officer", ("EST-B",))
-        rel = services.request_relation(_user(world.stranger), world.rn, "sibling")
+        rel = services.request_relation(
+            _user(world.stranger), world.rn, "sibling", world.birth.isoformat()
+        )
         with pytest.raises(NotFound):
             services.decide_relation(elsewhere, rel.id, True)
         with pytest.raises(ValidationFailed):
