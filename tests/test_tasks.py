@@ -329,3 +329,35 @@ def test_visits_periodic_tasks_run_as_the_worker_runs_them(app: Any) -> None:
     assert isinstance(created, int)
     assert queue.run_now("visits.generate_slots") == 0  # idempotent: nothing more to create
     assert isinstance(queue.run_now("visits.reminders"), int)
+
+
+def test_redis_queue_stores_dequeues_and_executes(make_app: Any) -> None:
+    """Several hosts: with IDMAJ_REDIS_URL the queue lives in Redis (a live server: .ci/run
+    starts one; without it this test fails, it never skips)."""
+    import os
+    import uuid
+
+    import redis
+
+    url = os.environ.get("IDMAJ_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.exceptions.ConnectionError as exc:
+        pytest.fail(f"this test needs Redis at {url} (.ci/run starts it): {exc}")
+    prefix = f"idmaj-test-{uuid.uuid4().hex}"
+    app = make_app(rolled_back=True, REDIS_URL=url, REDIS_KEY_PREFIX=prefix)
+    queue = get_queue(app)
+    try:
+        assert type(queue.huey).__name__ == "RedisHuey" and queue.huey.name == f"{prefix}-tasks"
+        with app.app_context():
+            msg_id = enqueue(kind="tp.queued", subject="through Redis").id
+            db_session().commit()
+        queue.enqueue("core.notifications")
+        assert queue.huey.pending_count() == 1
+        assert _get(app, msg_id).sent_at is None
+        task = queue.huey.dequeue()
+        assert task is not None and queue.huey.pending_count() == 0
+        queue.huey.execute(task)
+        assert _get(app, msg_id).sent_at is not None
+    finally:
+        queue.huey.flush()
