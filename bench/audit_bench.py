@@ -114,6 +114,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--writers", default="1,2,4,8")
     parser.add_argument("--seal-every", type=float, default=1.0)
+    parser.add_argument(
+        "--writes-only",
+        action="store_true",
+        help="measure the write path only (runs on a checkout of the previous, head-row design)",
+    )
     args = parser.parse_args()
     os.environ["IDMAJ_TEST_BACKEND"] = args.backend
     from core.testing import TestDatabase, build_migrated_app
@@ -132,6 +137,8 @@ def main() -> None:
                 print(
                     f"audited writes, {n} writer(s): {rate:8.0f}/s  ({rate / base:.2f}x one writer)"
                 )
+            if args.writes_only:
+                return
             from core.audit import sealer
 
             with app.app_context():
