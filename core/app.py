@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     from core.detainees.views import bp as detainee_pages
     from core.establishments.views import bp as establishment_pages
     from core.identity.views import auth_bp, users_bp
+    from core.notifications.views import bp as notification_pages
     from core.portal.views import bp as portal_pages
 
     for blueprint in (
@@ -64,6 +65,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         detainee_pages,
         detainee_import,
         audit_pages,
+        notification_pages,
         core_api,
     ):
         app.register_blueprint(blueprint)

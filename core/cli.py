@@ -290,8 +290,9 @@ def notifications_retry(message_ids: tuple[int, ...]) -> None:
     """Give failed messages a fresh set of tries (after the channel is repaired)."""
     from core.db import session
     from core.notifications.services import retry_failed
+    from core.principals import SYSTEM
 
-    count = retry_failed(list(message_ids))
+    count = retry_failed(list(message_ids), SYSTEM)
     session().commit()
     click.echo(f"queued again: {count}")
 
