@@ -104,6 +104,14 @@ def _iso(value: dt.datetime | dt.date | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+def _actor_label(event: AuditEvent, user: User) -> str:
+    """Who acted, as the user may learn it: themselves, a member of staff (not named), or the
+    platform."""
+    if event.actor_id == user.id:
+        return _("You")
+    return _("Staff") if event.actor_id is not None else _("System")
+
+
 def _core_sections(user: User) -> list[DataSection]:
     sess = db_session()
     profile = DataSection(
@@ -218,9 +226,7 @@ def _core_sections(user: User) -> list[DataSection]:
             {
                 "occurred_at": _iso(e.occurred_at),
                 "action": e.action,
-                "by": "you"
-                if e.actor_id == user.id
-                else ("staff" if e.actor_id is not None else "system"),
+                "by": _actor_label(e, user),
                 "object": f"{e.object_type}:{e.object_id}" if e.object_id else e.object_type,
                 # an address is shown only for what the user did themselves
                 "ip": e.ip if e.actor_id == user.id else "",
