@@ -53,6 +53,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     from core.detainees.import_views import bp as detainee_import
     from core.detainees.views import bp as detainee_pages
     from core.establishments.views import bp as establishment_pages
+    from core.identity.account_views import bp as account_pages
     from core.identity.views import auth_bp, users_bp
     from core.notifications.views import bp as notification_pages
     from core.portal.views import bp as portal_pages
@@ -60,6 +61,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     for blueprint in (
         portal_pages,
         auth_bp,
+        account_pages,
         users_bp,
         establishment_pages,
         detainee_pages,

@@ -7,6 +7,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
+from core.files import private_dir
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
@@ -23,7 +25,7 @@ def _secret_key(instance: Path) -> str:
     path = instance / "secret_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     key = secrets.token_urlsafe(48)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
@@ -40,7 +42,7 @@ def _audit_key(instance: Path) -> str:
     path = instance / "audit_key"
     if path.exists():
         return path.read_text().strip()
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     key = secrets.token_urlsafe(48)
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -55,7 +57,7 @@ def _database_url(instance: Path) -> str:
     url = os.environ.get("IDMAJ_DATABASE_URL")
     if url:
         return url
-    instance.mkdir(parents=True, exist_ok=True)
+    private_dir(instance)
     return f"sqlite:///{instance / 'idmaj.db'}"
 
 

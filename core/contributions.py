@@ -152,6 +152,25 @@ class Role:
 
 
 @dataclass(frozen=True)
+class DataSection:
+    """Part of what the application holds about one user (``user_data_export``).
+
+    ``key`` names the section in the JSON download (``"visits.bookings"``: the module's name
+    first); ``title`` heads it on the readable page (localised); ``columns`` are ``(field,
+    localised heading)`` pairs in the order to show; ``rows`` are the records, one dict each,
+    with JSON-ready values (text, numbers, booleans, ISO dates) under those fields; ``note``
+    says, if need be, why something is kept or not shown. ``order`` sorts the sections.
+    """
+
+    key: str
+    title: str
+    columns: tuple[tuple[str, str], ...]
+    rows: tuple[Mapping[str, Any], ...] = ()
+    note: str = ""
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class DemoContext:
     """What ``demo_seed`` implementations receive: the core's demo data already flushed."""
 
@@ -164,6 +183,7 @@ class DemoContext:
 
 
 __all__ = [
+    "DataSection",
     "DemoContext",
     "MigrationBranch",
     "NavItem",

@@ -23,6 +23,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
+from core.files import private_file, sqlite_file
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -121,6 +123,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
         kwargs.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
         engine = create_engine(url, **kwargs)
+        database = sqlite_file(engine.url.database)
+        if database is not None and "mode=memory" not in url:
+            # created 0600 before SQLite opens it; its -wal and -shm files take the same mode
+            private_file(database)
         _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)

@@ -269,12 +269,13 @@ def database_is_empty() -> bool:
     )
 
 
-def seed(detainees: int = 400, seed_value: int = 2025, population: bool = True) -> DemoResult:
+def seed(detainees: int = 400, seed_value: int = 2025, population: bool = False) -> DemoResult:
     """Fill an empty database; runs in the caller's transaction (the caller commits).
 
     ``detainees`` are admitted through the services (audited, with every module's hooks) and
-    carry the demo's stories; ``population`` then fills every establishment to a real-looking
-    occupancy by bulk inserts (:mod:`core.demo_population`)."""
+    carry the demo's stories; ``population`` (what ``idmaj demo seed`` does unless told
+    ``--no-population``) then fills every establishment to a real-looking occupancy by bulk
+    inserts (:mod:`core.demo_population`)."""
     sess = db_session()
     rng = random.Random(seed_value)
     sync_permissions(sess)

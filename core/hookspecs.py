@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from core.contributions import (
+        DataSection,
         DemoContext,
         MigrationBranch,
         NavItem,
@@ -262,6 +263,34 @@ def on_detainee_transferred(
 ) -> None:
     """Called inside the move's transaction, after the detainee's establishment changed.
     Returns nothing; raise to abort the move."""
+
+
+# ---------------------------------------------------------------------------------------------
+# A user's own data: what is held about them, and closing their account (issue 10 point 3)
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def user_data_export(user: User) -> list[DataSection]:
+    """Called when a user downloads what the application holds about them (the JSON file and
+    the readable page of ``/account/data``, ``GET /api/v1/visitors/me/export``).
+
+    :param user: the signed-in user asking for their own data (never someone else's).
+    :returns: :class:`core.contributions.DataSection` values: every record of the module that
+        is about this user (their bookings, link requests, companions they named…), with
+        JSON-ready values. Leave out what would reveal a third party's data the user may not
+        see, and internal notes about them only when the law allows (say so in ``note``).
+    """
+
+
+@hookspec
+def user_account_closing(user: User) -> None:
+    """Called inside the transaction that closes a family account, **before** the core erases
+    the user's name, phone, national identity number and username (so the module can still
+    match them). Erase or anonymise what the module holds about the person that it has no
+    lawful reason to keep (companions' names, pending requests, future bookings…); keep the
+    records the law requires, tied to the user's id only. Audit what changes. Returns nothing;
+    raise a :class:`core.errors.DomainError` to refuse the closing (nothing is changed)."""
 
 
 def all_hook_names() -> list[str]:

@@ -25,6 +25,7 @@ from huey.api import Huey
 from huey.exceptions import TaskLockedException
 
 from core.contributions import PeriodicTask
+from core.files import private_file
 from core.plugins import PluginError, get_plugin_manager
 from core.principals import SYSTEM, acting_as
 
@@ -107,6 +108,7 @@ class TaskQueue:
             return MemoryHuey(name, results=False, immediate=True)
         if config.get("REDIS_URL"):
             return RedisHuey(name, results=False, url=config["REDIS_URL"])
+        private_file(config["TASKS_FILE"])  # 0600 before SQLite opens it
         return SqliteHuey(name, results=False, filename=config["TASKS_FILE"])
 
     def _build(self) -> Huey:

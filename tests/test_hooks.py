@@ -1238,3 +1238,84 @@ def test_transfer_blockers_stop_the_move(build: Callable[..., Flask]) -> None:
     assert plugin.asked == [("transfer", rn, "EST-B", "EST-A", "court", "court", officer_name)]
     with app.app_context():
         assert detainee_services.get_detainee(rn, SYSTEM).establishment.code == "EST-A"
+
+
+# --------------------------------------------------------------------------------------------
+# a user's own data (issue 10 point 3)
+# --------------------------------------------------------------------------------------------
+
+
+class OwnData:
+    PLUGIN_NAME = "tpown"
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.closing: list[tuple[str, str | None]] = []
+
+    @hookimpl
+    def user_data_export(self, user: Any) -> list[Any]:
+        from core.contributions import DataSection
+
+        return [
+            DataSection(
+                "tpown.cards",
+                "Loyalty cards",
+                (("number", "Card number"),),
+                ({"number": f"CARD-{user.id}"},),
+                note="kept for a year",
+            )
+        ]
+
+    @hookimpl
+    def user_account_closing(self, user: Any) -> None:
+        from core.errors import Conflict
+
+        # called before the core erases the person's details: they are still readable
+        self.closing.append((user.username, user.national_id))
+        if self.refuse:
+            raise Conflict("A loyalty card is still in use.", code="card_in_use")
+
+
+def test_user_data_export_sections_appear_on_the_page_and_in_the_json(
+    build: Callable[..., Flask],
+) -> None:
+    app = build(OwnData())
+    client, visitor = sign_in(app, "visitor", ())
+    page = client.get("/account/data")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "Loyalty cards" in html and f"CARD-{visitor.id}" in html and "kept for a year" in html
+    data = client.get("/account/data.json").get_json(force=True)
+    assert data["sections"]["tpown.cards"] == [{"number": f"CARD-{visitor.id}"}]
+    assert data["notes"]["tpown.cards"] == "kept for a year"
+    api = client.get("/api/v1/visitors/me/export", headers=bearer(client, visitor))
+    assert api.json["sections"]["tpown.cards"] == [{"number": f"CARD-{visitor.id}"}]
+
+
+def test_user_account_closing_sees_the_details_and_may_refuse(
+    build: Callable[..., Flask],
+) -> None:
+    from core.identity.models import User
+
+    plugin = OwnData(refuse=True)
+    app = build(plugin)
+    client, visitor = sign_in(app, "visitor", ())
+    with app.app_context():
+        national_id = db_session().get(User, visitor.id).national_id
+    resp = client.post("/account/close", data={"password": TEST_PASSWORD})
+    assert resp.status_code == 409
+    assert plugin.closing == [(visitor.username, national_id)]
+    with app.app_context():
+        kept = db_session().get(User, visitor.id)
+        assert kept.is_active and kept.username == visitor.username
+    assert _audit(app, "user.account.close") == 0
+
+    agreeing = OwnData()
+    app2 = build(agreeing)
+    client2, visitor2 = sign_in(app2, "visitor", ())
+    resp = client2.post("/account/close", data={"password": TEST_PASSWORD})
+    assert resp.status_code == 302
+    assert [name for name, _ in agreeing.closing] == [visitor2.username]
+    with app2.app_context():
+        closed = db_session().get(User, visitor2.id)
+        assert not closed.is_active and closed.username.startswith("~closed-")

@@ -35,6 +35,7 @@ ALL_SEEING = ("central_admin", "auditor")
 CORE_BLUEPRINTS = {
     "portal",
     "auth",
+    "account",
     "users",
     "establishments",
     "detainees",
@@ -82,6 +83,13 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("GET", "/account/password"): row(anonymous=302, visitor=200, staff=200),
     ("POST", "/account/password"): row(anonymous=302, visitor=422, staff=422),  # wrong password
     ("POST", "/logout"): row(anonymous=302, visitor=302, staff=302),
+    # one's own account (issue 10 point 3): everyone signed in; only a family closes its own
+    ("GET", "/account"): row(anonymous=302, visitor=200, staff=200),
+    ("POST", "/account"): row(anonymous=302, visitor=302, staff=302),
+    ("GET", "/account/data"): row(anonymous=302, visitor=200, staff=200),
+    ("GET", "/account/data.json"): row(anonymous=302, visitor=200, staff=200),
+    ("GET", "/account/close"): row(anonymous=302, visitor=200, staff=403),
+    ("POST", "/account/close"): row(anonymous=302, visitor=422, staff=403),  # wrong password
     # detainees
     ("GET", "/detainees/"): row(anonymous=302, visitor=403, staff=200),
     ("GET", "/detainees/new"): row(anonymous=302, visitor=403, staff=403, registry_clerk=200),
@@ -154,6 +162,10 @@ API: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/api/v1/auth/token"): row(anonymous=401, visitor=200, staff=200),
     ("POST", "/api/v1/auth/revoke"): row(anonymous=401, visitor=200, staff=200),
     ("POST", "/api/v1/visitors/register"): everyone(201),
+    ("GET", "/api/v1/visitors/me"): row(anonymous=401, visitor=200, staff=403),
+    ("PATCH", "/api/v1/visitors/me"): row(anonymous=401, visitor=200, staff=403),
+    ("GET", "/api/v1/visitors/me/export"): row(anonymous=401, visitor=200, staff=403),
+    ("POST", "/api/v1/visitors/me/close"): row(anonymous=401, visitor=422, staff=403),
     ("GET", "/api/v1/establishments"): row(anonymous=401, visitor=403, staff=200),
     ("POST", "/api/v1/establishments"): row(
         anonymous=401, visitor=403, staff=403, central_admin=201
@@ -246,6 +258,10 @@ def _page_data(method: str, rule: str, where: str, world: World) -> dict[str, An
         return {}
     if rule == "/account/password":
         return {"current_password": "not-my-password", "new_password": "x" * 12}
+    if rule == "/account":
+        return {"full_name": "Nom Complet", "phone": "0612345678"}
+    if rule == "/account/close":
+        return {"password": "not-my-password"}
     if rule.startswith("/detainees/"):
         if rule.endswith("/release"):
             return {"note": "Fin de peine"}
@@ -301,6 +317,10 @@ def _page_data(method: str, rule: str, where: str, world: World) -> dict[str, An
 
 def _api_body(method: str, rule: str, where: str, world: World) -> dict[str, Any] | None:
     est = _WHERE[where]
+    if rule == "/api/v1/visitors/me" and method == "PATCH":
+        return {"phone": "0612345678"}
+    if rule == "/api/v1/visitors/me/close":
+        return {"password": "not-my-password"}
     if method != "POST" or rule.endswith("/release") or rule.endswith("/revoke"):
         return None
     if rule == "/api/v1/auth/token":

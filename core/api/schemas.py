@@ -110,3 +110,26 @@ class AuditEventOut(BaseModel):
     object_id: str
     establishment: str | None
     summary: dict
+
+
+class MeOut(BaseModel):
+    id: int
+    username: str
+    full_name: str
+    phone: str | None
+    email: str | None
+    national_id: str | None
+    roles: list[str]
+
+
+class MeIn(ApiModel):
+    full_name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class CloseAccountIn(ApiModel):
+    password: str = Field(max_length=200)
+
+
+class CloseAccountOut(BaseModel):
+    closed: bool

@@ -401,3 +401,7 @@ def audit_events(user: User) -> dict[str, Any]:
     filters = audit_filters()
     rows, total = search_events(filters, page, per_page)
     return page_payload([audit_event_json(r) for r in rows], total, page, per_page)
+
+
+# the family's own account (GET/PATCH /visitors/me, export, close) lives in its own module
+from core.api import account_views as _account_views  # noqa: E402, F401

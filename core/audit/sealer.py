@@ -27,6 +27,7 @@ is repaired by the next run, which appends every checkpoint the file does not ha
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 from sqlalchemy import func, select, text
@@ -36,6 +37,7 @@ from core.audit import services
 from core.audit.models import AuditCheckpoint, AuditEvent
 from core.db import session as db_session
 from core.db import utcnow
+from core.files import open_private_append
 
 SEALER_LOCK_KEY = 0x1D3A_A0D1  # pg_advisory_xact_lock key, taken by sealers only
 
@@ -129,8 +131,7 @@ def anchor_checkpoints(sess: Session | None = None) -> int:
     sess.rollback()  # end the read transaction: no lock kept while writing the file
     if not out:
         return 0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as fh:
+    with os.fdopen(open_private_append(path), "a", encoding="utf-8") as fh:
         for row in out:
             fh.write(json.dumps(row, sort_keys=True) + "\n")
         fh.flush()

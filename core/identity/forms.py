@@ -103,3 +103,27 @@ class UserForm(FlaskForm):
 class RolePermissionsForm(FlaskForm):
     permissions = MultiCheckboxField(_l("Permissions"), choices=[])
     submit = SubmitField(_l("Save"))
+
+
+class ProfileForm(FlaskForm):
+    full_name = StringField(
+        _l("Full name"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "name"},
+    )
+    phone = StringField(
+        _l("Phone number"),
+        validators=[Length(max=40)],
+        description=_l("A Moroccan number (0612345678) or an international one with its + code."),
+        render_kw={"autocomplete": "tel", "inputmode": "tel"},
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class CloseAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password"),
+        validators=[DataRequired(REQUIRED), Length(max=200)],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Close my account"))

@@ -32,6 +32,7 @@ from core.identity.models import (
     UserRole,
 )
 from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from core.identity.privacy import normalise_phone
 from core.identity.roles import role_registry
 from core.plugins import collect
 from core.principals import Principal, is_system
@@ -101,7 +102,6 @@ def grant_staff_baseline(roles: Iterable[str], sess: Session | None = None) -> N
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{3,80}$")
 NATIONAL_ID_RE = re.compile(r"^[A-Za-z]{1,2}[0-9]{1,8}$")
-PHONE_RE = re.compile(r"^\+?[0-9 ]{8,20}$")
 
 
 # --------------------------------------------------------------------------------------------
@@ -328,6 +328,10 @@ def _create_user(
         )
     if needs_establishment(roles) and not establishments:
         errors["establishments"] = _("A staff member needs at least one establishment.")
+    try:
+        phone = normalise_phone(phone, required=False) or None
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     ests = _establishments_by_code(establishments)
@@ -389,11 +393,12 @@ def register_visitor(
     """A family member registers themselves."""
     errors: dict[str, str] = {}
     national_id = (national_id or "").strip().upper()
-    phone = (phone or "").strip()
     if not NATIONAL_ID_RE.match(national_id):
         errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
-    if not PHONE_RE.match(phone):
-        errors["phone"] = _("Enter a phone number, e.g. 0612345678.")
+    try:
+        phone = normalise_phone(phone if isinstance(phone, str) else "")
+    except ValidationFailed as exc:
+        errors.update(exc.fields)
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     return _create_user(

@@ -13,6 +13,7 @@ from core.db import session as db_session
 from core.errors import DomainError, Unauthorized
 from core.establishments.services import all_establishments
 from core.i18n import current_language
+from core.identity import privacy
 from core.identity import services as identity
 from core.identity.directory import clean_query, list_users
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
@@ -38,7 +39,8 @@ def login() -> Any:
         except Unauthorized as exc:
             form.password.errors = [str(exc.message)]
             flash(str(exc.message), "error")
-            audit.record("user.login.failed", "user", (form.username.data or "")[:80])
+            # never the typed name itself: it may be a password typed in the wrong box
+            privacy.record_failed_sign_in(form.username.data or "")
             db_session().commit()
             return render_template("auth/login.html", form=form), 401
         login_user(user)

@@ -156,6 +156,20 @@ def on_detainee_released(detainee: Any, actor: Any) -> None:
 
 
 @hookimpl
+def user_data_export(user: Any) -> list[Any]:
+    from .services.privacy import export_sections
+
+    return export_sections(user) if user.is_visitor else []
+
+
+@hookimpl
+def user_account_closing(user: Any) -> None:
+    from .services.privacy import close_visitor
+
+    close_visitor(user)
+
+
+@hookimpl
 def demo_seed(context: Any) -> None:
     from .demo import seed
 

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.db import session as db_session
+from core.errors import DomainError
 from core.db import utcnow
 from core.detainees.models import LegalStatus
 from core.principals import SYSTEM
@@ -159,7 +160,12 @@ def _today_at_every_establishment(context: Any) -> None:
                 )
             )
             context.session.flush()
-            services.book(visitor, slot.id, det.registration_number, now=booked_at)
+            try:
+                # a detainee whose week is already booked (a small demo) is simply left out
+                with context.session.begin_nested():
+                    services.book(visitor, slot.id, det.registration_number, now=booked_at)
+            except DomainError:
+                continue
 
 
 def _pending_requests(context: Any, cas: Any, detainees: list[Any]) -> None:
