@@ -112,8 +112,15 @@ def _register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError) -> Any:
         session().rollback()
         if _wants_json():
-            return domain_error_response(exc)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+            resp = domain_error_response(exc)
+        else:
+            resp = app.make_response(
+                (render_template("error.html", status=exc.status, message=exc.message), exc.status)
+            )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

@@ -157,3 +157,21 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInCounter(Base):
+    """One fixed-window counter of the sign-in throttle (:mod:`core.identity.throttle`).
+
+    Kept in the database so that every worker process (and every host) counts together.
+    ``key`` names what is counted (``pair/10:<account>|<address>``, ``addr/100:<address>``,
+    ``acct:<account>``), ``window_seconds`` the window's length; ``blocked_until`` is the end of
+    an account's progressive delay.
+    """
+
+    __tablename__ = "core_sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_seconds: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

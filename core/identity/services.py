@@ -522,6 +522,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
             fields={"current_password": _("The current password is wrong.")},
+            code="wrong_current_password",
         )
     _check_password_strength(new_password, "new_password")
     user.password_hash = hash_password(new_password)
