@@ -53,12 +53,14 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     from core.detainees.import_views import bp as detainee_import
     from core.detainees.views import bp as detainee_pages
     from core.establishments.views import bp as establishment_pages
+    from core.identity.second_factor_views import bp as second_factor_pages
     from core.identity.views import auth_bp, users_bp
     from core.portal.views import bp as portal_pages
 
     for blueprint in (
         portal_pages,
         auth_bp,
+        second_factor_pages,
         users_bp,
         establishment_pages,
         detainee_pages,

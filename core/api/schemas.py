@@ -18,6 +18,8 @@ Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=M
 class TokenIn(ApiModel):
     username: str = Field(max_length=80)
     password: Password
+    # only accounts with a second factor send it (401 otp_required without it)
+    otp: str | None = Field(None, max_length=12)
 
 
 class TokenOut(BaseModel):

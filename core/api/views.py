@@ -42,7 +42,7 @@ from core.establishments import services as establishments
 from core.establishments.models import Establishment
 from core.i18n import current_language
 from core.identity import services as identity
-from core.identity import throttle
+from core.identity import throttle, totp
 from core.identity.models import User
 from core.security import limiter
 
@@ -96,6 +96,9 @@ def openapi() -> Any:
 @bp.post("/auth/token")
 @endpoint(
     "Exchange a username and password for a bearer token",
+    description="An account with a second factor also sends the code of its authenticator "
+    "app as `otp`: without it the answer is 401 `otp_required`, with a wrong, expired or "
+    "already used code 401 `invalid_otp`. Accounts without one send no `otp`.",
     body=TokenIn,
     response=TokenOut,
     auth="none",
@@ -108,11 +111,22 @@ def issue_token(body: TokenIn) -> dict[str, Any]:
     db_session().commit()
     try:
         user = identity.authenticate(body.username, body.password)
-    except Unauthorized:
+        totp.check_code(user, body.otp)  # only for accounts with a second factor
+    except Unauthorized as exc:
         db_session().rollback()
-        throttle.failed(attempt)
+        if exc.code == "otp_required":  # the password was right: not a failed guess
+            throttle.succeeded(attempt)
+        else:
+            throttle.failed(attempt)
         db_session().commit()
         raise
+    if totp.must_enrol(user):
+        throttle.succeeded(attempt)
+        db_session().commit()
+        raise Unauthorized(
+            _("Your role requires a second factor: set it up on the website first."),
+            code="otp_enrolment_required",
+        )
     throttle.succeeded(attempt)
     token, record = identity.issue_token(user)
     return {"token": token, "expires_at": record.expires_at.isoformat()}

@@ -112,3 +112,32 @@ class UserForm(FlaskForm):
 class RolePermissionsForm(FlaskForm):
     permissions = MultiCheckboxField(_l("Permissions"), choices=[])
     submit = SubmitField(_l("Save"))
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code of an authenticator app (sign-in's second step, enrolment)."""
+
+    otp = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(REQUIRED), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class StartSecondFactorForm(FlaskForm):
+    submit = SubmitField(_l("Set up a second factor"))
+
+
+class DisableSecondFactorForm(FlaskForm):
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), password_length()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Turn off the second factor"))
+
+
+class SecondFactorRolesForm(FlaskForm):
+    roles = MultiCheckboxField(_l("Roles that must sign in with a second factor"), choices=[])
+    submit = SubmitField(_l("Save"))

@@ -14,10 +14,11 @@ from core.errors import DomainError, Unauthorized
 from core.establishments.services import all_establishments
 from core.i18n import current_language
 from core.identity import services as identity
-from core.identity import throttle
+from core.identity import throttle, totp
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
 from core.identity.models import User
 from core.identity.roles import role_label, role_registry
+from core.identity.second_factor_views import ask_for_code
 from core.portal.access import apply_errors, permission_required
 from core.redirects import safe_next
 from core.scoping import establishment_ids
@@ -44,6 +45,9 @@ def login() -> Any:
             db_session().commit()
             return render_template("auth/login.html", form=form), 401
         throttle.succeeded(attempt)
+        if totp.has_second_factor(user):  # a second step: the code (second_factor_views)
+            db_session().commit()
+            return ask_for_code(user, request.args.get("next"))
         login_user(user)
         audit.record("user.login", "user", user.id, actor=user)
         db_session().commit()
