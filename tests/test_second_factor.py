@@ -209,3 +209,46 @@ def test_no_role_requires_a_second_factor_in_the_demo(demo_app):
 
     with demo_app.app_context():
         assert totp.required_roles() == set()
+
+
+@pytest.mark.concurrency
+def test_one_code_sent_twice_at_once_is_accepted_once(fresh_app, monkeypatch):
+    """Two connections check the same code at the same moment: one passes, one is a replay."""
+    import threading
+
+    from core.db import session
+    from core.errors import Unauthorized
+    from core.identity import totp
+    from core.identity.models import User
+    from core.testing import Factories
+
+    monkeypatch.setattr(totp, "_clock", lambda: T0 + 30)
+    with fresh_app.app_context():
+        user = Factories(fresh_app).user("registry_clerk", ("EST-A",))
+        session().commit()
+        user_id = user.id
+    secret = _enrol(fresh_app, user, at=T0)
+    code = _code(secret, T0 + 30)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def worker() -> None:
+        with fresh_app.app_context():
+            me = session().get(User, user_id)
+            assert me is not None
+            totp._record(me)  # loaded before racing
+            barrier.wait()
+            try:
+                totp.check_code(me, code)
+                session().commit()
+                outcomes.append("accepted")
+            except Unauthorized:
+                session().rollback()
+                outcomes.append("refused")
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["accepted", "refused"]
