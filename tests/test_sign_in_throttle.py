@@ -150,3 +150,49 @@ def test_racing_workers_cannot_both_take_the_last_guess(fresh_app):
     for t in threads:
         t.join()
     assert sorted(outcomes) == ["refused", "reserved"]
+
+
+def test_two_gunicorn_workers_count_together(tmp_path):
+    """The issue's own reproduction: ``idmaj serve --workers 2`` without Redis let 20 of 30
+    wrong passwords through before the first 429 (each worker counted alone)."""
+    import os
+    import subprocess
+    import urllib.error
+    import urllib.request
+
+    from tests.test_cli_serve import IDMAJ, _free_port, _wait_for
+
+    env = {
+        **os.environ,
+        "IDMAJ_DATABASE_URL": f"sqlite:///{tmp_path / 'serve.db'}",
+        "IDMAJ_SECRET_KEY": "serve-test",
+    }
+    env.pop("IDMAJ_REDIS_URL", None)
+    subprocess.run([IDMAJ, "db", "upgrade"], env=env, check=True, capture_output=True, timeout=120)
+    port = _free_port()
+    proc = subprocess.Popen(
+        [IDMAJ, "serve", "--workers", "2", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/login", proc)
+        body = json.dumps({"username": "someone", "password": "wrong-wrong"}).encode()
+        codes = []
+        for _ in range(30):
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/v1/auth/token",
+                data=body,
+                headers={"Content-Type": "application/json", "Connection": "close"},
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as resp:
+                    codes.append(resp.status)
+            except urllib.error.HTTPError as exc:
+                codes.append(exc.code)
+        assert codes[:10] == [401] * 10
+        assert set(codes[10:]) == {429}, codes
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
