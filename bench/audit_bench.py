@@ -3,9 +3,12 @@
 
 On a database of its own, measures:
 
-- audited writes per second with 1, 2, 4, 8 concurrent writers (threads, each with its own
-  connection): each write is one transaction that records one audit event through
-  ``core.audit.services.record`` and commits — the write path every audited change pays;
+- audited writes per second with 1, 2, 4, 8 concurrent writers: each write is one transaction
+  that records one audit event through ``core.audit.services.record`` and commits — the write
+  path every audited change pays. ``--mode threads`` runs the writers as threads of one process
+  (one Python interpreter, one GIL, as in one web worker); ``--mode processes`` (the default)
+  runs each writer in its own process with its own app and connection, as gunicorn workers
+  and ``idmaj worker`` processes do on a host;
 - the time from commit to sealed, with the sealer running as the worker would run it (a loop
   calling ``seal_pending`` every ``--seal-every`` seconds) while 4 writers write;
 - the sealer's own throughput (events chained and checkpointed per second).
@@ -16,6 +19,7 @@ Figures go to stdout; docs/performance.md keeps the latest ones.
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import statistics
 import tempfile
@@ -52,6 +56,49 @@ def _writers(app: Any, n: int, seconds: float) -> tuple[int, float]:
         t.join()
     elapsed = time.perf_counter() - began
     return sum(counts), elapsed
+
+
+def _process_writer(
+    db_url: str, instance: str, seconds: float, ready: Any, go: Any, out: Any
+) -> None:
+    """One writer in a process of its own: its own app, engine and connection."""
+    from core.app import create_app
+    from core.audit import services as audit
+    from core.db import session
+    from core.testing import test_config
+
+    app = create_app(test_config(db_url, Path(instance)))
+    count = 0
+    with app.app_context():
+        audit.record("bench.warmup", "thing", "0")
+        session().commit()
+        ready.release()
+        go.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            audit.record("bench.write", "thing", f"{os.getpid()}-{count}", summary={"n": count})
+            session().commit()
+            count += 1
+    out.put((count, seconds))
+
+
+def _process_writers(db_url: str, instance: Path, n: int, seconds: float) -> tuple[int, float]:
+    """``n`` writer processes start, warm up, then write for ``seconds`` all at once."""
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_process_writer, args=(db_url, str(instance), seconds, ready, go, out))
+        for _ in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()
+    go.set()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return sum(count for count, _ in results), seconds
 
 
 def _seal_latency(app: Any, seconds: float, seal_every: float) -> list[float]:
@@ -114,6 +161,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--writers", default="1,2,4,8")
     parser.add_argument("--seal-every", type=float, default=1.0)
+    parser.add_argument("--mode", default="processes", choices=("processes", "threads"))
     parser.add_argument(
         "--writes-only",
         action="store_true",
@@ -128,10 +176,16 @@ def main() -> None:
         try:
             app = build_migrated_app(database.url, Path(tmp))
             app.config["AUDIT_ANCHOR_FILE"] = str(Path(tmp) / "anchors.jsonl")
-            print(f"backend {args.backend}, {os.cpu_count()} CPUs, {args.seconds:.0f} s per run")
+            print(
+                f"backend {args.backend}, {os.cpu_count()} CPUs, {args.seconds:.0f} s per run, "
+                f"writers as {args.mode}"
+            )
             base = None
             for n in [int(x) for x in args.writers.split(",")]:
-                writes, elapsed = _writers(app, n, args.seconds)
+                if args.mode == "processes":
+                    writes, elapsed = _process_writers(database.url, Path(tmp), n, args.seconds)
+                else:
+                    writes, elapsed = _writers(app, n, args.seconds)
                 rate = writes / elapsed
                 base = base or rate
                 print(

@@ -55,6 +55,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     from core.establishments.views import bp as establishment_pages
     from core.identity.second_factor_views import bp as second_factor_pages
     from core.identity.views import auth_bp, users_bp
+    from core.notifications.views import bp as notification_pages
     from core.portal.views import bp as portal_pages
 
     for blueprint in (
@@ -66,6 +67,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         detainee_pages,
         detainee_import,
         audit_pages,
+        notification_pages,
         core_api,
     ):
         app.register_blueprint(blueprint)

@@ -66,6 +66,12 @@ def portal_nav_items(user: Any) -> list[NavItem]:
         NavItem("users.index", _l("Users"), order=85, permission="users.manage"),
         NavItem("users.roles", _l("Roles"), order=86, permission="roles.manage"),
         NavItem("audit.index", _l("Audit trail"), order=90, permission="audit.view"),
+        NavItem(
+            "notifications.index",
+            _l("Notifications"),
+            order=95,
+            permission="notifications.manage",
+        ),
     ]
 
 

@@ -290,8 +290,9 @@ def notifications_retry(message_ids: tuple[int, ...]) -> None:
     """Give failed messages a fresh set of tries (after the channel is repaired)."""
     from core.db import session
     from core.notifications.services import retry_failed
+    from core.principals import SYSTEM
 
-    count = retry_failed(list(message_ids))
+    count = retry_failed(list(message_ids), SYSTEM)
     session().commit()
     click.echo(f"queued again: {count}")
 
@@ -394,8 +395,14 @@ def demo() -> None:
 )
 @click.option("--seed", "seed_value", default=2025, show_default=True, type=int)
 @click.option("--if-empty", is_flag=True, help="Do nothing (and succeed) when data exists.")
+@click.option(
+    "--population/--no-population",
+    default=True,
+    show_default=True,
+    help="Also fill every establishment to a real-looking occupancy (bulk-loaded detainees).",
+)
 @with_appcontext
-def demo_seed(count: int, seed_value: int, if_empty: bool) -> None:
+def demo_seed(count: int, seed_value: int, if_empty: bool, population: bool) -> None:
     """Demo establishments, one user per role, detainees… on an empty database."""
     from core import demo as demo_data
     from core.db import session
@@ -403,19 +410,27 @@ def demo_seed(count: int, seed_value: int, if_empty: bool) -> None:
     if not demo_data.database_is_empty():
         if if_empty:
             click.echo("database already has data: demo seed skipped")
+            _print_logins(demo_data.demo_logins())
             return
         click.echo("error: the database is not empty", err=True)
         sys.exit(1)
     with click.progressbar(length=1, label="seeding") as bar:
-        result = demo_data.seed(count, seed_value)
+        result = demo_data.seed(count, seed_value, population=population)
         session().commit()
         bar.update(1)
     click.echo(
         f"{result.establishments} establishments, {result.users} users, "
         f"{result.detainees} detainees"
     )
+    _print_logins(result.logins)
+
+
+def _print_logins(logins: list[tuple[str, str, str]]) -> None:
+    if not logins:
+        click.echo("No demo login opens with the demo password any more.")
+        return
     click.echo("Demo logins (username / password / role):")
-    for username, password, what in result.logins:
+    for username, password, what in logins:
         click.echo(f"  {username:<16} {password:<18} {what}")
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from core.contributions import DemoContext
 from core.db import session as db_session
 from core.db import utcnow
+from core.demo_population import fill_to_occupancy
 from core.detainees import services as detainee_services
 from core.detainees.models import Detainee
 from core.establishments.models import Establishment
@@ -232,6 +233,34 @@ def random_person(rng: random.Random) -> dict[str, object]:
     }
 
 
+def _person_at(rng: random.Random, establishment: Establishment) -> dict[str, object]:
+    """A person as :func:`random_person`, aged 15 to 18 in a reform centre (minors' centres)."""
+    person = random_person(rng)
+    if establishment.kind.value == "reform_centre":
+        days = rng.randint(15 * 365, 19 * 365 - 30)
+        person["birth_date"] = (utcnow().date() - dt.timedelta(days=days)).isoformat()
+    return person
+
+
+def demo_logins() -> list[tuple[str, str, str]]:
+    """The demo logins that still open with the demo password (``make run`` prints them on every
+    start, not only after the first seed). A demo account whose password was changed, or that
+    was deactivated, is left out: its password is no longer a secret anyone can print."""
+    from core.identity.passwords import verify_password
+
+    found: list[tuple[str, str, str]] = []
+    users = db_session().scalars(
+        select(User).where(User.is_active.is_(True)).order_by(User.id).limit(200)
+    )
+    for user in users:
+        if not verify_password(user.password_hash, DEMO_PASSWORD):
+            continue
+        roles = ", ".join(sorted(user.roles))
+        codes = ", ".join(e.code for e in user.establishments)
+        found.append((user.username, DEMO_PASSWORD, roles + (f" @ {codes}" if codes else "")))
+    return found
+
+
 def database_is_empty() -> bool:
     sess = db_session()
     return not (
@@ -240,8 +269,12 @@ def database_is_empty() -> bool:
     )
 
 
-def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
-    """Fill an empty database; runs in the caller's transaction (the caller commits)."""
+def seed(detainees: int = 400, seed_value: int = 2025, population: bool = True) -> DemoResult:
+    """Fill an empty database; runs in the caller's transaction (the caller commits).
+
+    ``detainees`` are admitted through the services (audited, with every module's hooks) and
+    carry the demo's stories; ``population`` then fills every establishment to a real-looking
+    occupancy by bulk inserts (:mod:`core.demo_population`)."""
     sess = db_session()
     rng = random.Random(seed_value)
     sync_permissions(sess)
@@ -290,11 +323,7 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
     now = utcnow()
     for i in range(detainees):
         est = ests[0] if i % 4 == 0 else rng.choices(ests, weights=weights)[0]
-        person = random_person(rng)
-        if est.kind.value == "reform_centre":
-            person["birth_date"] = (
-                now.date() - dt.timedelta(days=rng.randint(15 * 365, 19 * 365))
-            ).isoformat()
+        person = _person_at(rng, est)
         person["establishment"] = est.code
         admitted = now - dt.timedelta(days=rng.randint(1, 3 * 365), minutes=rng.randint(0, 1440))
         made.append(detainee_services.admit(person, SYSTEM, admitted_at=admitted))
@@ -304,4 +333,5 @@ def seed(detainees: int = 400, seed_value: int = 2025) -> DemoResult:
     )
     hook().demo_seed(context=context)
     sess.flush()
-    return DemoResult(len(ests), len(users), len(made), logins)
+    added = fill_to_occupancy(ests, rng, _person_at) if population else 0
+    return DemoResult(len(ests), len(users), len(made) + added, logins)

@@ -299,7 +299,9 @@ def demo_app(_idmaj_tmp: Path, idmaj_plugins: Any) -> Iterator[Any]:
     database = TestDatabase(_idmaj_tmp)
     built = build_migrated_app(database.url, _idmaj_tmp, plugins=idmaj_plugins)
     with built.app_context():
-        demo.seed(detainees=60)
+        # the bulk-loaded population (tens of thousands of rows) is left out to keep suites
+        # short; tests/test_demo.py checks it on small establishments
+        demo.seed(detainees=60, population=False)
         session().commit()
     try:
         yield built

@@ -392,3 +392,68 @@ def test_edit_to_a_national_id_already_held_is_a_conflict(app, client, login_as,
     assert 'id="national_id-error"' in resp.get_data(as_text=True)
     with app.app_context():
         assert services.get_detainee(rn, SYSTEM).national_id == "BE222222"
+
+
+# --------------------------------------------------------------------------------------------
+# duplicate people at admission (issue 11 point 9)
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_national_id_held_elsewhere_says_who_holds_it_where(app, client, factories, login_as):
+    with app.app_context():
+        factories.establishment("EST-B", name="Prison locale Beta")
+        held = factories.detainee("EST-B", national_id="BE123456")
+    login_as("registry_clerk", "EST-A")
+    resp = client.post("/detainees/new", data=ADMISSION, headers={"Accept-Language": "en"})
+    assert resp.status_code == 409
+    body = resp.get_data(as_text=True)
+    # the clerk cannot open EST-B's records, but learns enough to ask for a transfer
+    assert held.registration_number in body and "Prison locale Beta" in body
+    assert "transfer" in body
+    with app.app_context():
+        assert session().scalar(select(func.count()).select_from(Detainee)) == 1
+
+
+def test_a_namesake_is_a_warning_the_clerk_confirms(app, client, factories, login_as):
+    with app.app_context():
+        factories.establishment("EST-B", name="Prison locale Beta")
+        same = factories.detainee(
+            "EST-B",
+            first_name="youssef ",
+            last_name="BENJELLOUN",
+            first_name_ar="يوسف",
+            last_name_ar="بنجلون",
+            birth_date="1985-03-02",
+        )
+    login_as("registry_clerk", "EST-A")
+    data = {**ADMISSION, "national_id": ""}
+    first = client.post("/detainees/new", data=data, headers={"Accept-Language": "en"})
+    assert first.status_code == 409
+    page = first.get_data(as_text=True)
+    assert same.registration_number in page and "Prison locale Beta" in page
+    assert 'name="confirm_not_duplicate"' in page  # the confirmation is offered
+    with app.app_context():
+        assert session().scalar(select(func.count()).select_from(Detainee)) == 1
+    confirmed = {**data, "national_id": "BE999999", "confirm_not_duplicate": "y"}
+    second = client.post("/detainees/new", data=confirmed)
+    assert second.status_code == 302
+    with app.app_context():
+        assert session().scalar(select(func.count()).select_from(Detainee)) == 2
+        # the look across establishments is on the record, with the admission it served
+        reasons = [
+            e.summary.get("reason")
+            for e in session().scalars(
+                select(AuditEvent).where(AuditEvent.action == "scope.bypass")
+            )
+        ]
+        assert "admission: is this person already held elsewhere?" in reasons
+
+
+def test_another_birth_date_is_not_a_namesake(app, client, factories, login_as):
+    with app.app_context():
+        factories.detainee(first_name="Youssef", last_name="Benjelloun", birth_date="1985-03-03")
+    login_as("registry_clerk", "EST-A")
+    resp = client.post("/detainees/new", data={**ADMISSION, "national_id": ""})
+    assert resp.status_code == 302
+    form = client.get("/detainees/new").get_data(as_text=True)
+    assert 'name="confirm_not_duplicate"' not in form  # not offered until a namesake is found

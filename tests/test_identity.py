@@ -805,3 +805,39 @@ def test_edit_user_bad_input_changes_nothing(app, client, factories, login_as):
     )
     assert resp.status_code == 422
     assert load_user(app, admin.username).is_active is True
+
+
+def test_users_page_separates_staff_and_families_and_searches(app, client, factories, login_as):
+    with app.app_context():
+        nurse = factories.user("nurse", ("EST-A",), full_name="Salma Bennani")
+        visitor = factories.visitor(full_name="Khadija Tazi", national_id="BK998877")
+    login_as("central_admin", ())
+    staff = client.get("/admin/users").get_data(as_text=True)
+    assert nurse.username in staff and visitor.username not in staff
+    families = client.get("/admin/users?kind=family").get_data(as_text=True)
+    assert visitor.username in families and nurse.username not in families
+    assert "BK998877" in families
+    found = client.get("/admin/users?kind=family&q=bk9988").get_data(as_text=True)
+    assert visitor.username in found
+    none = client.get("/admin/users?kind=family&q=Salma").get_data(as_text=True)
+    assert visitor.username not in none and nurse.username not in none
+    by_name = client.get("/admin/users?q=salma+bennani").get_data(as_text=True)
+    assert nurse.username in by_name
+    for bad in ("%00", "a%0D%0Ab", "x" * 5000):
+        assert client.get(f"/admin/users?q={bad}&page=99999999999999999999").status_code == 200
+
+
+def test_users_page_is_paged_in_sql(app, client, factories, login_as):
+    with app.app_context():
+        made = {factories.user("nurse", ("EST-A",)).username for _ in range(55)}
+        visitor = factories.visitor()
+    login_as("director", "EST-A")
+    first = client.get("/admin/users").get_data(as_text=True)
+    second = client.get("/admin/users?page=2").get_data(as_text=True)
+    on_first = {u for u in made if f">{u}</a>" in first}
+    on_second = {u for u in made if f">{u}</a>" in second}
+    assert len(on_first) + len(on_second) == 55 and not on_first & on_second
+    assert len(on_first) == 50
+    # a director has no family accounts to manage: the tab lists none
+    families = client.get("/admin/users?kind=family").get_data(as_text=True)
+    assert visitor.username not in families and '<table class="data">' not in families

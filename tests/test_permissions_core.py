@@ -32,7 +32,16 @@ STAFF = (
 ROLES = (*STAFF, "visitor")
 WHO = (*ROLES, "anonymous")
 ALL_SEEING = ("central_admin", "auditor")
-CORE_BLUEPRINTS = {"portal", "auth", "users", "establishments", "detainees", "audit", "core_api"}
+CORE_BLUEPRINTS = {
+    "portal",
+    "auth",
+    "users",
+    "establishments",
+    "detainees",
+    "audit",
+    "notifications",
+    "core_api",
+}
 
 Expect = int | tuple[int, int]  # one status, or (own establishment, other establishment)
 
@@ -130,6 +139,11 @@ PAGES: dict[tuple[str, str], dict[str, Expect]] = {
     ("POST", "/admin/roles/<role>"): row(anonymous=302, visitor=403, staff=403, central_admin=302),
     # audit
     ("GET", "/audit/"): row(anonymous=302, visitor=403, staff=403, central_admin=200, auditor=200),
+    # the operator's page of failed notifications
+    ("GET", "/admin/notifications/"): row(anonymous=302, visitor=403, staff=403, central_admin=200),
+    ("POST", "/admin/notifications/retry"): row(
+        anonymous=302, visitor=403, staff=403, central_admin=302
+    ),
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -280,6 +294,8 @@ def _page_data(method: str, rule: str, where: str, world: World) -> dict[str, An
         }
     if rule == "/admin/roles/<role>":
         return {"permissions": ["portal.dashboard", "establishments.view", "detainees.view"]}
+    if rule == "/admin/notifications/retry":
+        return {"message": ["1"]}
     raise AssertionError(f"no form data for {method} {rule}")
 
 

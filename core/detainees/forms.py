@@ -59,6 +59,8 @@ class DetaineeForm(FlaskForm):
     legal_status = SelectField(
         _l("Legal status"), choices=STATUS_CHOICES, invalid_choice_message=BAD_CHOICE
     )
+    # shown once a namesake was found (same names and birth date held elsewhere)
+    confirm_not_duplicate = BooleanField(_l("I checked: this is a different person. Admit them."))
     submit = SubmitField(_l("Save"))
 
 

@@ -23,7 +23,7 @@ from core import vetoes
 from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
-from core.detainees import names
+from core.detainees import duplicates, names
 from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
 from core.detainees.search import SearchPage, search  # noqa: F401
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -260,11 +260,8 @@ def get_detainee(registration_number: str, user: Principal) -> Detainee:
 
 
 def _already_held() -> Conflict:
-    return Conflict(
-        _("A detainee with this national identity card is already held."),
-        code="already_held",
-        fields={"national_id": _("Already held.")},
-    )
+    """The 409 of a national id already held (a race lost on the unique index)."""
+    return duplicates.already_held(None)
 
 
 @contextmanager
@@ -282,9 +279,17 @@ def _held_once() -> Iterator[None]:
 
 
 def admit(
-    data: Mapping[str, Any], actor: Principal, *, admitted_at: dt.datetime | None = None
+    data: Mapping[str, Any],
+    actor: Principal,
+    *,
+    admitted_at: dt.datetime | None = None,
+    warn_namesakes: bool = False,
 ) -> Detainee:
-    """Admit a detainee into an establishment the actor works at."""
+    """Admit a detainee into an establishment the actor works at.
+
+    A national id already held anywhere is refused (409 ``already_held``, naming where). With
+    ``warn_namesakes`` — the admission page and API, until the clerk confirms — a person with
+    the same names and birth date held anywhere is a 409 ``possible_duplicate``."""
     require(actor, "detainees.admit")
     clean = validate_detainee_fields(data)
     code = data.get("establishment")
@@ -307,14 +312,13 @@ def admit(
         )
     sess = db_session()
     if clean.get("national_id"):
-        dup = sess.scalar(
-            select(Detainee).where(
-                Detainee.national_id == clean["national_id"],
-                Detainee.legal_status != LegalStatus.released,
-            )
-        )
-        if dup is not None:
-            raise _already_held()
+        held = duplicates.held_with_national_id(clean["national_id"])
+        if held is not None:
+            raise duplicates.already_held(held)
+    if warn_namesakes:
+        found = duplicates.namesakes(clean)
+        if found:
+            raise duplicates.possible_duplicate(found)
     when = admitted_at or utcnow()
     det = Detainee(
         registration_number=new_registration_number(when.year),
@@ -358,15 +362,9 @@ def update_detainee(det: Detainee, data: Mapping[str, Any], actor: User) -> Deta
         )
     nid = clean.get("national_id")
     if nid and nid != det.national_id:
-        other = db_session().scalar(
-            select(Detainee.id).where(
-                Detainee.national_id == nid,
-                Detainee.legal_status != LegalStatus.released,
-                Detainee.id != det.id,
-            )
-        )
-        if other is not None:
-            raise _already_held()
+        other = duplicates.held_with_national_id(nid)
+        if other is not None and other.id != det.id:
+            raise duplicates.already_held(other)
     diff: dict[str, list[Any]] = {}
     for key, value in clean.items():
         old = getattr(det, key)

@@ -74,9 +74,15 @@ def new() -> Any:
     form = DetaineeForm()
     form.establishment.choices = _establishment_choices()
     if form.validate_on_submit():
-        data = {k: v for k, v in form.data.items() if k not in ("submit", "csrf_token")}
+        data = {
+            k: v
+            for k, v in form.data.items()
+            if k not in ("submit", "csrf_token", "confirm_not_duplicate")
+        }
         try:
-            det = services.admit(data, current_user)
+            det = services.admit(
+                data, current_user, warn_namesakes=not form.confirm_not_duplicate.data
+            )
         except DomainError as exc:
             db_session().rollback()
             apply_errors(form, exc)

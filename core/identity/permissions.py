@@ -31,4 +31,9 @@ CORE_PERMISSIONS: list[Permission] = [
     ),
     Permission("detainees.import", _l("Import detainees from a CSV file"), ("registry_clerk",)),
     Permission("audit.view", _l("Read the audit trail"), ("central_admin", "auditor")),
+    Permission(
+        "notifications.manage",
+        _l("See notifications that failed and send them again"),
+        ("central_admin",),
+    ),
 ]

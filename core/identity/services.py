@@ -425,20 +425,6 @@ def can_manage(actor: User | None, user: User) -> bool:
     return bool(theirs) and theirs <= own and not user.roles & protected_roles()
 
 
-def manageable_users(actor: User) -> list[User]:
-    """The users ``actor`` may manage, by username."""
-    require(actor, "users.manage")
-    stmt = select(User).order_by(User.username)
-    if "central_admin" not in actor.roles:
-        own = sorted({link.establishment_id for link in actor.establishment_links})
-        stmt = stmt.where(
-            User.id.in_(
-                select(UserEstablishment.user_id).where(UserEstablishment.establishment_id.in_(own))
-            )
-        )
-    return [u for u in db_session().scalars(stmt) if can_manage(actor, u)]
-
-
 def update_user(
     user: User,
     actor: User,

@@ -15,11 +15,13 @@ from core.establishments.services import all_establishments
 from core.i18n import current_language
 from core.identity import services as identity
 from core.identity import throttle, totp
+from core.identity.directory import clean_query, list_users
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
 from core.identity.models import User
 from core.identity.roles import role_label, role_registry
 from core.identity.second_factor_views import ask_for_code
 from core.portal.access import apply_errors, permission_required
+from core.query_args import page_number
 from core.redirects import safe_next
 from core.scoping import establishment_ids
 from core.security import limiter
@@ -132,10 +134,6 @@ def change_password() -> Any:
 # --------------------------------------------------------------------------------------------
 
 
-def _visible_users() -> list[User]:
-    return identity.manageable_users(current_user)
-
-
 def _fill_choices(form: UserForm) -> None:
     codes = role_registry().codes
     protected = identity.protected_roles()
@@ -156,7 +154,10 @@ def _fill_choices(form: UserForm) -> None:
 @users_bp.get("/users")
 @permission_required("users.manage")
 def index() -> Any:
-    return render_template("users/index.html", users=_visible_users())
+    kind = "family" if request.args.get("kind") == "family" else "staff"
+    q = clean_query(request.args.get("q"))
+    listing = list_users(current_user, kind, q, page_number(request.args.get("page")))
+    return render_template("users/index.html", listing=listing, kind=kind, q=q)
 
 
 @users_bp.route("/users/new", methods=["GET", "POST"])

@@ -20,15 +20,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app, g
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 
+from core.audit import services as audit
 from core.contributions import NotificationChannel
 from core.db import get_database, utcnow
 from core.db import session as db_session
 from core.identity.models import User
+from core.identity.services import require
 from core.notifications.models import OutboxMessage
 from core.plugins import collect
 
@@ -136,32 +139,71 @@ def dispatch_pending(limit: int = 200) -> int:
     return sent
 
 
+def _failed() -> Select[Any]:
+    return select(OutboxMessage).where(OutboxMessage.failed_at.is_not(None))
+
+
 def failed_messages(limit: int = 100) -> list[OutboxMessage]:
     """Messages that ended failed, newest first (for an operator)."""
-    return list(
-        db_session().scalars(
-            select(OutboxMessage)
-            .where(OutboxMessage.failed_at.is_not(None))
-            .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
-            .limit(limit)
-        )
-    )
+    rows, _total = failed_page(1, limit)
+    return rows
 
 
-def retry_failed(message_ids: list[int]) -> int:
-    """Put failed messages back to pending with a fresh count of tries (the caller commits)."""
-    rows = (
+def failed_page(page: int, per_page: int) -> tuple[list[OutboxMessage], int]:
+    """One page of the messages that ended failed, newest first, and how many there are."""
+    sess = db_session()
+    total = sess.scalar(select(func.count()).select_from(_failed().subquery())) or 0
+    rows = sess.scalars(
+        _failed()
+        .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return list(rows), total
+
+
+@dataclass(frozen=True)
+class OutboxCounts:
+    pending: int
+    retrying: int
+    failed: int
+    sent_last_day: int
+
+
+def outbox_counts() -> OutboxCounts:
+    """What the outbox holds now, for the operator's page (one query)."""
+    since = utcnow() - dt.timedelta(days=1)
+    unsent = and_(OutboxMessage.sent_at.is_(None), OutboxMessage.failed_at.is_(None))
+    row = (
         db_session()
-        .scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.id.in_(message_ids), OutboxMessage.failed_at.is_not(None)
-            )
+        .execute(
+            select(
+                func.count().filter(unsent),
+                func.count().filter(unsent, OutboxMessage.attempts > 0),
+                func.count().filter(OutboxMessage.failed_at.is_not(None)),
+                func.count().filter(OutboxMessage.sent_at >= since),
+            ).select_from(OutboxMessage)
         )
-        .all()
+        .one()
     )
+    return OutboxCounts(*(int(v or 0) for v in row))
+
+
+def retry_failed(message_ids: list[int], actor: Any) -> int:
+    """Put failed messages back to pending with a fresh count of tries, audited (the caller
+    commits). Only messages that ended failed are touched; the others are ignored."""
+    require(actor, "notifications.manage")
+    rows = db_session().scalars(_failed().where(OutboxMessage.id.in_(message_ids))).all()
     for msg in rows:
         msg.failed_at = None
         msg.next_attempt_at = None
         msg.attempts = 0
+        audit.record(
+            "notification.retry",
+            "notification",
+            msg.id,
+            summary={"channel": msg.channel, "kind": msg.kind, "last_error": msg.last_error},
+            actor=actor,
+        )
     db_session().flush()
     return len(rows)

@@ -272,8 +272,11 @@ def test_profile_panel_and_dashboard_widget(app, client, factories, login):
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200
     body = dashboard.get_data(as_text=True)
-    assert "funds-total-held" in body and "funds-chart" in body
-    assert body.count("funds-h-") >= 30
+    assert "funds-total-held" in body and 'id="funds-chart"' in body
+    chart = body.split('id="funds-chart"', 1)[1].split("</figure>", 1)[0]
+    # 30 days drawn as SVG bars, today's 42.00 the tallest, every day listed for screen readers
+    assert chart.count('<rect class="chart-bar"') == 30 and chart.count("<li>") == 30
+    assert 'height="100.00"' in chart and "42" in chart
 
 
 def test_widget_hidden_from_those_without_funds_view(app, client, factories, login):

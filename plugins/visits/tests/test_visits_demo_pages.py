@@ -59,3 +59,58 @@ def test_staff_are_not_offered_a_booking_they_cannot_make(demo_app: Any) -> None
     assert 'href="/visits/book"' in family.get_data(as_text=True)
     anonymous = demo_app.test_client().get("/visits/info/CAS-AS").get_data(as_text=True)
     assert 'href="/visits/book"' in anonymous
+
+
+def test_the_demo_day_can_be_worked_at_every_establishment(demo_app: Any) -> None:
+    """Whenever the demo is seeded, every establishment has a visiting time today that has not
+    ended, with confirmed visits the gate can check in (wherever the demo holds someone); and
+    CAS-AS's office has link requests waiting."""
+    from core.db import utcnow
+    from core.detainees.models import Detainee
+    from core.establishments.models import Establishment
+    from plugins.visits.models import Relation, Slot
+    from plugins.visits.services import local_date
+
+    with demo_app.app_context():
+        now = utcnow()
+        today = local_date(now)
+        held_at = set(
+            session().scalars(
+                select(Detainee.establishment_id).where(Detainee.released_at.is_(None))
+            )
+        )
+        for est in session().scalars(select(Establishment).where(Establishment.id.in_(held_at))):
+            live = (
+                session()
+                .scalars(
+                    select(Booking)
+                    .join(Slot, Slot.id == Booking.slot_id)
+                    .where(
+                        Booking.establishment_id == est.id,
+                        Booking.status == "confirmed",
+                        Slot.ends_at > now,
+                    )
+                )
+                .all()
+            )
+            todays = [b for b in live if local_date(b.slot.starts_at) == today]
+            assert todays, est.code  # up to 4 (fewer where the small demo holds fewer)
+        cas = session().scalar(select(Establishment).where(Establishment.code == "CAS-AS"))
+        cas_today = (
+            session()
+            .scalars(
+                select(Booking.reference)
+                .join(Slot, Slot.id == Booking.slot_id)
+                .where(Booking.establishment_id == cas.id, Slot.ends_at > now)
+            )
+            .all()
+        )
+        pending = session().scalars(select(Relation).where(Relation.status == "pending")).all()
+        assert len(pending) >= 3
+    officer = demo_client(demo_app, "visits", "fr")
+    sheet = officer.get("/visits/gate").get_data(as_text=True)  # CAS-AS, today
+    on_sheet = [ref for ref in cas_today if f'id="booking-{ref}"' in sheet]
+    assert len(on_sheet) >= 4
+    office = officer.get("/visits/office/relations").get_data(as_text=True)
+    for relation in pending:
+        assert f'id="relation-{relation.id}"' in office
