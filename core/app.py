@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     from core.detainees.views import bp as detainee_pages
     from core.establishments.views import bp as establishment_pages
     from core.identity.account_views import bp as account_pages
+    from core.identity.second_factor_views import bp as second_factor_pages
     from core.identity.views import auth_bp, users_bp
     from core.notifications.views import bp as notification_pages
     from core.portal.views import bp as portal_pages
@@ -62,6 +63,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         portal_pages,
         auth_bp,
         account_pages,
+        second_factor_pages,
         users_bp,
         establishment_pages,
         detainee_pages,
@@ -116,8 +118,15 @@ def _register_error_handlers(app: Flask) -> None:
     def _domain_error(exc: DomainError) -> Any:
         session().rollback()
         if _wants_json():
-            return domain_error_response(exc)
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+            resp = domain_error_response(exc)
+        else:
+            resp = app.make_response(
+                (render_template("error.html", status=exc.status, message=exc.message), exc.status)
+            )
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

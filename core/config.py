@@ -100,6 +100,10 @@ def load_config(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         # login throttling: failed attempts per account, and attempts per client address
         "LOGIN_RATE_LIMIT": "10 per minute; 50 per hour",
         "LOGIN_ADDRESS_RATE_LIMIT": "100 per minute; 1000 per hour",
+        # one account from any address: past this many failures a day, a doubling delay
+        "LOGIN_ACCOUNT_DELAY_AFTER": 20,
+        "LOGIN_ACCOUNT_MAX_DELAY": 900,
+        "LOGIN_ACCOUNT_WINDOW_SECONDS": 86400,
         "RATELIMIT_ENABLED": True,
         # languages
         "LANGUAGES": LANGUAGES,

@@ -57,6 +57,18 @@ class Unauthorized(DomainError):
     default_code = "unauthorized"
 
 
+class TooManyRequests(DomainError):
+    """Too many attempts (429 ``too_many_requests``); ``retry_after`` seconds become the
+    ``Retry-After`` header."""
+
+    status = 429
+    default_code = "too_many_requests"
+
+    def __init__(self, message: Any, *, retry_after: int = 1, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after = max(1, int(retry_after))
+
+
 class Conflict(DomainError):
     """The request conflicts with the current state (409)."""
 

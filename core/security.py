@@ -103,68 +103,19 @@ class AppLimiter(Limiter):
         for storage in storages:
             with contextlib.suppress(NotImplementedError):
                 storage.reset()
+        if state is not None and "idmaj.db" in current_app.extensions:
+            # the sign-in counters live in the database (core.identity.throttle)
+            from core.identity import throttle
+
+            throttle.reset()
+            from core.db import session as db_session
+
+            db_session().commit()
 
 
 csrf = CSRFProtect()
 limiter = AppLimiter(key_func=get_remote_address, default_limits=[], headers_enabled=False)
 login_manager = LoginManager()
-
-
-def failed_response(response: Response) -> bool:
-    """``deduct_when`` of the sign-in limits: only failed attempts count."""
-    return response.status_code >= 400
-
-
-def login_username_key() -> str:
-    """Rate-limit key of one account, shared by the sign-in page and ``POST /auth/token``."""
-    username = ""
-    if request.form:
-        username = request.form.get("username") or ""
-    else:
-        data = request.get_json(silent=True)
-        if isinstance(data, dict) and isinstance(data.get("username"), str):
-            username = data["username"]
-    return f"login-user:{username.strip().lower()[:80]}"
-
-
-def login_address_key() -> str:
-    """Rate-limit key of one client address (the real one when ``IDMAJ_PROXY_FIX`` is on)."""
-    return f"login-addr:{request.remote_addr}"
-
-
-def login_limit() -> str:
-    return str(current_app.config["LOGIN_RATE_LIMIT"])
-
-
-def login_address_limit() -> str:
-    return str(current_app.config.get("LOGIN_ADDRESS_RATE_LIMIT", "100 per minute"))
-
-
-def login_throttle(methods: list[str] | None = None) -> Callable[[F], F]:
-    """Throttle a sign-in view: failed attempts per account, all attempts per address.
-
-    The counters are shared by every view it decorates (the sign-in page and
-    ``POST /api/v1/auth/token``), so an attacker gets ``LOGIN_RATE_LIMIT`` guesses per account
-    in all, whichever door they knock on.
-    """
-
-    def decorate(fn: F) -> F:
-        fn = limiter.shared_limit(
-            login_address_limit,
-            scope="login-address",
-            key_func=login_address_key,
-            methods=methods,
-        )(fn)
-        fn = limiter.shared_limit(
-            login_limit,
-            scope="login-account",
-            key_func=login_username_key,
-            methods=methods,
-            deduct_when=failed_response,
-        )(fn)
-        return fn
-
-    return decorate
 
 
 def _load_user(session_id: str) -> Any:

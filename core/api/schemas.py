@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StringConstraints
 
 from core.api.toolkit import ApiModel
+from core.identity.passwords import MAX_PASSWORD_LENGTH
+
+# A password is never stripped (the forms do not strip it either): only normalised, see
+# core.identity.passwords.normalise_password.
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=MAX_PASSWORD_LENGTH)]
 
 
 class TokenIn(ApiModel):
     username: str = Field(max_length=80)
-    password: str = Field(max_length=200)
+    password: Password
+    # only accounts with a second factor send it (401 otp_required without it)
+    otp: str | None = Field(None, max_length=12)
 
 
 class TokenOut(BaseModel):
@@ -43,7 +50,7 @@ class EstablishmentOut(BaseModel):
 
 class UserIn(ApiModel):
     username: str = Field(max_length=80)
-    password: str = Field(max_length=200)
+    password: Password
     full_name: str = Field(max_length=200)
     roles: list[str] = Field(max_length=11)
     establishments: list[str] = Field(default_factory=list, max_length=100)
@@ -59,7 +66,7 @@ class UserOut(BaseModel):
 
 class VisitorIn(ApiModel):
     username: str = Field(max_length=80)
-    password: str = Field(max_length=200)
+    password: Password
     full_name: str = Field(max_length=200)
     national_id: str = Field(max_length=20)
     phone: str = Field(max_length=40)

@@ -34,6 +34,7 @@ from core.audit.queries import (
     search_events,
     to_utc,
 )
+from core.db import session as db_session
 from core.detainees import services as detainees
 from core.detainees.models import Detainee
 from core.errors import Malformed, NotFound, Unauthorized, ValidationFailed
@@ -41,8 +42,9 @@ from core.establishments import services as establishments
 from core.establishments.models import Establishment
 from core.i18n import current_language
 from core.identity import services as identity
+from core.identity import throttle, totp
 from core.identity.models import User
-from core.security import limiter, login_throttle
+from core.security import limiter
 
 bp = Blueprint("core_api", __name__, url_prefix=API_PREFIX)
 
@@ -92,17 +94,40 @@ def openapi() -> Any:
 
 
 @bp.post("/auth/token")
-@login_throttle()
 @endpoint(
     "Exchange a username and password for a bearer token",
+    description="An account with a second factor also sends the code of its authenticator "
+    "app as `otp`: without it the answer is 401 `otp_required`, with a wrong, expired or "
+    "already used code 401 `invalid_otp`. Accounts without one send no `otp`.",
     body=TokenIn,
     response=TokenOut,
     auth="none",
     tags=["auth"],
-    errors=(401,),
+    errors=(401, 429),
 )
 def issue_token(body: TokenIn) -> dict[str, Any]:
-    user = identity.authenticate(body.username, body.password)
+    # the username comes from the parsed body, whatever the Content-Type said
+    attempt = throttle.begin(body.username)
+    db_session().commit()
+    try:
+        user = identity.authenticate(body.username, body.password)
+        totp.check_code(user, body.otp)  # only for accounts with a second factor
+    except Unauthorized as exc:
+        db_session().rollback()
+        if exc.code == "otp_required":  # the password was right: not a failed guess
+            throttle.succeeded(attempt)
+        else:
+            throttle.failed(attempt)
+        db_session().commit()
+        raise
+    if totp.must_enrol(user):
+        throttle.succeeded(attempt)
+        db_session().commit()
+        raise Unauthorized(
+            _("Your role requires a second factor: set it up on the website first."),
+            code="otp_enrolment_required",
+        )
+    throttle.succeeded(attempt)
     token, record = identity.issue_token(user)
     return {"token": token, "expires_at": record.expires_at.isoformat()}
 

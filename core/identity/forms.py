@@ -10,8 +10,16 @@ from wtforms import BooleanField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.identity.passwords import MAX_PASSWORD_LENGTH
+
 REQUIRED = _l("This field is required.")
 BAD_CHOICE = _l("Choose one of the allowed values.")
+PASSWORD_TOO_LONG = _l("The password must have at most %(max)d characters.")
+
+
+def password_length() -> Length:
+    """Every password field of every form: at most ``MAX_PASSWORD_LENGTH`` characters."""
+    return Length(max=MAX_PASSWORD_LENGTH, message=PASSWORD_TOO_LONG)
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -31,7 +39,7 @@ class LoginForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[DataRequired(REQUIRED), password_length()],
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Sign in"))
@@ -60,7 +68,7 @@ class RegisterForm(FlaskForm):
     )
     password = PasswordField(
         _l("Password"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[DataRequired(REQUIRED), password_length()],
         description=_l("At least 10 characters."),
         render_kw={"autocomplete": "new-password"},
     )
@@ -70,12 +78,12 @@ class RegisterForm(FlaskForm):
 class PasswordForm(FlaskForm):
     current_password = PasswordField(
         _l("Current password"),
-        validators=[DataRequired(REQUIRED)],
+        validators=[DataRequired(REQUIRED), password_length()],
         render_kw={"autocomplete": "current-password"},
     )
     new_password = PasswordField(
         _l("New password"),
-        validators=[DataRequired(REQUIRED)],
+        validators=[DataRequired(REQUIRED), password_length()],
         description=_l("At least 10 characters."),
         render_kw={"autocomplete": "new-password"},
     )
@@ -87,6 +95,7 @@ class UserForm(FlaskForm):
     full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     password = PasswordField(
         _l("Password"),
+        validators=[password_length()],
         description=_l("At least 10 characters."),
         render_kw={"autocomplete": "new-password"},
     )
@@ -123,7 +132,36 @@ class ProfileForm(FlaskForm):
 class CloseAccountForm(FlaskForm):
     password = PasswordField(
         _l("Your password"),
-        validators=[DataRequired(REQUIRED), Length(max=200)],
+        validators=[DataRequired(REQUIRED), password_length()],
         render_kw={"autocomplete": "current-password"},
     )
     submit = SubmitField(_l("Close my account"))
+
+
+class CodeForm(FlaskForm):
+    """The six-digit code of an authenticator app (sign-in's second step, enrolment)."""
+
+    otp = StringField(
+        _l("Code from your authenticator app"),
+        validators=[DataRequired(REQUIRED), Length(max=12)],
+        render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"},
+    )
+    submit = SubmitField(_l("Continue"))
+
+
+class StartSecondFactorForm(FlaskForm):
+    submit = SubmitField(_l("Set up a second factor"))
+
+
+class DisableSecondFactorForm(FlaskForm):
+    password = PasswordField(
+        _l("Current password"),
+        validators=[DataRequired(REQUIRED), password_length()],
+        render_kw={"autocomplete": "current-password"},
+    )
+    submit = SubmitField(_l("Turn off the second factor"))
+
+
+class SecondFactorRolesForm(FlaskForm):
+    roles = MultiCheckboxField(_l("Roles that must sign in with a second factor"), choices=[])
+    submit = SubmitField(_l("Save"))

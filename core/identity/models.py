@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow
@@ -34,6 +34,8 @@ class Role(Base):
     __tablename__ = "core_roles"
 
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # central administration's choice: holders of this role must sign in with a second factor
+    requires_second_factor: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class PermissionRecord(Base):
@@ -157,3 +159,40 @@ class ApiToken(Base):
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class SignInCounter(Base):
+    """One fixed-window counter of the sign-in throttle (:mod:`core.identity.throttle`).
+
+    Kept in the database so that every worker process (and every host) counts together.
+    ``key`` names what is counted (``pair/10:<account>|<address>``, ``addr/100:<address>``,
+    ``acct:<account>``), ``window_seconds`` the window's length; ``blocked_until`` is the end of
+    an account's progressive delay.
+    """
+
+    __tablename__ = "core_sign_in_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_seconds: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), index=True)
+    blocked_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class SecondFactor(Base):
+    """A staff member's TOTP second factor (:mod:`core.identity.totp`).
+
+    ``secret`` is sealed with the app's secret key; ``confirmed_at`` is empty while the
+    enrolment waits for its first code; ``last_step`` is the last 30-second time step whose code
+    was accepted — a code is never accepted twice.
+    """
+
+    __tablename__ = "core_second_factors"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("core_users.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    secret: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    confirmed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    last_step: Mapped[int | None] = mapped_column(BigInteger(), default=None)

@@ -31,7 +31,7 @@ from core.identity.models import (
     UserEstablishment,
     UserRole,
 )
-from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_password
+from core.identity.passwords import hash_password, password_problem, verify_password
 from core.identity.privacy import normalise_phone
 from core.identity.roles import role_registry
 from core.plugins import collect
@@ -234,14 +234,12 @@ def find_user(username: str) -> User | None:
     return db_session().scalar(select(User).where(User.username == username.strip().lower()))
 
 
-def _check_password_strength(password: str, field: str = "password") -> None:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationFailed(
-            _("Please correct the highlighted fields."),
-            fields={
-                field: _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
-            },
-        )
+def _check_password_strength(
+    password: str, field: str = "password", user_inputs: Iterable[str | None] = ()
+) -> None:
+    problem = password_problem(password, [v for v in user_inputs if v])
+    if problem:
+        raise ValidationFailed(_("Please correct the highlighted fields."), fields={field: problem})
 
 
 def _establishments_by_code(codes: Sequence[str]) -> list[Establishment]:
@@ -322,10 +320,11 @@ def _create_user(
     bad_roles = [r for r in roles if r not in registry]
     if bad_roles:
         errors["roles"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
-    if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = _(
-            "The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
-        )
+    problem = password_problem(
+        password or "", [v for v in (username, full_name, national_id, phone, email) if v]
+    )
+    if problem:
+        errors["password"] = problem
     if needs_establishment(roles) and not establishments:
         errors["establishments"] = _("A staff member needs at least one establishment.")
     try:
@@ -513,8 +512,13 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
             fields={"current_password": _("The current password is wrong.")},
+            code="wrong_current_password",
         )
-    _check_password_strength(new_password, "new_password")
+    _check_password_strength(
+        new_password,
+        "new_password",
+        (user.username, user.full_name, user.national_id, user.phone, user.email),
+    )
     user.password_hash = hash_password(new_password)
     revoke_all_sessions(user)
     audit.record("user.password.change", "user", user.id, actor=user)

@@ -13,36 +13,44 @@ from core.db import session as db_session
 from core.errors import DomainError, Unauthorized
 from core.establishments.services import all_establishments
 from core.i18n import current_language
-from core.identity import privacy
+from core.identity import privacy, throttle, totp
 from core.identity import services as identity
 from core.identity.directory import clean_query, list_users
 from core.identity.forms import LoginForm, PasswordForm, RegisterForm, RolePermissionsForm, UserForm
 from core.identity.models import User
 from core.identity.roles import role_label, role_registry
+from core.identity.second_factor_views import ask_for_code
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number
 from core.redirects import safe_next
 from core.scoping import establishment_ids
-from core.security import limiter, login_throttle
+from core.security import limiter
 
 auth_bp = Blueprint("auth", __name__)
 users_bp = Blueprint("users", __name__, url_prefix="/admin")
 
 
 @auth_bp.route("/login", methods=["GET", "POST"])
-@login_throttle(methods=["POST"])
 def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = throttle.begin(form.username.data or "")
+        db_session().commit()
         try:
             user = identity.authenticate(form.username.data or "", form.password.data or "")
         except Unauthorized as exc:
+            db_session().rollback()
+            throttle.failed(attempt)
             form.password.errors = [str(exc.message)]
             flash(str(exc.message), "error")
             # never the typed name itself: it may be a password typed in the wrong box
             privacy.record_failed_sign_in(form.username.data or "")
             db_session().commit()
             return render_template("auth/login.html", form=form), 401
+        throttle.succeeded(attempt)
+        if totp.has_second_factor(user):  # a second step: the code (second_factor_views)
+            db_session().commit()
+            return ask_for_code(user, request.args.get("next"))
         login_user(user)
         audit.record("user.login", "user", user.id, actor=user)
         db_session().commit()
@@ -97,14 +105,23 @@ def change_password() -> Any:
     form = PasswordForm()
     if form.validate_on_submit():
         user = db_session().get(User, current_user.id)
+        # wrong current passwords count like failed sign-ins (same counters)
+        attempt = throttle.begin(user.username)
+        db_session().commit()
         try:
             identity.change_password(
                 user, form.current_password.data or "", form.new_password.data or ""
             )
         except DomainError as exc:
             db_session().rollback()
+            if exc.code == "wrong_current_password":
+                throttle.failed(attempt)
+            else:
+                throttle.succeeded(attempt)
+            db_session().commit()
             apply_errors(form, exc)
             return render_template("auth/password.html", form=form), 422
+        throttle.succeeded(attempt)
         db_session().commit()
         logout_user()
         flash(_("Your password was changed. Please sign in again."), "success")

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import select
 
 from core.db import session as db_session
-from core.errors import DomainError
 from core.db import utcnow
 from core.detainees.models import LegalStatus
+from core.errors import DomainError
 from core.principals import SYSTEM
 
 from . import services
