@@ -450,8 +450,8 @@ def list_slots(user: User) -> dict[str, Any]:
     tags=TAGS,
     errors=(409, 422),
     description="409 `slot_full` when no place is left; 422 for a broken rule (`not_linked`, "
-    "`visitor_banned`, `companion_banned`, `detainee_released`, `detainee_elsewhere`, `window_closed`, "
-    "`window_not_open`, `quota_reached`, `too_many_visitors`…).",
+    "`visitor_banned`, `companion_banned`, `detainee_released`, `detainee_elsewhere`, "
+    "`window_closed`, `window_not_open`, `quota_reached`, `too_many_visitors`…).",
 )
 def create_booking(body: BookingIn, user: User) -> dict[str, Any]:
     companions = [

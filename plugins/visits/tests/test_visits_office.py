@@ -133,10 +133,8 @@ def test_the_api_queue_is_paged_in_sql_with_no_cap(app, client, factories, api_h
     newest = client.get(f"{API}/visits/relations?order=newest&per_page=1", headers=headers)
     assert newest.json["items"][0]["id"] == flood["real_id"]
     today = utcnow().date()
-    dated = client.get(
-        f"{API}/visits/relations?from={today - dt.timedelta(days=1)}&to={today + dt.timedelta(days=1)}",
-        headers=headers,
-    )
+    days = {"from": today - dt.timedelta(days=1), "to": today + dt.timedelta(days=1)}
+    dated = client.get(f"{API}/visits/relations", query_string=days, headers=headers)
     assert dated.json["total"] == 1
 
 
