@@ -11,6 +11,7 @@ row (issue 10 point 2).
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -30,19 +31,25 @@ from ..models import Relation, RelationStatus
 from .common import local_moment
 
 DEFAULT_FLAG_THRESHOLD = 3
+MAX_FLAG_THRESHOLD = 1_000_000
 MAX_FILTER_TEXT = 100
 ORDERS = ("oldest", "newest")
 
 
 def flag_threshold() -> int:
-    """How many rejected link requests flag an account (``VISITS_REJECTED_FLAG_THRESHOLD``)."""
+    """How many rejected link requests flag an account: the app's
+    ``VISITS_REJECTED_FLAG_THRESHOLD``, else the environment's
+    ``IDMAJ_VISITS_REJECTED_FLAG_THRESHOLD``, else 3 (an unreadable value or one below 1
+    counts as 3; above a million, as a million)."""
+    raw = current_app.config.get("VISITS_REJECTED_FLAG_THRESHOLD") or os.environ.get(
+        "IDMAJ_VISITS_REJECTED_FLAG_THRESHOLD"
+    )
     try:
-        value = int(
-            current_app.config.get("VISITS_REJECTED_FLAG_THRESHOLD", DEFAULT_FLAG_THRESHOLD)
-        )
+        value = int(raw) if raw not in (None, "") else DEFAULT_FLAG_THRESHOLD
     except (TypeError, ValueError):
         return DEFAULT_FLAG_THRESHOLD
-    return max(1, value)
+    # a number the database compares as an integer on every backend
+    return min(value, MAX_FLAG_THRESHOLD) if value >= 1 else DEFAULT_FLAG_THRESHOLD
 
 
 @dataclass

@@ -210,6 +210,17 @@ def test_the_flag_threshold_is_a_setting(app, client, factories, api_headers):
         app.config.pop("VISITS_REJECTED_FLAG_THRESHOLD", None)
     with app.app_context():
         assert services.flag_threshold() == services.office.DEFAULT_FLAG_THRESHOLD == 3
+        for odd in ("0", "-5", "many", "99999999999999999999999"):
+            app.config["VISITS_REJECTED_FLAG_THRESHOLD"] = odd
+            expected = 1_000_000 if odd.startswith("9") else 3
+            assert services.flag_threshold() == expected
+        app.config.pop("VISITS_REJECTED_FLAG_THRESHOLD", None)
+
+
+def test_the_flag_threshold_from_the_environment(app, monkeypatch):
+    monkeypatch.setenv("IDMAJ_VISITS_REJECTED_FLAG_THRESHOLD", "5")
+    with app.app_context():
+        assert services.flag_threshold() == 5
 
 
 def test_a_decision_keeps_the_page_and_filters(app, client, factories, login_as):
