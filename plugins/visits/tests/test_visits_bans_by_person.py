@@ -301,3 +301,96 @@ def test_two_registrations_racing_with_one_national_id(fresh_app):
             )
             == 1
         )
+
+
+# --- the migrations' backfills --------------------------------------------------------------
+
+
+@pytest.fixture
+def app_before_the_rule(tmp_path: Any) -> Any:
+    """An app on a database of its own at core 0005 and visits 0004 (before issue 10 point 4)."""
+    from alembic import command
+
+    from core import migrate
+    from core.db import get_database
+    from core.testing import TestDatabase, build_migrated_app
+
+    database = TestDatabase(tmp_path)
+    built = build_migrated_app(database.url, tmp_path)
+    try:
+        by_name = {b.name: b for b in migrate.branches(built)}
+        with get_database(built).engine.connect() as conn:
+            cfg = migrate.alembic_config(built, by_name["visits"], conn)
+            command.downgrade(cfg, "0004_visits_live_relation_unique")
+            command.downgrade(
+                migrate.alembic_config(built, by_name["core"], conn), "0005_outbox_retries"
+            )
+            conn.commit()
+        yield built
+    finally:
+        get_database(built).dispose()
+        database.drop()
+
+
+def test_the_upgrade_keeps_shared_numbers_and_gives_bans_their_number(app_before_the_rule):
+    """Two family accounts that shared a number before the rule both survive the upgrade (the
+    oldest holds the unique column), a staff account holds none, and an old ban takes its
+    account's number, so it bars the other account too."""
+    from sqlalchemy import text
+
+    from core import migrate
+    from core.db import get_database
+
+    built = app_before_the_rule
+    with get_database(built).engine.connect() as conn:
+        for i, (name, role) in enumerate(
+            (("older", "visitor"), ("newer", "visitor"), ("staffer", "visits_officer")), start=1
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO core_users (id, username, password_hash, full_name, national_id,"
+                    " is_active, session_version, created_at)"
+                    " VALUES (:id, :name, 'x', :name, 'SH100200', :t, 1, :now)"
+                ),
+                {"id": 900 + i, "name": name, "t": True, "now": utcnow()},
+            )
+            conn.execute(
+                text(
+                    "INSERT INTO core_roles (code) SELECT :r WHERE NOT EXISTS"
+                    " (SELECT 1 FROM core_roles WHERE code = :r)"
+                ),
+                {"r": role},
+            )
+            conn.execute(
+                text("INSERT INTO core_user_roles (user_id, role_code) VALUES (:id, :r)"),
+                {"id": 900 + i, "r": role},
+            )
+        conn.execute(
+            text(
+                "INSERT INTO core_establishments (id, code, name_fr, name_ar, kind, region, city,"
+                " address, capacity, active, created_at) VALUES (900, 'EST-M', 'M', 'M',"
+                " 'local_prison', '', '', '', 10, :t, :now)"
+            ),
+            {"t": True, "now": utcnow()},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO visits_bans (visitor_id, establishment_id, reason, created_at)"
+                " VALUES (902, 900, 'Incident', :now)"
+            ),
+            {"now": utcnow()},
+        )
+        conn.commit()
+    migrate.upgrade(built)
+    assert migrate.check(built) == []
+    with built.app_context():
+        rows = dict(
+            session()
+            .execute(text("SELECT username, visitor_national_id FROM core_users WHERE id > 900"))
+            .all()
+        )
+        assert rows == {"older": "SH100200", "newer": None, "staffer": None}
+        assert session().scalar(text("SELECT national_id FROM visits_bans")) == "SH100200"
+        today = services.local_date(utcnow())
+        assert services.active_ban(901, 900, today) is not None
+        assert services.active_ban(902, 900, today) is not None
