@@ -354,13 +354,9 @@ def test_the_upgrade_keeps_shared_numbers_and_gives_bans_their_number(app_before
                 ),
                 {"id": 900 + i, "name": name, "t": True, "now": utcnow()},
             )
-            conn.execute(
-                text(
-                    "INSERT INTO core_roles (code) SELECT :r WHERE NOT EXISTS"
-                    " (SELECT 1 FROM core_roles WHERE code = :r)"
-                ),
-                {"r": role},
-            )
+            known = text("SELECT count(*) FROM core_roles WHERE code = :r")
+            if not conn.execute(known, {"r": role}).scalar():
+                conn.execute(text("INSERT INTO core_roles (code) VALUES (:r)"), {"r": role})
             conn.execute(
                 text("INSERT INTO core_user_roles (user_id, role_code) VALUES (:id, :r)"),
                 {"id": 900 + i, "r": role},
