@@ -54,10 +54,9 @@ def _in_force(establishment_id: int, day: dt.date) -> list[Any]:
 
 def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | None:
     """The ban in force on ``day`` that bars this account: made on it, or on its national id."""
-    national_id = db_session().scalar(select(User.national_id).where(User.id == visitor_id))
-    who = Ban.visitor_id == visitor_id
-    if national_id:
-        who = or_(who, Ban.national_id == national_id)
+    # one query: the account's own number, read in a subquery (NULL matches nothing)
+    national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
+    who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
     return db_session().scalar(
         select(Ban).where(who, *_in_force(establishment_id, day)).order_by(Ban.id).limit(1)
     )
