@@ -234,6 +234,7 @@ def test_closing_needs_the_password_and_erases_personal_details(app, client, fac
     assert user.username == f"~closed-{family.id}"
     assert user.full_name == f"~closed-{family.id}"
     assert (user.phone, user.email, user.national_id, user.locale) == (None, None, None, None)
+    assert user.visitor_national_id is None  # the card is free for a new family account
     assert user.roles == {"visitor"}
     # every session and token ends; neither the old name nor the tombstone signs in
     assert copy.get("/account").status_code == 302

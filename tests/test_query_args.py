@@ -22,6 +22,7 @@ PAGES = [
     "/detainees/?page={n}",
     "/funds/?page={n}",
     "/funds/accounts/{rn}?page={n}",
+    "/visits/office/relations?page={n}",
 ]
 DATED_PAGES = [
     "/funds/EST-A/journal?date={d}",
@@ -33,10 +34,14 @@ API_PAGES = [
     "/api/v1/detainees?per_page={n}",
     "/api/v1/establishments?page={n}",
     "/api/v1/funds/accounts/{rn}/transactions?page={n}",
+    "/api/v1/visits/relations?page={n}",
+    "/api/v1/visits/relations?per_page={n}",
 ]
 API_DATES = [
     "/api/v1/visits/slots?establishment=EST-A&from={d}",
     "/api/v1/visits/slots?establishment=EST-A&to={d}",
+    "/api/v1/visits/relations?from={d}",
+    "/api/v1/visits/relations?to={d}",
     "/api/v1/audit/events?from={d}",
     "/api/v1/audit/events?to={d}",
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import uuid
@@ -238,12 +239,16 @@ def csrf_app(_session_app: Any, make_app: Any) -> Any:
     return make_app(WTF_CSRF_ENABLED=True)
 
 
+_national_ids = itertools.count(123456)
+
+
 def _visitor_form(username: str) -> dict[str, str]:
+    # a number of its own each time: one family account per national id (issue 10 point 4)
     return {
         "username": username,
         "password": "un-mot-de-passe-long",
         "full_name": "Khadija Bennani",
-        "national_id": "BK123456",
+        "national_id": f"BK{next(_national_ids)}",
         "phone": "0612345678",
     }
 

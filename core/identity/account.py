@@ -306,6 +306,7 @@ def close_account(user: User, password: str) -> None:
     user.phone = None
     user.email = None
     user.national_id = None
+    user.visitor_national_id = None  # the card may register a new family account
     user.locale = None
     user.password_hash = CLOSED_PASSWORD_HASH
     user.is_active = False

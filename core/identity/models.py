@@ -88,6 +88,10 @@ class User(Base):
     email: Mapped[str | None] = mapped_column(String(200), default=None)
     phone: Mapped[str | None] = mapped_column(String(40), default=None)
     national_id: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
+    # a family account's national id again, unique: one visitor account per identity card
+    # (issue 10 point 4); empty for staff accounts and for accounts that predate the rule and
+    # shared a number with an older one
+    visitor_national_id: Mapped[str | None] = mapped_column(String(20), default=None, unique=True)
     locale: Mapped[str | None] = mapped_column(String(8), default=None)
     is_active: Mapped[bool] = mapped_column(default=True)
     # bumped on logout and password change: every session cookie carrying an older value dies

@@ -12,6 +12,7 @@ from typing import Any
 from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.audit import services as audit
@@ -351,6 +352,13 @@ def _create_user(
             fields={"username": _("This username is already taken.")},
             code="username_taken",
         )
+    # one visitor account per national identity card (issue 10 point 4): checked here for a
+    # clear message, and by the unique column for two registrations racing
+    family_id = ((national_id or "").strip().upper() or None) if "visitor" in roles else None
+    if family_id is not None and (
+        sess.scalar(select(User.id).where(User.visitor_national_id == family_id)) is not None
+    ):
+        raise _national_id_taken()
     user = User(
         username=username,
         password_hash=hash_password(password),
@@ -358,13 +366,21 @@ def _create_user(
         email=email,
         phone=phone,
         national_id=(national_id or None),
+        visitor_national_id=family_id,
         locale=locale,
     )
     grant_staff_baseline(ensure_role_rows(roles, sess), sess)
     user.role_links = [UserRole(role_code=r) for r in sorted(set(roles))]
     user.establishment_links = [UserEstablishment(establishment_id=e.id) for e in ests]
-    sess.add(user)
-    sess.flush()
+    try:
+        with sess.begin_nested():
+            sess.add(user)
+            sess.flush()
+    except IntegrityError as exc:
+        # PostgreSQL names the constraint, SQLite the column
+        if "visitor_national_id" not in str(exc.orig):
+            raise
+        raise _national_id_taken() from exc
     audit.record(
         "user.create",
         "user",
@@ -378,6 +394,19 @@ def _create_user(
         actor=actor,
     )
     return user
+
+
+def _national_id_taken() -> ValidationFailed:
+    """The same answer whoever holds the number: it names no account (docs/security.md)."""
+    message = _(
+        "This national identity card number already has a family account. Sign in to it (or "
+        "reset its password); if it is not yours, contact the visits office."
+    )
+    return ValidationFailed(
+        _("Please correct the highlighted fields."),
+        fields={"national_id": message},
+        code="national_id_taken",
+    )
 
 
 def register_visitor(

@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 from pydantic import AwareDatetime, BaseModel, Field
 
-from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of
+from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of, page_payload, pagination
 from core.errors import Malformed, ValidationFailed
 from core.identity.models import User
 from core.query_args import query_date
@@ -45,6 +45,20 @@ class RelationOut(BaseModel):
     detainee: str = Field(description="the registration number the family typed")
     relationship: str
     reason: str
+
+
+class QueuedRelationOut(BaseModel):
+    id: int
+    status: str
+    detainee: str = Field(description="the detainee's registration number")
+    establishment: str
+    relationship: str
+    visitor: str = Field(description="the visitor's username")
+    visitor_name: str
+    visitor_national_id: str | None
+    created_at: str
+    rejected_requests: int = Field(description="how many of this account's requests were rejected")
+    flagged: bool = Field(description="rejected_requests reached VISITS_REJECTED_FLAG_THRESHOLD")
 
 
 class ReasonIn(ApiModel):
@@ -127,6 +141,9 @@ class BanIn(ApiModel):
 class BanOut(BaseModel):
     id: int
     visitor: str
+    national_id: str | None = Field(
+        description="the banned national id: every account and companion with it is barred"
+    )
     establishment: str
     reason: str
     ends_on: dt.date | None
@@ -282,6 +299,54 @@ def my_bookings(user: User) -> dict[str, Any]:
 # --------------------------------------------------------------------------------------------
 
 
+@bp.get("/visits/relations")
+@endpoint(
+    "The pending link requests of the caller's establishments, paged and filtered",
+    response=QueuedRelationOut,
+    permission="visits.manage",
+    tags=TAGS,
+    paginated=True,
+    query={
+        "detainee": "registration number",
+        "visitor": "visitor's name (part of it), national id or username",
+        "from": "asked on or after this day (YYYY-MM-DD, local)",
+        "to": "asked on or before this day (YYYY-MM-DD, local)",
+        "flagged": "1: flagged accounts only; 0: the others",
+        "order": "oldest (default) or newest",
+    },
+    errors=(400,),
+)
+def list_relations(user: User) -> dict[str, Any]:
+    page, per_page = pagination()
+    filters, errors = services.parse_filters(request.args)
+    if errors:
+        raise Malformed(
+            _("Please correct the highlighted fields."), code="bad_query", fields=errors
+        )
+    queue = services.link_request_queue(user, filters, page=page, per_page=per_page)
+    return page_payload(
+        [
+            {
+                "id": row.relation.id,
+                "status": row.relation.status,
+                "detainee": row.relation.detainee.registration_number,
+                "establishment": row.relation.detainee.establishment.code,
+                "relationship": row.relation.relationship_kind,
+                "visitor": row.relation.visitor.username,
+                "visitor_name": row.relation.visitor.full_name,
+                "visitor_national_id": row.relation.visitor.national_id,
+                "created_at": row.relation.created_at.isoformat(),
+                "rejected_requests": row.rejected,
+                "flagged": row.flagged,
+            }
+            for row in queue.rows
+        ],
+        queue.total,
+        queue.page,
+        queue.per_page,
+    )
+
+
 @bp.post("/visits/relations/<int:relation_id>/approve")
 @endpoint(
     "Approve a visitor's link to a detainee",
@@ -326,6 +391,7 @@ def create_ban(body: BanIn, user: User) -> dict[str, Any]:
     return {
         "id": ban.id,
         "visitor": ban.visitor.username,
+        "national_id": ban.national_id,
         "establishment": est.code,
         "reason": ban.reason,
         "ends_on": ban.ends_on.isoformat() if ban.ends_on else None,
@@ -384,8 +450,8 @@ def list_slots(user: User) -> dict[str, Any]:
     tags=TAGS,
     errors=(409, 422),
     description="409 `slot_full` when no place is left; 422 for a broken rule (`not_linked`, "
-    "`visitor_banned`, `detainee_released`, `detainee_elsewhere`, `window_closed`, "
-    "`window_not_open`, `quota_reached`, `too_many_visitors`…).",
+    "`visitor_banned`, `companion_banned`, `detainee_released`, `detainee_elsewhere`, "
+    "`window_closed`, `window_not_open`, `quota_reached`, `too_many_visitors`…).",
 )
 def create_booking(body: BookingIn, user: User) -> dict[str, Any]:
     companions = [

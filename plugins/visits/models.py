@@ -170,6 +170,9 @@ class Relation(Base):
     __tablename__ = "visits_relations"
     __table_args__ = (
         Index("ix_visits_relations_visitor_detainee", "visitor_id", "detainee_id"),
+        # the office's queue pages through one status in date order; the flag counts rejections
+        Index("ix_visits_relations_status_created", "status", "created_at"),
+        Index("ix_visits_relations_visitor_status", "visitor_id", "status"),
         # one pending or approved link per visitor and detainee (issue 10 point 5)
         Index(
             "uq_visits_relations_live_visitor_detainee",
@@ -202,7 +205,12 @@ class Relation(Base):
 
 
 class Ban(EstablishmentScoped, Base):
-    """A visitor may not book at an establishment until ``ends_on`` (inclusive; none = open)."""
+    """A person may not visit an establishment until ``ends_on`` (inclusive; none = open).
+
+    A ban is by person: ``national_id`` is the banned national identity card number (copied
+    from the account banned), and it bars every visitor account holding that number and every
+    companion named with it, at booking and at the gate (issue 10 point 4).
+    """
 
     __tablename__ = "visits_bans"
 
@@ -210,6 +218,7 @@ class Ban(EstablishmentScoped, Base):
     visitor_id: Mapped[int] = mapped_column(
         ForeignKey("core_users.id", ondelete="CASCADE"), index=True
     )
+    national_id: Mapped[str | None] = mapped_column(String(20), default=None, index=True)
     establishment_id: Mapped[int] = mapped_column(ForeignKey("core_establishments.id"))
     reason: Mapped[str] = mapped_column(String(300))
     ends_on: Mapped[dt.date | None] = mapped_column(Date, default=None)

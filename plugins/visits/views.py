@@ -29,7 +29,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import current_language
 from core.identity.services import has_permission
 from core.portal.access import apply_errors, login_required_for, permission_required
-from core.query_args import query_date
+from core.query_args import page_number, query_date
 
 from . import services
 from .forms import (
@@ -308,7 +308,7 @@ def staff_index() -> Any:
     return render_template(
         "visits/staff_index.html",
         establishments=services.staff_establishments(current_user),
-        pending=len(services.pending_relations(current_user))
+        pending=services.count_pending(current_user)
         if has_permission(current_user, "visits.manage")
         else 0,
     )
@@ -448,15 +448,33 @@ def cancel_slot(slot_id: int) -> Any:
     )
 
 
+QUEUE_PER_PAGE = 25
+QUEUE_ARGS = ("page", "detainee", "visitor", "from", "to", "flagged", "order")
+
+
+def _queue_args() -> dict[str, str]:
+    """The queue's query arguments worth keeping across a decision (page and filters)."""
+    return {k: v[:100] for k in QUEUE_ARGS if (v := request.args.get(k, "").strip())}
+
+
 @bp.get("/office/relations")
 @permission_required("visits.manage")
 def relations() -> Any:
+    filters, errors = services.parse_filters(request.args)
+    queue = services.link_request_queue(
+        current_user,
+        filters,
+        page=page_number(request.args.get("page")),
+        per_page=QUEUE_PER_PAGE,
+    )
     return render_template(
         "visits/relations.html",
-        relations=services.pending_relations(current_user),
+        queue=queue,
+        errors=errors,
+        keep=_queue_args(),
         csrf=CsrfForm(),
         reject_form=RejectForm(formdata=None),
-    )
+    ), 400 if errors else 200
 
 
 @bp.post("/office/relations/<int:relation_id>/<decision>")
@@ -468,14 +486,15 @@ def decide(relation_id: int, decision: str) -> Any:
     if decision == "approve" and not form.validate_on_submit():
         abort(400)
     reason = form.reason.data if decision == "reject" else ""
+    keep = _queue_args()
     try:
         services.decide_relation(current_user, relation_id, decision == "approve", reason or "")
     except NotFound:
         abort(404)
     except DomainError as exc:
-        return _failed(exc, "visits.relations")
+        return _failed(exc, "visits.relations", **keep)
     message = _("The link is approved.") if decision == "approve" else _("The request is rejected.")
-    return _done(message, "visits.relations")
+    return _done(message, "visits.relations", **keep)
 
 
 @bp.route("/office/bans", methods=["GET", "POST"])

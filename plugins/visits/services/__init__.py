@@ -39,7 +39,16 @@ from __future__ import annotations
 
 from core.validation import NATIONAL_ID_RE
 
-from .bans import active_ban, ban_visitor, bans_of, find_visitor, lift_ban
+from .bans import (
+    active_ban,
+    ban_visitor,
+    banned_national_ids,
+    bans_of,
+    find_visitor,
+    lift_ban,
+    refuse_banned_at_gate,
+    refuse_banned_companions,
+)
 from .booking import CompanionIn, Party, _create_booking, book, cancel_booking, walk_in
 from .bookings_read import (
     DetaineeVisits,
@@ -82,6 +91,16 @@ from .labels import (
     status_label,
 )
 from .lifecycle import cancel_future_for_detainee
+from .office import (
+    QueueFilters,
+    QueuePage,
+    QueueRow,
+    count_pending,
+    flag_threshold,
+    link_request_queue,
+    parse_filters,
+    rejected_requests,
+)
 from .references import (
     QR_PREFIX,
     REFERENCE_ALPHABET,
@@ -95,7 +114,6 @@ from .relations import (
     decide_relation,
     get_relation,
     linked_detainees,
-    pending_relations,
     relations_of_detainee,
     request_relation,
     visitor_relations,
@@ -160,6 +178,9 @@ __all__ = [
     "CompanionIn",
     "DetaineeVisits",
     "Party",
+    "QueueFilters",
+    "QueuePage",
+    "QueueRow",
     "SheetRow",
     "Stats",
     "_create_booking",
@@ -169,6 +190,7 @@ __all__ = [
     "age_on",
     "approved_relation",
     "ban_visitor",
+    "banned_national_ids",
     "bans_of",
     "block_date",
     "blocked_dates_of",
@@ -179,6 +201,7 @@ __all__ = [
     "cancel_future_for_detainee",
     "cancel_slot",
     "check_in",
+    "count_pending",
     "create_slot",
     "dashboard_stats",
     "day_sheet",
@@ -188,6 +211,7 @@ __all__ = [
     "detainee_visits",
     "establishment_by_code",
     "find_visitor",
+    "flag_threshold",
     "generate_slots",
     "get_booking",
     "get_relation",
@@ -196,6 +220,7 @@ __all__ = [
     "is_visits_staff",
     "kind_label",
     "lift_ban",
+    "link_request_queue",
     "linked_detainees",
     "list_slots",
     "local_date",
@@ -205,12 +230,15 @@ __all__ = [
     "my_bookings",
     "new_reference",
     "normalise_reference",
-    "pending_relations",
+    "parse_filters",
     "public_establishments",
     "public_info",
     "qr_text",
     "quota_for",
     "record_outcome",
+    "refuse_banned_at_gate",
+    "refuse_banned_companions",
+    "rejected_requests",
     "relations_of_detainee",
     "relationship_code",
     "relationship_label",

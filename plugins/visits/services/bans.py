@@ -1,8 +1,14 @@
-"""Bans: a visitor may not book at an establishment for a while."""
+"""Bans: a person may not visit an establishment for a while.
+
+A ban is by person, not by account (issue 10 point 4): it holds the banned national identity
+card number, and bars every visitor account with that number, and every companion named with
+it, at booking (page and API) and at the gate (check-in and walk-in).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
@@ -20,7 +26,7 @@ from core.principals import Principal
 from core.scoping import scope
 
 from ..models import Ban, Booking, BookingStatus, Slot
-from .common import _parse_date, _staff, local_date, local_moment
+from .common import _fail, _parse_date, _staff, local_date, local_moment
 from .transitions import _cancel_bookings
 
 
@@ -28,21 +34,85 @@ def find_visitor(national_id_or_username: str) -> User | None:
     key = (national_id_or_username or "").strip()
     if not key:
         return None
-    user = db_session().scalar(
-        select(User).where(or_(User.national_id == key.upper(), User.username == key))
-    )
-    return user if user is not None and user.is_visitor else None
+    for user in db_session().scalars(
+        select(User)
+        .where(or_(User.national_id == key.upper(), User.username == key))
+        .order_by(User.id)
+    ):
+        if user.is_visitor:
+            return user
+    return None
+
+
+def _in_force(establishment_id: int, day: dt.date) -> list[Any]:
+    return [
+        Ban.establishment_id == establishment_id,
+        Ban.lifted_at.is_(None),
+        or_(Ban.ends_on.is_(None), Ban.ends_on >= day),
+    ]
 
 
 def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | None:
+    """The ban in force on ``day`` that bars this account: made on it, or on its national id."""
+    # one query: the account's own number, read in a subquery (NULL matches nothing)
+    national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
+    who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
     return db_session().scalar(
-        select(Ban).where(
-            Ban.visitor_id == visitor_id,
-            Ban.establishment_id == establishment_id,
-            Ban.lifted_at.is_(None),
-            or_(Ban.ends_on.is_(None), Ban.ends_on >= day),
+        select(Ban).where(who, *_in_force(establishment_id, day)).order_by(Ban.id).limit(1)
+    )
+
+
+def banned_national_ids(
+    national_ids: Iterable[str], establishment_id: int, day: dt.date
+) -> set[str]:
+    """Which of these national identity card numbers a ban in force on ``day`` names."""
+    wanted = sorted({n.strip().upper() for n in national_ids if n and n.strip()})
+    if not wanted:
+        return set()
+    return set(
+        db_session().scalars(
+            select(Ban.national_id).where(
+                Ban.national_id.in_(wanted), *_in_force(establishment_id, day)
+            )
         )
     )
+
+
+def refuse_banned_companions(
+    companions: Sequence[Any], establishment_id: int, day: dt.date
+) -> None:
+    """A booking may not name a banned person as a companion (422 ``companion_banned``)."""
+    banned = banned_national_ids((c.national_id or "" for c in companions), establishment_id, day)
+    if not banned:
+        return
+    message = _("This person may not visit this establishment at the moment.")
+    raise _fail(
+        _("A companion may not visit this establishment at the moment."),
+        "companion_banned",
+        {
+            f"companions.{i}.national_id": message
+            for i, c in enumerate(companions)
+            if (c.national_id or "").strip().upper() in banned
+        },
+    )
+
+
+def refuse_banned_at_gate(booking: Booking, day: dt.date) -> None:
+    """At check-in: the visitor and every companion, by account and by national id."""
+    people = [(booking.visitor_name, booking.visitor_national_id or "")]
+    people += [(c.full_name, c.national_id or "") for c in booking.companions]
+    banned = banned_national_ids((cin for _name, cin in people), booking.establishment_id, day)
+    names = [name for name, cin in people if cin and cin.strip().upper() in banned]
+    if booking.visitor_id is not None and active_ban(
+        booking.visitor_id, booking.establishment_id, day
+    ):
+        names.insert(0, booking.visitor_name)
+    if names:
+        listed = ", ".join(dict.fromkeys(names))
+        raise _fail(
+            _("Banned from this establishment, may not come in: %(names)s.", names=listed),
+            "visitor_banned",
+        )
 
 
 def ban_visitor(
@@ -68,8 +138,10 @@ def ban_visitor(
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     assert visitor is not None
+    national_id = (visitor.national_id or "").strip().upper() or None
     ban = Ban(
         visitor_id=visitor.id,
+        national_id=national_id,
         establishment_id=establishment.id,
         reason=reason,
         ends_on=end,
@@ -81,7 +153,10 @@ def ban_visitor(
         select(Booking)
         .join(Slot, Slot.id == Booking.slot_id)
         .where(
-            Booking.visitor_id == visitor.id,
+            # every account of this person (their bookings carry their national id), walk-ins too
+            or_(Booking.visitor_id == visitor.id, Booking.visitor_national_id == national_id)
+            if national_id
+            else Booking.visitor_id == visitor.id,
             Booking.establishment_id == establishment.id,
             Booking.status == BookingStatus.confirmed,
             Slot.starts_at > utcnow(),
@@ -97,6 +172,7 @@ def ban_visitor(
         establishment_id=establishment.id,
         summary={
             "visitor": visitor.username,
+            "national_id": national_id,
             "reason": reason,
             "ends_on": end.isoformat() if end else None,
             "bookings_cancelled": count,

@@ -32,7 +32,7 @@ from ..models import (
     SlotStatus,
     VisitRules,
 )
-from .bans import active_ban, find_visitor
+from .bans import active_ban, find_visitor, refuse_banned_companions
 from .capacity import PLACES_PER_BOOKING, _take_place, _take_quota, quota_for
 from .common import _fail, _int, _staff, age_on, local_date, week_start
 from .labels import status_label
@@ -204,6 +204,7 @@ def book(
             _("A visit to this detainee is already booked at this time."), code="already_booked"
         )
     party = _check_party(companions, children, rules, slot_day)
+    refuse_banned_companions(party.companions, slot.establishment_id, slot_day)
     return _create_booking(
         slot=slot,
         detainee=det,

@@ -22,7 +22,8 @@ from core.identity.services import require
 from core.scoping import ensure_in_scope
 
 from ..models import Booking, BookingStatus, Slot
-from .common import _fail, _staff, local_moment
+from .bans import refuse_banned_at_gate
+from .common import _fail, _staff, local_date, local_moment
 from .references import normalise_reference
 from .slots import list_slots
 from .transitions import OUTCOMES, REASON_REQUIRED, _transition
@@ -45,6 +46,8 @@ def check_in(actor: User, code: str, now: dt.datetime | None = None) -> Booking:
             raise _fail(_("This visit is not today or has not opened yet."), "too_early")
         if now > slot.ends_at:
             raise _fail(_("This visit is over."), "too_late")
+        # a ban by national id: the visitor's and each companion's (issue 10 point 4)
+        refuse_banned_at_gate(booking, local_date(now))
     _transition(booking, BookingStatus.checked_in, actor)
     return booking
 

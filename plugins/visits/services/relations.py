@@ -15,7 +15,7 @@ from core.detainees.models import Detainee
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
-from core.scoping import ensure_in_scope, scope
+from core.scoping import ensure_in_scope
 
 from ..models import Relation, RelationStatus
 from .common import _parse_date, _staff
@@ -188,20 +188,6 @@ def approved_relation(visitor_id: int, detainee_id: int) -> Relation | None:
             Relation.status == RelationStatus.approved,
         )
     )
-
-
-def pending_relations(
-    actor: User, status: RelationStatus = RelationStatus.pending
-) -> list[Relation]:
-    require(actor, "visits.manage")
-    stmt = (
-        select(Relation)
-        .join(Detainee, Detainee.id == Relation.detainee_id)
-        .where(Relation.status == status)
-        .order_by(Relation.created_at)
-        .limit(200)
-    )
-    return list(db_session().scalars(scope(stmt, Detainee.establishment_id, actor)))
 
 
 def relations_of_detainee(detainee: Detainee) -> list[Relation]:

@@ -77,10 +77,10 @@ def test_family_journey_on_a_phone_in_arabic(phone_page, page, live_server, live
     # 3. the visits office approves (desktop, French)
     sign_in(page, live_server, setting["officer"])
     page.goto(f"{live_server.url}/visits/office/relations?lang=fr")
-    row = page.locator("table.relations tbody tr", has_text=setting["rn"])
+    row = page.locator("li.queue-item", has_text=setting["rn"])
     row.locator("button", has_text="Approuver").click()
     page.wait_for_load_state()
-    assert page.locator("table.relations tbody tr", has_text=setting["rn"]).count() == 0
+    assert page.locator("li.queue-item", has_text=setting["rn"]).count() == 0
 
     # 4. the family books with a companion
     fam.goto(f"{live_server.url}/visits/book")
@@ -122,3 +122,35 @@ def test_family_journey_on_a_phone_in_arabic(phone_page, page, live_server, live
             session().scalar(select(Booking.status).where(Booking.reference == reference))
             == "checked_in"
         )
+
+
+def test_the_link_request_queue_on_a_360px_phone(browser, live_server, live_app, setting):
+    """Issue 10 point 2: each request is a card whose Approve and Reject buttons are on the
+    screen of a 360px phone, without scrolling sideways."""
+    from plugins.visits.models import Relation
+
+    with live_app.app_context():
+        factories = Factories(live_app)
+        family = factories.visitor(full_name="Famille Téléphone Étroit")
+        det = factories.detainee("CAS-AS", first_name="Narrow")
+        rel = Relation(
+            visitor_id=family.id, detainee_id=det.id, relationship_kind="parent", status="pending"
+        )
+        session().add(rel)
+        session().commit()
+        rel_id = rel.id
+    context = browser.new_context(
+        locale="fr-FR", viewport={"width": 360, "height": 740}, is_mobile=True, has_touch=True
+    )
+    try:
+        phone = context.new_page()
+        phone.set_default_timeout(15000)
+        sign_in(phone, live_server, setting["officer"])
+        phone.goto(f"{live_server.url}/visits/office/relations?lang=fr&order=newest")
+        card = phone.locator(f"#relation-{rel_id}")
+        for label in ("Approuver", "Refuser"):
+            box = card.locator("button", has_text=label).bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, label
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    finally:
+        context.close()
