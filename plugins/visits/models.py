@@ -73,6 +73,8 @@ class VisitRules(EstablishmentScoped, Base):
     cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=12)
     quota_pretrial: Mapped[int] = mapped_column(Integer, default=2)
     quota_convicted: Mapped[int] = mapped_column(Integer, default=1)
+    # how many of a detainee's weekly visits one family account may book (None = no share)
+    max_weekly_per_visitor: Mapped[int | None] = mapped_column(Integer, default=None)
     # public information, in Arabic and French
     address: Mapped[str] = mapped_column(String(300), default="")
     visiting_days_ar: Mapped[str] = mapped_column(Text, default="")

@@ -49,7 +49,7 @@ from .bookings_read import (
     is_visits_staff,
     my_bookings,
 )
-from .capacity import PLACES_PER_BOOKING, quota_for
+from .capacity import PLACES_PER_BOOKING, quota_for, visitor_share_used
 from .common import (
     age_on,
     establishment_by_code,
@@ -221,6 +221,7 @@ __all__ = [
     "templates_of",
     "update_rules",
     "visitor_relations",
+    "visitor_share_used",
     "walk_in",
     "week_start",
 ]

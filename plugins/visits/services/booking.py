@@ -33,7 +33,13 @@ from ..models import (
     VisitRules,
 )
 from .bans import active_ban, find_visitor
-from .capacity import PLACES_PER_BOOKING, _take_place, _take_quota, quota_for
+from .capacity import (
+    PLACES_PER_BOOKING,
+    _check_visitor_share,
+    _take_place,
+    _take_quota,
+    quota_for,
+)
 from .common import _fail, _int, _staff, age_on, local_date, week_start
 from .labels import status_label
 from .notify import _notify_cancelled, _notify_confirmation
@@ -58,6 +64,15 @@ class Party:
     companions: list[CompanionIn] = field(default_factory=list)
 
 
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+def _has_control(text: str) -> bool:
+    """NUL, CR, LF and the other control characters: no name has them (and PostgreSQL cannot
+    store a NUL)."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
+
+
 def _check_party(
     companions: Sequence[CompanionIn], extra_children: int, rules: VisitRules, day: dt.date
 ) -> Party:
@@ -69,6 +84,8 @@ def _check_party(
             errors[f"companions.{i}.full_name"] = _("This field is required.")
         elif len(name) > 200:
             errors[f"companions.{i}.full_name"] = _("This text is too long.")
+        elif _has_control(name):
+            errors[f"companions.{i}.full_name"] = _("Enter the name on one line.")
         comp.full_name = name
         if comp.is_adult is None:
             if comp.birth_date is None:
@@ -76,6 +93,9 @@ def _check_party(
                 continue
             if comp.birth_date > day:
                 errors[f"companions.{i}.birth_date"] = _("Enter a date in the past.")
+                continue
+            if comp.birth_date < EARLIEST_BIRTH:
+                errors[f"companions.{i}.birth_date"] = _("Enter a real birth date.")
                 continue
             comp.is_adult = age_on(comp.birth_date, day) >= rules.adult_age
         comp.national_id = (comp.national_id or "").strip().upper()
@@ -203,6 +223,8 @@ def book(
         raise Conflict(
             _("A visit to this detainee is already booked at this time."), code="already_booked"
         )
+    # the per-visitor share (issue 10 point 6), counted under the detainee's lock taken above
+    _check_visitor_share(visitor.id, det, week_start(slot.starts_at), rules)
     party = _check_party(companions, children, rules, slot_day)
     return _create_booking(
         slot=slot,
@@ -314,6 +336,8 @@ def walk_in(
     national_id = (visitor_national_id or "").strip().upper()
     if not name:
         errors["visitor_name"] = _("This field is required.")
+    elif _has_control(name):
+        errors["visitor_name"] = _("Enter the name on one line.")
     if not NATIONAL_ID_RE.match(national_id):
         errors["visitor_national_id"] = _("Enter the national identity card number, e.g. BE123456.")
     rules = get_rules(slot.establishment_id)

@@ -19,7 +19,7 @@ from core.scoping import ensure_in_scope
 
 from ..models import Booking, QuotaCounter, Relation, Slot
 from .bans import active_ban
-from .capacity import quota_for
+from .capacity import quota_for, visitor_share_used
 from .common import local_date, week_start
 from .references import normalise_reference
 from .relations import approved_relation, relations_of_detainee
@@ -90,7 +90,21 @@ def bookable_slots(visitor: User, detainee: Detainee, now: dt.datetime | None = 
         )
         .all()
     )
-    return [s for s in slots if used.get(week_start(s.starts_at), 0) < quota]
+    share = rules.max_weekly_per_visitor
+    mine: dict[dt.date, int] = {}
+
+    def share_left(week: dt.date) -> bool:
+        if share is None:
+            return True
+        if week not in mine:
+            mine[week] = visitor_share_used(visitor.id, detainee.id, week)
+        return mine[week] < share
+
+    return [
+        s
+        for s in slots
+        if used.get(week_start(s.starts_at), 0) < quota and share_left(week_start(s.starts_at))
+    ]
 
 
 @dataclass

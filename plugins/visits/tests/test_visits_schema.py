@@ -13,7 +13,7 @@ from sqlalchemy import func, insert, inspect, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core import migrate
-from core.db import get_database, session, utcnow
+from core.db import get_database, session
 from core.principals import SYSTEM
 from core.testing import TestDatabase, build_migrated_app
 from plugins.visits import services
@@ -160,5 +160,20 @@ def _seed_one_booking() -> None:
     )
     link(visitor.id, det.id)
     slot = make_slot(est)
-    companion = services.CompanionIn("Ahmed Benali", "BE100002", dt.date(1980, 1, 1), None)
-    services.book(visitor, slot.id, det.registration_number, [companion], now=utcnow())
+    companion = services.CompanionIn("Ahmed Benali", "BE100002", dt.date(1980, 1, 1), True)
+    # through _create_booking with the default rules: book() reads visits_rules, whose later
+    # columns (0005's max_weekly_per_visitor…) this old schema does not have yet
+    from plugins.visits.models import VisitRules
+    from plugins.visits.services.rules import DEFAULT_RULES
+
+    services._create_booking(
+        slot=slot,
+        detainee=det,
+        visitor=visitor,
+        visitor_name=visitor.full_name,
+        visitor_national_id=visitor.national_id or "",
+        party=services.Party(2, 0, [companion]),
+        rules=VisitRules(**DEFAULT_RULES),
+        status="confirmed",
+        actor=visitor,
+    )
