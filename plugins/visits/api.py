@@ -9,7 +9,7 @@ from flask import Blueprint, request
 from flask_babel import gettext as _
 from pydantic import AwareDatetime, BaseModel, Field
 
-from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of
+from core.api.toolkit import API_PREFIX, ApiModel, endpoint, page_of, page_payload, pagination
 from core.errors import Malformed, ValidationFailed
 from core.identity.models import User
 from core.query_args import query_date
@@ -274,7 +274,9 @@ def my_relations(user: User) -> dict[str, Any]:
     paginated=True,
 )
 def my_bookings(user: User) -> dict[str, Any]:
-    return page_of(services.my_bookings(user), booking_json)
+    page, per_page = pagination()
+    result = services.my_bookings(user, page=page, per_page=per_page)
+    return page_payload([booking_json(b) for b in result.items], result.total, page, per_page)
 
 
 # --------------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from core.errors import DomainError, NotFound
 from core.i18n import current_language
 from core.identity.services import has_permission
 from core.portal.access import apply_errors, login_required_for, permission_required
-from core.query_args import query_date
+from core.query_args import page_number, query_date
 
 from . import services
 from .forms import (
@@ -50,6 +50,9 @@ from .forms import (
 )
 from .models import Booking, Slot
 from .throttle import relation_throttle
+
+MY_VISITS_PER_PAGE = 20
+"""Rows per list on "My visits" (coming and past visits are paged separately)."""
 
 bp = Blueprint(
     "visits",
@@ -225,10 +228,19 @@ def _book_page(form: BookingForm, det: Any, rules: Any, slots: list[Slot]) -> st
 @bp.get("/mine")
 @login_required_for("visitor")
 def my_visits() -> Any:
+    upcoming_page = page_number(request.args.get("upcoming_page"))
+    past_page = page_number(request.args.get("page"))
     return render_template(
         "visits/my_visits.html",
-        upcoming=services.my_bookings(current_user, upcoming=True),
-        past=services.my_bookings(current_user, upcoming=False)[:30],
+        upcoming=services.my_bookings(
+            current_user, upcoming=True, page=upcoming_page, per_page=MY_VISITS_PER_PAGE
+        ),
+        upcoming_page=upcoming_page,
+        past=services.my_bookings(
+            current_user, upcoming=False, page=past_page, per_page=MY_VISITS_PER_PAGE
+        ),
+        past_page=past_page,
+        per_page=MY_VISITS_PER_PAGE,
         form=CsrfForm(),
         now=utcnow(),
     )

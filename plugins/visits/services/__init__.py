@@ -42,6 +42,7 @@ from core.validation import NATIONAL_ID_RE
 from .bans import active_ban, ban_visitor, bans_of, find_visitor, lift_ban
 from .booking import CompanionIn, Party, _create_booking, book, cancel_booking, walk_in
 from .bookings_read import (
+    BookingsPage,
     DetaineeVisits,
     bookable_slots,
     detainee_visits,
@@ -157,6 +158,7 @@ __all__ = [
     "TIME_RE",
     "TRANSITIONS",
     "WEEKDAYS",
+    "BookingsPage",
     "CompanionIn",
     "DetaineeVisits",
     "Party",
