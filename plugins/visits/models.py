@@ -225,7 +225,7 @@ class Ban(EstablishmentScoped, Base):
     establishment: Mapped[Establishment] = relationship(lazy="joined")
 
 
-LIVE_BOOKING = "status IN ('confirmed', 'checked_in') AND NOT walk_in"
+LIVE_BOOKING = "status IN ('confirmed', 'checked_in')"
 
 
 class Booking(EstablishmentScoped, Base):
@@ -236,7 +236,8 @@ class Booking(EstablishmentScoped, Base):
         Index("ix_visits_bookings_slot_status", "slot_id", "status"),
         Index("ix_visits_bookings_detainee", "detainee_id", "status"),
         Index("ix_visits_bookings_visitor", "visitor_id", "created_at"),
-        # one live booking per detainee and slot, guaranteed by the database (issue 10 point 5)
+        # one live booking per detainee and slot, walk-ins included, guaranteed by the
+        # database (issue 10 point 5; migrations 0003, 0006)
         Index(
             "uq_visits_bookings_live_slot_detainee",
             "slot_id",

@@ -369,6 +369,12 @@ def walk_in(
             "visitor_banned",
             {"visitor_national_id": _("This visitor is banned from this establishment.")},
         )
+    # one live visit per detainee and session, walk-ins included (issue 10 point 5): the
+    # family already booked joins that visit; the unique index refuses a racing second one
+    if _live_booking_in(slot, det) is not None:
+        raise Conflict(
+            _("A visit to this detainee is already booked at this time."), code="already_booked"
+        )
     party = Party(n_adults, n_children, [])
     return _create_booking(
         slot=slot,
@@ -381,6 +387,16 @@ def walk_in(
         status=BookingStatus.checked_in,
         actor=actor,
         walk_in=True,
+    )
+
+
+def _live_booking_in(slot: Slot, detainee: Detainee) -> int | None:
+    return db_session().scalar(
+        select(Booking.id).where(
+            Booking.slot_id == slot.id,
+            Booking.detainee_id == detainee.id,
+            Booking.status.in_(ACTIVE_STATUSES),
+        )
     )
 
 

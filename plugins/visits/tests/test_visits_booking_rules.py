@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import session, utcnow
-from core.errors import ValidationFailed
+from core.errors import Conflict, ValidationFailed
 from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD
 from plugins.visits import services
@@ -487,3 +487,82 @@ def test_my_visits_page_bad_paging(app, client, world, query):
     _login(client, world.visitor)
     resp = client.get(f"/visits/mine?{query}")
     assert resp.status_code == 200
+
+
+# --- point 5: a walk-in cannot double a detainee's live visit in a session ----------------------
+
+
+def _today_slot(est, capacity=5):
+    later = utcnow() + dt.timedelta(days=1)
+    slot = services.create_slot(SYSTEM, est, later, later + dt.timedelta(hours=1), capacity)
+    slot.starts_at = utcnow() - dt.timedelta(minutes=1)
+    slot.ends_at = utcnow() + dt.timedelta(minutes=60)
+    session().flush()
+    return slot
+
+
+def test_walk_in_for_a_detainee_already_booked_in_the_session_is_refused(app, world, factories):
+    with app.app_context():
+        est = _est(world.est_id)
+        officer = factories.user("visits_officer", ("EST-A",))
+        slot = _today_slot(est)
+        from core.detainees.services import get_detainee
+
+        booked = services._create_booking(
+            slot=slot,
+            detainee=get_detainee(world.rn, SYSTEM),
+            visitor=_user(world.visitor),
+            visitor_name="Fatima Benali",
+            visitor_national_id="BE1",
+            party=services.Party(1, 0),
+            rules=services.get_rules(est.id),
+            status="confirmed",
+            actor=SYSTEM,
+        )
+        session().commit()
+        with pytest.raises(Conflict) as err:
+            services.walk_in(officer, slot, world.rn, "Khadija", "BK12345", 1, 0)
+        assert err.value.code == "already_booked"
+        session().rollback()
+        assert session().get(Slot, slot.id).booked == 1
+        # once that visit is over (or cancelled), a walk-in for the detainee is taken
+        services.cancel_booking(
+            officer,
+            session().get(Booking, booked.id),
+            "family gone",
+            now=slot.starts_at - dt.timedelta(minutes=5),
+        )
+        walk = services.walk_in(officer, slot, world.rn, "Khadija", "BK12345", 1, 0)
+        assert walk.status == "checked_in"
+        # and a second walk-in for the same detainee in that session is refused too
+        with pytest.raises(Conflict):
+            services.walk_in(officer, slot, world.rn, "Autre", "BK54321", 1, 0)
+
+
+def test_walk_in_page_bad_input(app, client, world, login_as):
+    with app.app_context():
+        slot = _today_slot(_est(world.est_id))
+        session().commit()
+        slot_id = slot.id
+    login_as("visits_officer", "EST-A")
+    for field, value in [
+        ("visitor_name", "Kha\x00dija"),
+        ("visitor_name", "Kha\r\ndija"),
+        ("visitor_national_id", "BK1\x002345"),
+        ("detainee", "2026-\x00000001"),
+        ("detainee", "2026-\r\n000001"),
+        ("adults", "99999999999999999999999"),
+        ("children", "-1"),
+    ]:
+        data = {
+            "detainee": world.rn,
+            "visitor_name": "Khadija",
+            "visitor_national_id": "BK12345",
+            "adults": "1",
+            "children": "0",
+            field: value,
+        }
+        resp = client.post(f"/visits/gate/slots/{slot_id}/walk-in", data=data)
+        assert resp.status_code == 302, (field, value)
+        with app.app_context():
+            assert session().get(Slot, slot_id).booked == 0, (field, value)

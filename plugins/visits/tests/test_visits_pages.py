@@ -403,15 +403,18 @@ def test_gate_sheet_check_in_outcome_and_csv(app, client, world, login_as):
         )
 
 
-def test_gate_walk_in_and_other_establishment(app, client, world, login_as):
+def test_gate_walk_in_and_other_establishment(app, client, world, login_as, factories):
     _ref, _day = _today_booking(app, world)
+    with app.app_context():
+        # another detainee: world.rn already has a visit in this session (one per session)
+        rn2 = factories.detainee("EST-A").registration_number
     login_as("visits_officer", "EST-B")
     assert client.post(f"/visits/gate/slots/{world.slot_id}/walk-in", data={}).status_code == 404
     login_as("visits_officer", "EST-A")
     resp = client.post(
         f"/visits/gate/slots/{world.slot_id}/walk-in",
         data={
-            "detainee": world.rn,
+            "detainee": rn2,
             "visitor_name": "Khadija",
             "visitor_national_id": "BK12345",
             "adults": "1",

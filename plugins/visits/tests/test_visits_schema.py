@@ -177,3 +177,55 @@ def _seed_one_booking() -> None:
         status="confirmed",
         actor=visitor,
     )
+
+
+@pytest.fixture
+def app_at_0005(tmp_path: Path) -> Iterator[Any]:
+    """An app on a database of its own, at visits 0005 (walk-ins outside the live index)."""
+    database = TestDatabase(tmp_path)
+    built = build_migrated_app(database.url, tmp_path)
+    try:
+        with get_database(built).engine.connect() as conn:
+            command.downgrade(
+                migrate.alembic_config(built, _visits(built), conn), "0005_visits_visitor_share"
+            )
+            conn.commit()
+        yield built
+    finally:
+        get_database(built).dispose()
+        database.drop()
+
+
+def _double_with_a_walk_in() -> None:
+    """A confirmed booking and a walk-in of the same detainee in the same slot (0005 allows it)."""
+    _seed_one_booking()
+    row = dict(session().execute(select(Booking.__table__)).one()._mapping)
+    del row["id"]
+    row.update(reference="WALKIN22", walk_in=True, status="checked_in")
+    session().execute(insert(Booking.__table__).values(**row))
+
+
+def test_walk_ins_join_the_live_index(app_at_0005):
+    """0006: a walk-in for a detainee already booked into that slot is refused by the
+    database; the upgrade stops on existing doubles and names them, changing nothing."""
+    built = app_at_0005
+    with built.app_context():
+        _double_with_a_walk_in()
+        session().commit()
+    with pytest.raises(RuntimeError, match="more than one live booking"):
+        migrate.upgrade(built)
+    assert migrate.current(built)["visits"] == "0005_visits_visitor_share"
+    with built.app_context():
+        session().execute(text("UPDATE visits_bookings SET status = 'completed' WHERE walk_in"))
+        session().commit()
+    migrate.upgrade(built)
+    assert migrate.current(built)["visits"] == migrate.head(built, _visits(built))
+    with built.app_context():
+        row = dict(
+            session().execute(select(Booking.__table__).where(Booking.walk_in)).one()._mapping
+        )
+        del row["id"]
+        row.update(reference="WALKIN33", status="checked_in")
+        with pytest.raises(IntegrityError), session().begin_nested():
+            session().execute(insert(Booking.__table__).values(**row))
+    assert migrate.check(built) == []
