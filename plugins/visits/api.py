@@ -272,6 +272,7 @@ def my_relations(user: User) -> dict[str, Any]:
     permission="visits.book",
     tags=TAGS,
     paginated=True,
+    description="Every booking of the account, paged (`?page=&per_page=`); `total` counts them all.",
 )
 def my_bookings(user: User) -> dict[str, Any]:
     page, per_page = pagination()
@@ -387,7 +388,9 @@ def list_slots(user: User) -> dict[str, Any]:
     errors=(409, 422),
     description="409 `slot_full` when no place is left; 422 for a broken rule (`not_linked`, "
     "`visitor_banned`, `detainee_released`, `detainee_elsewhere`, `window_closed`, "
-    "`window_not_open`, `quota_reached`, `too_many_visitors`…).",
+    "`window_not_open`, `quota_reached`, `visitor_share_reached`, `too_many_visitors`…). "
+    "Each companion's birth date says whether they are an adult (age on the visit day); "
+    "adults need a national id.",
 )
 def create_booking(body: BookingIn, user: User) -> dict[str, Any]:
     companions = [
