@@ -169,10 +169,11 @@ def book(
     registration_number: str,
     companions: Sequence[CompanionIn] = (),
     *,
-    children: int = 0,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """A family member books a visit. Raises 422 for a broken rule, 409 ``slot_full``."""
+    """A family member books a visit — from the page and from the API alike: every companion
+    with a birth date, adult or child decided here (age on the visit day). Raises 422 for a
+    broken rule, 409 ``slot_full``."""
     require(visitor, "visits.book")
     now = now or utcnow()
     det = _linked_detainee(visitor, registration_number)
@@ -225,7 +226,7 @@ def book(
         )
     # the per-visitor share (issue 10 point 6), counted under the detainee's lock taken above
     _check_visitor_share(visitor.id, det, week_start(slot.starts_at), rules)
-    party = _check_party(companions, children, rules, slot_day)
+    party = _check_party(companions, 0, rules, slot_day)
     return _create_booking(
         slot=slot,
         detainee=det,
