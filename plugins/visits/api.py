@@ -272,7 +272,8 @@ def my_relations(user: User) -> dict[str, Any]:
     permission="visits.book",
     tags=TAGS,
     paginated=True,
-    description="Every booking of the account, paged (`?page=&per_page=`); `total` counts them all.",
+    description="Every booking of the account, paged (`?page=&per_page=`); `total` counts "
+    "them all.",
 )
 def my_bookings(user: User) -> dict[str, Any]:
     page, per_page = pagination()
