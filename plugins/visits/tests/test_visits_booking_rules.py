@@ -566,3 +566,35 @@ def test_walk_in_page_bad_input(app, client, world, login_as):
         assert resp.status_code == 302, (field, value)
         with app.app_context():
             assert session().get(Slot, slot_id).booked == 0, (field, value)
+
+
+@pytest.mark.parametrize(
+    "companion,status,field",
+    [
+        ({"birth_date": "9999-12-31"}, 422, "companions.0.birth_date"),
+        ({"birth_date": "0001-01-01"}, 422, "companions.0.birth_date"),
+        ({"birth_date": "99999999999999999999-01-01"}, 422, None),
+        ({"full_name": "Youssef\r\nBenali"}, 422, "companions.0.full_name"),
+        ({"full_name": "Youssef\x00Benali"}, 400, None),
+        ({"national_id": "BE65\r\n4321"}, 422, "companions.0.national_id"),
+    ],
+)
+def test_booking_api_bad_companion_input(client, world, api_headers, companion, status, field):
+    body = {
+        "slot_id": world.slot_id,
+        "detainee": world.rn,
+        "companions": [
+            {
+                "full_name": "Youssef Benali",
+                "national_id": "BE654321",
+                "birth_date": "1980-01-01",
+                **companion,
+            }
+        ],
+    }
+    resp = client.post(f"{API}/visits/bookings", json=body, headers=api_headers(world.visitor))
+    assert resp.status_code == status, resp.json
+    if field:
+        assert field in resp.json["error"]["fields"], resp.json
+    with client.application.app_context():
+        assert session().get(Slot, world.slot_id).booked == 0
