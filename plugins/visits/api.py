@@ -289,9 +289,13 @@ def my_relations(user: User) -> dict[str, Any]:
     permission="visits.book",
     tags=TAGS,
     paginated=True,
+    description="Every booking of the account, paged (`?page=&per_page=`); `total` counts "
+    "them all.",
 )
 def my_bookings(user: User) -> dict[str, Any]:
-    return page_of(services.my_bookings(user), booking_json)
+    page, per_page = pagination()
+    result = services.my_bookings(user, page=page, per_page=per_page)
+    return page_payload([booking_json(b) for b in result.items], result.total, page, per_page)
 
 
 # --------------------------------------------------------------------------------------------
@@ -451,7 +455,9 @@ def list_slots(user: User) -> dict[str, Any]:
     errors=(409, 422),
     description="409 `slot_full` when no place is left; 422 for a broken rule (`not_linked`, "
     "`visitor_banned`, `companion_banned`, `detainee_released`, `detainee_elsewhere`, "
-    "`window_closed`, `window_not_open`, `quota_reached`, `too_many_visitors`…).",
+    "`window_closed`, `window_not_open`, `quota_reached`, `visitor_share_reached`, "
+    "`too_many_visitors`…). Each companion's birth date says whether they are an adult (age "
+    "on the visit day); adults need a national id.",
 )
 def create_booking(body: BookingIn, user: User) -> dict[str, Any]:
     companions = [

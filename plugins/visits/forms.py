@@ -16,7 +16,7 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 REQUIRED = _l("This field is required.")
 NUMBER = _l("Enter a whole number.")
@@ -57,22 +57,34 @@ class RelationForm(FlaskForm):
 
 
 class CompanionForm(Form):
+    """One person coming with the visitor, as the API takes it: the service works out from the
+    birth date (age on the visit day) whether they are an adult, who then needs a CIN."""
+
     full_name = StringField(_l("Full name"), validators=[Optional(), Length(max=200)])
     national_id = StringField(
-        _l("National identity card number"),
+        _l("National identity card number (adults)"),
         validators=[Optional(), Length(max=20)],
         render_kw={"dir": "ltr", "autocapitalize": "characters"},
     )
+    birth_date = DateField(_l("Birth date"), validators=[Optional()], render_kw={"dir": "ltr"})
+
+    def validate(self, extra_validators=None):  # type: ignore[no-untyped-def]
+        ok = super().validate(extra_validators)
+        if self.birth_date.errors:
+            self.birth_date.errors = [str(DATE)]
+        return ok
+
+
+MAX_COMPANIONS = 20
+"""As many as the API takes (``BookingIn.companions``); the rules allow fewer."""
 
 
 class BookingForm(FlaskForm):
     slot_id = RadioField(_l("Visiting time"), validators=[DataRequired(REQUIRED)], coerce=str)
-    companions = FieldList(FormField(CompanionForm), label=_l("Adults coming with you"))
-    children = IntegerField(
-        _l("Number of children"),
-        default=0,
-        validators=[InputRequired(NUMBER), NumberRange(min=0, max=10, message=NUMBER)],
-        render_kw={"inputmode": "numeric", "min": 0, "max": 10},
+    companions = FieldList(
+        FormField(CompanionForm),
+        label=_l("People coming with you"),
+        max_entries=MAX_COMPANIONS,
     )
 
 
@@ -98,6 +110,11 @@ class RulesForm(FlaskForm):
     )
     quota_convicted = IntegerField(
         _l("Visits per week for a convicted detainee"), validators=[InputRequired(NUMBER)]
+    )
+    max_weekly_per_visitor = IntegerField(
+        _l("Visits per week one family account may book for a detainee"),
+        validators=[Optional()],
+        description=_l("Leave empty for no limit other than the detainee's weekly visits."),
     )
     address = StringField(_l("Address"), validators=[Length(max=300)])
     visiting_days_ar = TextAreaField(

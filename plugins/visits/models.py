@@ -73,6 +73,8 @@ class VisitRules(EstablishmentScoped, Base):
     cancel_deadline_hours: Mapped[int] = mapped_column(Integer, default=12)
     quota_pretrial: Mapped[int] = mapped_column(Integer, default=2)
     quota_convicted: Mapped[int] = mapped_column(Integer, default=1)
+    # how many of a detainee's weekly visits one family account may book (None = no share)
+    max_weekly_per_visitor: Mapped[int | None] = mapped_column(Integer, default=None)
     # public information, in Arabic and French
     address: Mapped[str] = mapped_column(String(300), default="")
     visiting_days_ar: Mapped[str] = mapped_column(Text, default="")
@@ -232,7 +234,7 @@ class Ban(EstablishmentScoped, Base):
     establishment: Mapped[Establishment] = relationship(lazy="joined")
 
 
-LIVE_BOOKING = "status IN ('confirmed', 'checked_in') AND NOT walk_in"
+LIVE_BOOKING = "status IN ('confirmed', 'checked_in')"
 
 
 class Booking(EstablishmentScoped, Base):
@@ -243,7 +245,8 @@ class Booking(EstablishmentScoped, Base):
         Index("ix_visits_bookings_slot_status", "slot_id", "status"),
         Index("ix_visits_bookings_detainee", "detainee_id", "status"),
         Index("ix_visits_bookings_visitor", "visitor_id", "created_at"),
-        # one live booking per detainee and slot, guaranteed by the database (issue 10 point 5)
+        # one live booking per detainee and slot, walk-ins included, guaranteed by the
+        # database (issue 10 point 5; migrations 0003, 0006)
         Index(
             "uq_visits_bookings_live_slot_detainee",
             "slot_id",

@@ -33,6 +33,7 @@ from core.query_args import page_number, query_date
 
 from . import services
 from .forms import (
+    MAX_COMPANIONS,
     BanForm,
     BlockDateForm,
     BookingForm,
@@ -49,6 +50,9 @@ from .forms import (
 )
 from .models import Booking, Slot
 from .throttle import relation_throttle
+
+MY_VISITS_PER_PAGE = 20
+"""Rows per list on "My visits" (coming and past visits are paged separately)."""
 
 bp = Blueprint(
     "visits",
@@ -184,8 +188,10 @@ def book() -> Any:
     rules = services.get_rules(det.establishment_id)
     slots = services.bookable_slots(current_user, det)
     form = BookingForm()
-    extra = max(0, rules.max_adults - 1)
-    while len(form.companions) < extra:
+    # a row per person the rules allow besides the visitor; adult or child is the service's
+    # call (from the birth date), as for the API
+    rows = min(MAX_COMPANIONS, max(0, rules.max_adults - 1) + max(0, rules.max_children))
+    while len(form.companions) < rows:
         form.companions.append_entry()
     form.slot_id.choices = [(str(s.id), str(s.id)) for s in slots]
     if request.method == "POST" and form.validate_on_submit():
@@ -193,18 +199,16 @@ def book() -> Any:
             services.CompanionIn(
                 full_name=(c.full_name.data or "").strip(),
                 national_id=(c.national_id.data or "").strip(),
-                is_adult=True,
+                birth_date=c.birth_date.data,
             )
             for c in form.companions
-            if (c.full_name.data or "").strip() or (c.national_id.data or "").strip()
+            if (c.full_name.data or "").strip()
+            or (c.national_id.data or "").strip()
+            or c.birth_date.data is not None
         ]
         try:
             booking = services.book(
-                current_user,
-                form.slot_id.data,
-                det.registration_number,
-                companions,
-                children=form.children.data or 0,
+                current_user, form.slot_id.data, det.registration_number, companions
             )
         except DomainError as exc:
             _rollback_and_apply(form, exc)
@@ -224,10 +228,19 @@ def _book_page(form: BookingForm, det: Any, rules: Any, slots: list[Slot]) -> st
 @bp.get("/mine")
 @login_required_for("visitor")
 def my_visits() -> Any:
+    upcoming_page = page_number(request.args.get("upcoming_page"))
+    past_page = page_number(request.args.get("page"))
     return render_template(
         "visits/my_visits.html",
-        upcoming=services.my_bookings(current_user, upcoming=True),
-        past=services.my_bookings(current_user, upcoming=False)[:30],
+        upcoming=services.my_bookings(
+            current_user, upcoming=True, page=upcoming_page, per_page=MY_VISITS_PER_PAGE
+        ),
+        upcoming_page=upcoming_page,
+        past=services.my_bookings(
+            current_user, upcoming=False, page=past_page, per_page=MY_VISITS_PER_PAGE
+        ),
+        past_page=past_page,
+        per_page=MY_VISITS_PER_PAGE,
         form=CsrfForm(),
         now=utcnow(),
     )

@@ -51,6 +51,7 @@ from .bans import (
 )
 from .booking import CompanionIn, Party, _create_booking, book, cancel_booking, walk_in
 from .bookings_read import (
+    BookingsPage,
     DetaineeVisits,
     bookable_slots,
     detainee_visits,
@@ -58,7 +59,7 @@ from .bookings_read import (
     is_visits_staff,
     my_bookings,
 )
-from .capacity import PLACES_PER_BOOKING, quota_for
+from .capacity import PLACES_PER_BOOKING, quota_for, visitor_share_used
 from .common import (
     age_on,
     establishment_by_code,
@@ -175,6 +176,7 @@ __all__ = [
     "TIME_RE",
     "TRANSITIONS",
     "WEEKDAYS",
+    "BookingsPage",
     "CompanionIn",
     "DetaineeVisits",
     "Party",
@@ -249,6 +251,7 @@ __all__ = [
     "templates_of",
     "update_rules",
     "visitor_relations",
+    "visitor_share_used",
     "walk_in",
     "week_start",
 ]

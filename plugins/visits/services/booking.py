@@ -33,7 +33,13 @@ from ..models import (
     VisitRules,
 )
 from .bans import active_ban, find_visitor, refuse_banned_companions
-from .capacity import PLACES_PER_BOOKING, _take_place, _take_quota, quota_for
+from .capacity import (
+    PLACES_PER_BOOKING,
+    _check_visitor_share,
+    _take_place,
+    _take_quota,
+    quota_for,
+)
 from .common import _fail, _int, _staff, age_on, local_date, week_start
 from .labels import status_label
 from .notify import _notify_cancelled, _notify_confirmation
@@ -58,6 +64,15 @@ class Party:
     companions: list[CompanionIn] = field(default_factory=list)
 
 
+EARLIEST_BIRTH = dt.date(1900, 1, 1)
+
+
+def _has_control(text: str) -> bool:
+    """NUL, CR, LF and the other control characters: no name has them (and PostgreSQL cannot
+    store a NUL)."""
+    return any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
+
+
 def _check_party(
     companions: Sequence[CompanionIn], extra_children: int, rules: VisitRules, day: dt.date
 ) -> Party:
@@ -69,6 +84,8 @@ def _check_party(
             errors[f"companions.{i}.full_name"] = _("This field is required.")
         elif len(name) > 200:
             errors[f"companions.{i}.full_name"] = _("This text is too long.")
+        elif _has_control(name):
+            errors[f"companions.{i}.full_name"] = _("Enter the name on one line.")
         comp.full_name = name
         if comp.is_adult is None:
             if comp.birth_date is None:
@@ -76,6 +93,9 @@ def _check_party(
                 continue
             if comp.birth_date > day:
                 errors[f"companions.{i}.birth_date"] = _("Enter a date in the past.")
+                continue
+            if comp.birth_date < EARLIEST_BIRTH:
+                errors[f"companions.{i}.birth_date"] = _("Enter a real birth date.")
                 continue
             comp.is_adult = age_on(comp.birth_date, day) >= rules.adult_age
         comp.national_id = (comp.national_id or "").strip().upper()
@@ -149,10 +169,11 @@ def book(
     registration_number: str,
     companions: Sequence[CompanionIn] = (),
     *,
-    children: int = 0,
     now: dt.datetime | None = None,
 ) -> Booking:
-    """A family member books a visit. Raises 422 for a broken rule, 409 ``slot_full``."""
+    """A family member books a visit — from the page and from the API alike: every companion
+    with a birth date, adult or child decided here (age on the visit day). Raises 422 for a
+    broken rule, 409 ``slot_full``."""
     require(visitor, "visits.book")
     now = now or utcnow()
     det = _linked_detainee(visitor, registration_number)
@@ -203,7 +224,9 @@ def book(
         raise Conflict(
             _("A visit to this detainee is already booked at this time."), code="already_booked"
         )
-    party = _check_party(companions, children, rules, slot_day)
+    # the per-visitor share (issue 10 point 6), counted under the detainee's lock taken above
+    _check_visitor_share(visitor.id, det, week_start(slot.starts_at), rules)
+    party = _check_party(companions, 0, rules, slot_day)
     refuse_banned_companions(party.companions, slot.establishment_id, slot_day)
     return _create_booking(
         slot=slot,
@@ -315,6 +338,8 @@ def walk_in(
     national_id = (visitor_national_id or "").strip().upper()
     if not name:
         errors["visitor_name"] = _("This field is required.")
+    elif _has_control(name):
+        errors["visitor_name"] = _("Enter the name on one line.")
     if not NATIONAL_ID_RE.match(national_id):
         errors["visitor_national_id"] = _("Enter the national identity card number, e.g. BE123456.")
     rules = get_rules(slot.establishment_id)
@@ -346,6 +371,12 @@ def walk_in(
             "visitor_banned",
             {"visitor_national_id": _("This visitor is banned from this establishment.")},
         )
+    # one live visit per detainee and session, walk-ins included (issue 10 point 5): the
+    # family already booked joins that visit; the unique index refuses a racing second one
+    if _live_booking_in(slot, det) is not None:
+        raise Conflict(
+            _("A visit to this detainee is already booked at this time."), code="already_booked"
+        )
     party = Party(n_adults, n_children, [])
     return _create_booking(
         slot=slot,
@@ -358,6 +389,16 @@ def walk_in(
         status=BookingStatus.checked_in,
         actor=actor,
         walk_in=True,
+    )
+
+
+def _live_booking_in(slot: Slot, detainee: Detainee) -> int | None:
+    return db_session().scalar(
+        select(Booking.id).where(
+            Booking.slot_id == slot.id,
+            Booking.detainee_id == detainee.id,
+            Booking.status.in_(ACTIVE_STATUSES),
+        )
     )
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from core.db import session as db_session
 from core.db import utcnow
@@ -19,7 +19,7 @@ from core.scoping import ensure_in_scope
 
 from ..models import Booking, QuotaCounter, Relation, Slot
 from .bans import active_ban
-from .capacity import quota_for
+from .capacity import quota_for, visitor_share_used
 from .common import local_date, week_start
 from .references import normalise_reference
 from .relations import approved_relation, relations_of_detainee
@@ -48,7 +48,20 @@ def get_booking(actor: User, reference: str) -> Booking:
     return booking
 
 
-def my_bookings(visitor: User, *, upcoming: bool | None = None) -> list[Booking]:
+@dataclass
+class BookingsPage:
+    """One page of a family's bookings and how many there are in all."""
+
+    items: list[Booking]
+    total: int
+
+
+def my_bookings(
+    visitor: User, *, upcoming: bool | None = None, page: int = 1, per_page: int = 50
+) -> BookingsPage:
+    """Every booking of a family account, one page at a time (paged in SQL: no cap on how many
+    a family may have). Upcoming: soonest first; past and all: newest first."""
+    page, per_page = max(1, int(page)), max(1, int(per_page))
     stmt = (
         select(Booking)
         .join(Slot, Slot.id == Booking.slot_id)
@@ -56,12 +69,18 @@ def my_bookings(visitor: User, *, upcoming: bool | None = None) -> list[Booking]
     )
     now = utcnow()
     if upcoming is True:
-        stmt = stmt.where(Slot.ends_at >= now).order_by(Slot.starts_at)
+        stmt = stmt.where(Slot.ends_at >= now).order_by(Slot.starts_at, Booking.id)
     elif upcoming is False:
-        stmt = stmt.where(Slot.ends_at < now).order_by(Slot.starts_at.desc())
+        stmt = stmt.where(Slot.ends_at < now).order_by(Slot.starts_at.desc(), Booking.id.desc())
     else:
-        stmt = stmt.order_by(Slot.starts_at.desc())
-    return list(db_session().scalars(stmt.limit(200)))
+        stmt = stmt.order_by(Slot.starts_at.desc(), Booking.id.desc())
+    total = int(
+        db_session().scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
+    )
+    if total <= (page - 1) * per_page:
+        return BookingsPage([], total)
+    items = list(db_session().scalars(stmt.offset((page - 1) * per_page).limit(per_page)))
+    return BookingsPage(items, total)
 
 
 def bookable_slots(visitor: User, detainee: Detainee, now: dt.datetime | None = None) -> list[Slot]:
@@ -90,7 +109,21 @@ def bookable_slots(visitor: User, detainee: Detainee, now: dt.datetime | None = 
         )
         .all()
     )
-    return [s for s in slots if used.get(week_start(s.starts_at), 0) < quota]
+    share = rules.max_weekly_per_visitor
+    mine: dict[dt.date, int] = {}
+
+    def share_left(week: dt.date) -> bool:
+        if share is None:
+            return True
+        if week not in mine:
+            mine[week] = visitor_share_used(visitor.id, detainee.id, week)
+        return mine[week] < share
+
+    return [
+        s
+        for s in slots
+        if used.get(week_start(s.starts_at), 0) < quota and share_left(week_start(s.starts_at))
+    ]
 
 
 @dataclass

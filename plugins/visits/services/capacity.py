@@ -12,13 +12,13 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
-from sqlalchemy import text
+from sqlalchemy import func, select, text
 
 from core.db import session as db_session
 from core.detainees.models import Detainee, LegalStatus
 from core.errors import Conflict
 
-from ..models import QuotaCounter, Slot, VisitRules
+from ..models import Booking, BookingStatus, QuotaCounter, Slot, VisitRules
 from .common import _fail, _insert
 
 PLACES_PER_BOOKING = 1  # a place is one visiting table: one family, whatever its size
@@ -86,3 +86,47 @@ def _release_quota(detainee_id: int, week: dt.date) -> None:
         ),
         {"d": detainee_id, "w": week},
     )
+
+
+def visitor_share_used(visitor_id: int, detainee_id: int, week: dt.date) -> int:
+    """The visits of one detainee's week that one family account holds: every booking of that
+    week not cancelled (a cancelled one gave its quota unit back), walk-ins of the account
+    included."""
+    return int(
+        db_session().scalar(
+            select(func.count())
+            .select_from(Booking)
+            .where(
+                Booking.visitor_id == visitor_id,
+                Booking.detainee_id == detainee_id,
+                Booking.week_start == week,
+                Booking.status != BookingStatus.cancelled,
+            )
+        )
+        or 0
+    )
+
+
+def _check_visitor_share(
+    visitor_id: int, detainee: Detainee, week: dt.date, rules: VisitRules
+) -> None:
+    """One family account may book at most ``rules.max_weekly_per_visitor`` of a detainee's
+    weekly visits (none = no share), or 422 ``visitor_share_reached``.
+
+    Exact under concurrency only because the caller holds the detainee's row lock
+    (``lock_detainee``, the first step of every booking): two bookings of the same detainee
+    count one after the other.
+    """
+    share = rules.max_weekly_per_visitor
+    if share is None:
+        return
+    if visitor_share_used(visitor_id, detainee.id, week) >= share:
+        raise _fail(
+            _(
+                "You have already booked your share of this detainee's visits that week "
+                "(%(n)d per family account), so that other relatives can visit too.",
+                n=share,
+            ),
+            "visitor_share_reached",
+            {"slot_id": _("No visits left for you that week.")},
+        )

@@ -26,6 +26,7 @@ DEFAULT_RULES: dict[str, Any] = {
     "cancel_deadline_hours": 12,
     "quota_pretrial": 2,
     "quota_convicted": 1,
+    "max_weekly_per_visitor": None,
 }
 RULE_LIMITS: dict[str, tuple[int, int]] = {
     "max_adults": (1, 10),
@@ -36,6 +37,10 @@ RULE_LIMITS: dict[str, tuple[int, int]] = {
     "cancel_deadline_hours": (0, 240),
     "quota_pretrial": (0, 14),
     "quota_convicted": (0, 14),
+}
+OPTIONAL_RULE_LIMITS: dict[str, tuple[int, int]] = {
+    # one family account's share of a detainee's weekly quota; empty = no per-visitor limit
+    "max_weekly_per_visitor": (1, 14),
 }
 INFO_FIELDS = (
     "address",
@@ -71,6 +76,15 @@ def update_rules(actor: Principal, establishment: Establishment, data: Mapping[s
             value = _int(data[name], name, errors, lo, hi)
             if value is not None:
                 clean[name] = value
+    for name, (lo, hi) in OPTIONAL_RULE_LIMITS.items():
+        if name in data:
+            raw = data[name]
+            if raw is None or (isinstance(raw, str) and not raw.strip()):
+                clean[name] = None
+            else:
+                value = _int(raw.strip() if isinstance(raw, str) else raw, name, errors, lo, hi)
+                if value is not None:
+                    clean[name] = value
     for name in INFO_FIELDS:
         if name in data:
             value = str(data[name] or "").strip()
@@ -92,7 +106,7 @@ def update_rules(actor: Principal, establishment: Establishment, data: Mapping[s
         "visits_rules",
         establishment.code,
         establishment_id=establishment.id,
-        summary={k: v for k, v in changes.items() if k in RULE_LIMITS}
+        summary={k: v for k, v in changes.items() if k in RULE_LIMITS or k in OPTIONAL_RULE_LIMITS}
         | {"info_changed": sorted(k for k in changes if k in INFO_FIELDS)},
         actor=actor,
     )

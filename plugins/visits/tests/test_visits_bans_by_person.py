@@ -122,7 +122,7 @@ def test_a_banned_companion_is_refused_at_booking(app, client, world, factories,
             "slot_id": str(world.slot_id),
             "companions-0-full_name": "Banned Person",
             "companions-0-national_id": cin,
-            "children": "0",
+            "companions-0-birth_date": "1980-01-01",
         },
     )
     assert page.status_code == 422

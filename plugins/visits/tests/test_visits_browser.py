@@ -87,7 +87,9 @@ def test_family_journey_on_a_phone_in_arabic(phone_page, page, live_server, live
     fam.check(f"#slot-{setting['slot_id']}")
     fam.fill("#companions-0-full_name", "يوسف الوزاني")
     fam.fill("#companions-0-national_id", "BK123987")
-    fam.fill("#children", "1")
+    fam.fill("#companions-0-birth_date", "1985-03-02")
+    fam.fill("#companions-1-full_name", "سلمى الوزاني")
+    fam.fill("#companions-1-birth_date", (dt.date.today() - dt.timedelta(days=2000)).isoformat())
     fam.click("main form[method=post] button[type=submit]")
     fam.wait_for_url(re.compile(r".*/visits/mine/[A-Z0-9]{8}$"))
 

@@ -97,7 +97,9 @@ def test_family_books_sees_confirmation_and_cancels(app, client, world):
             "slot_id": str(world.slot_id),
             "companions-0-full_name": "Youssef Benali",
             "companions-0-national_id": "BE654321",
-            "children": "1",
+            "companions-0-birth_date": "1980-01-01",
+            "companions-1-full_name": "Amine Benali",
+            "companions-1-birth_date": (dt.date.today() - dt.timedelta(days=3650)).isoformat(),
         },
     )
     assert resp.status_code == 302, resp.data[:2000]
@@ -124,18 +126,24 @@ def test_booking_form_errors_are_on_fields(app, client, world):
             "detainee": world.rn,
             "slot_id": str(world.slot_id),
             "companions-0-full_name": "Sans Carte",
-            "children": "0",
+            "companions-0-birth_date": "1980-01-01",
         },
     )
     assert resp.status_code == 422
     html = resp.get_data(as_text=True)
     assert 'class="field has-error"' in html
-    no_slot = client.post("/visits/book", data={"detainee": world.rn, "children": "0"})
+    no_slot = client.post("/visits/book", data={"detainee": world.rn})
     assert no_slot.status_code == 422
-    bad_children = client.post(
-        "/visits/book", data={"detainee": world.rn, "slot_id": str(world.slot_id), "children": "x"}
+    bad_birth_date = client.post(
+        "/visits/book",
+        data={
+            "detainee": world.rn,
+            "slot_id": str(world.slot_id),
+            "companions-0-full_name": "Youssef Benali",
+            "companions-0-birth_date": "x",
+        },
     )
-    assert bad_children.status_code == 422
+    assert bad_birth_date.status_code == 422
     with app.app_context():
         assert session().get(Slot, world.slot_id).booked == 0
 
@@ -394,15 +402,18 @@ def test_gate_sheet_check_in_outcome_and_csv(app, client, world, login_as):
         )
 
 
-def test_gate_walk_in_and_other_establishment(app, client, world, login_as):
+def test_gate_walk_in_and_other_establishment(app, client, world, login_as, factories):
     _ref, _day = _today_booking(app, world)
+    with app.app_context():
+        # another detainee: world.rn already has a visit in this session (one per session)
+        rn2 = factories.detainee("EST-A").registration_number
     login_as("visits_officer", "EST-B")
     assert client.post(f"/visits/gate/slots/{world.slot_id}/walk-in", data={}).status_code == 404
     login_as("visits_officer", "EST-A")
     resp = client.post(
         f"/visits/gate/slots/{world.slot_id}/walk-in",
         data={
-            "detainee": world.rn,
+            "detainee": rn2,
             "visitor_name": "Khadija",
             "visitor_national_id": "BK12345",
             "adults": "1",

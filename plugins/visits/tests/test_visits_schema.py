@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 from alembic import command
@@ -14,7 +13,7 @@ from sqlalchemy import func, insert, inspect, literal_column, select, text
 from sqlalchemy.exc import IntegrityError
 
 from core import migrate
-from core.db import get_database, session, utcnow
+from core.db import get_database, session
 from core.principals import SYSTEM
 from core.testing import TestDatabase, build_migrated_app
 from plugins.visits import services
@@ -161,11 +160,72 @@ def _seed_one_booking() -> None:
     )
     link(visitor.id, det.id)
     slot = make_slot(est)
-    companion = services.CompanionIn("Ahmed Benali", "BE100002", dt.date(1980, 1, 1), None)
-    # the schema is the visits 0001 one: no ``visits_bans.national_id`` yet for the ban checks
-    # to read (no ban exists anyway), so the booking skips them
-    with (
-        mock.patch("plugins.visits.services.booking.active_ban", return_value=None),
-        mock.patch("plugins.visits.services.booking.refuse_banned_companions"),
-    ):
-        services.book(visitor, slot.id, det.registration_number, [companion], now=utcnow())
+    companion = services.CompanionIn("Ahmed Benali", "BE100002", dt.date(1980, 1, 1), True)
+    # through _create_booking with the default rules: book() reads visits_rules, whose later
+    # columns (0006's max_weekly_per_visitor…) this old schema does not have yet
+    from plugins.visits.models import VisitRules
+    from plugins.visits.services.rules import DEFAULT_RULES
+
+    services._create_booking(
+        slot=slot,
+        detainee=det,
+        visitor=visitor,
+        visitor_name=visitor.full_name,
+        visitor_national_id=visitor.national_id or "",
+        party=services.Party(2, 0, [companion]),
+        rules=VisitRules(**DEFAULT_RULES),
+        status="confirmed",
+        actor=visitor,
+    )
+
+
+@pytest.fixture
+def app_at_0006(tmp_path: Path) -> Iterator[Any]:
+    """An app on a database of its own, at visits 0006 (walk-ins outside the live index)."""
+    database = TestDatabase(tmp_path)
+    built = build_migrated_app(database.url, tmp_path)
+    try:
+        with get_database(built).engine.connect() as conn:
+            command.downgrade(
+                migrate.alembic_config(built, _visits(built), conn), "0006_visits_visitor_share"
+            )
+            conn.commit()
+        yield built
+    finally:
+        get_database(built).dispose()
+        database.drop()
+
+
+def _double_with_a_walk_in() -> None:
+    """A confirmed booking and a walk-in of the same detainee in the same slot (0006 allows it)."""
+    _seed_one_booking()
+    row = dict(session().execute(select(Booking.__table__)).one()._mapping)
+    del row["id"]
+    row.update(reference="WALKIN22", walk_in=True, status="checked_in")
+    session().execute(insert(Booking.__table__).values(**row))
+
+
+def test_walk_ins_join_the_live_index(app_at_0006):
+    """0007: a walk-in for a detainee already booked into that slot is refused by the
+    database; the upgrade stops on existing doubles and names them, changing nothing."""
+    built = app_at_0006
+    with built.app_context():
+        _double_with_a_walk_in()
+        session().commit()
+    with pytest.raises(RuntimeError, match="more than one live booking"):
+        migrate.upgrade(built)
+    assert migrate.current(built)["visits"] == "0006_visits_visitor_share"
+    with built.app_context():
+        session().execute(text("UPDATE visits_bookings SET status = 'completed' WHERE walk_in"))
+        session().commit()
+    migrate.upgrade(built)
+    assert migrate.current(built)["visits"] == migrate.head(built, _visits(built))
+    with built.app_context():
+        row = dict(
+            session().execute(select(Booking.__table__).where(Booking.walk_in)).one()._mapping
+        )
+        del row["id"]
+        row.update(reference="WALKIN33", status="checked_in")
+        with pytest.raises(IntegrityError), session().begin_nested():
+            session().execute(insert(Booking.__table__).values(**row))
+    assert migrate.check(built) == []
