@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ from core.identity.passwords import MIN_PASSWORD_LENGTH, hash_password, verify_p
 from core.identity.roles import role_registry
 from core.plugins import collect
 from core.principals import Principal, is_system
+from core.validation import ascii_digits
 
 # the core's roles only central administration may give, take away or manage (see
 # protected_roles() for those of an app, plugins' public roles included)
@@ -239,7 +241,11 @@ def _check_password_strength(password: str, field: str = "password") -> None:
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
             fields={
-                field: _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+                field: ngettext(
+                    "The password must have at least %(num)d character.",
+                    "The password must have at least %(num)d characters.",
+                    MIN_PASSWORD_LENGTH,
+                )
             },
         )
 
@@ -323,8 +329,10 @@ def _create_user(
     if bad_roles:
         errors["roles"] = _("Unknown role: %(roles)s", roles=", ".join(bad_roles))
     if len(password or "") < MIN_PASSWORD_LENGTH:
-        errors["password"] = _(
-            "The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH
+        errors["password"] = ngettext(
+            "The password must have at least %(num)d character.",
+            "The password must have at least %(num)d characters.",
+            MIN_PASSWORD_LENGTH,
         )
     if needs_establishment(roles) and not establishments:
         errors["establishments"] = _("A staff member needs at least one establishment.")
@@ -388,8 +396,8 @@ def register_visitor(
 ) -> User:
     """A family member registers themselves."""
     errors: dict[str, str] = {}
-    national_id = (national_id or "").strip().upper()
-    phone = (phone or "").strip()
+    national_id = ascii_digits(national_id or "").strip().upper()
+    phone = ascii_digits(phone or "").strip()
     if not NATIONAL_ID_RE.match(national_id):
         errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
     if not PHONE_RE.match(phone):

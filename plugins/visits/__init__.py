@@ -84,6 +84,7 @@ def plugin_setup_app(app: Any) -> None:
         visits_status_label=services.status_label,
         visits_relationship_label=services.relationship_label,
         visits_kind_label=services.kind_label,
+        visits_reason_label=services.reason_label,
     )
 
 
