@@ -74,6 +74,7 @@ def test_catalogs_cover_every_message_of_the_code() -> None:
                 "ngettext": (1, 2),
                 "_l": None,
                 "lazy_gettext": None,
+                "count_message": (1, 2),
             },
         ):
             found.add(message if isinstance(message, str) else message[0])

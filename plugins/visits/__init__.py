@@ -161,3 +161,19 @@ def demo_seed(context: Any) -> None:
     from .demo import seed
 
     seed(context)
+
+
+@hookimpl
+def audit_labels() -> Any:
+    from .audit_labels import VISITS_AUDIT_LABELS
+
+    return VISITS_AUDIT_LABELS
+
+
+@hookimpl
+def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str]:
+    if object_type != "visits_booking":
+        return {}
+    from .audit_labels import booking_names
+
+    return booking_names(object_ids)
