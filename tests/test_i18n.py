@@ -509,8 +509,12 @@ def test_one_msgid_with_two_meanings_is_told_apart_by_its_context(app: Any) -> N
         assert gettext("Record") == "Enregistrement"  # the audit page's column
         assert pgettext("verb", "Record") == "Enregistrer"  # the gate's button
         assert pgettext("account", "Open") == "Ouvert"
-        assert pgettext("visiting time", "Open") == "Ouverte"
+        assert pgettext("visiting time", "Open") == "Ouvert"  # un horaire de visite
+        assert pgettext("visiting time", "Cancelled") == "Annulé"
+        assert gettext("Cancelled") == "Annulée"  # une visite
     with app.test_request_context("/?lang=ar"):
+        assert pgettext("visiting time", "Cancelled") == "ملغى"  # موعد الزيارة
+        assert gettext("Cancelled") == "ملغاة"  # الزيارة
         assert pgettext("verb", "Record") == "تسجيل"
         assert gettext("Record") == "السجل"
 

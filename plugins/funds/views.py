@@ -60,7 +60,11 @@ def money_filter(centimes: int | None) -> str:
 
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
-    return {"funds_tx_label": services.tx_label, "funds_ledger_label": services.ledger_label}
+    return {
+        "funds_tx_label": services.tx_label,
+        "funds_ledger_label": services.ledger_label,
+        "funds_memo_label": services.memo_label,
+    }
 
 
 def _page() -> int:
@@ -165,7 +169,7 @@ def statement_csv(rn: str) -> Any:
             item.transaction.created_at.isoformat(),
             item.transaction.receipt_number,
             item.transaction.type.value,
-            item.transaction.memo,
+            services.memo_label(item.transaction.memo),
             _amount(item.net) if item.net > 0 else "",
             _amount(-item.net) if item.net < 0 else "",
             _amount(running),
