@@ -19,6 +19,8 @@ from core.contributions import (
     Permission,
     TranslationDomain,
 )
+from core.detainees.labels import LEGAL_STATUS_LABELS
+from core.establishments.forms import KIND_CHOICES
 from core.identity.permissions import CORE_PERMISSIONS
 from core.plugins import hookimpl
 
@@ -172,6 +174,10 @@ CORE_AUDIT_LABELS = AuditLabels(
         "overridden": _l("Checks overridden"),
         "channel": _l("Channel"),
         "last_error": _l("Last error"),
+    },
+    values={
+        "legal_status": LEGAL_STATUS_LABELS,
+        "kind": dict(KIND_CHOICES),
     },
 )
 

@@ -160,11 +160,14 @@ class AuditLabels:
     ``object_types``: object type → label (``"visits_booking"`` → "Visit booking").
     ``fields``: summary key → label (``"capacity"`` → "Capacity"); keys without one are shown
     as they are.
+    ``values``: summary key → {stored code → label} (``{"legal_status": {"convicted":
+    "Convicted"}}``), for the codes a summary holds; other values are shown as they are.
     """
 
     actions: Mapping[str, Any] = field(default_factory=dict)
     object_types: Mapping[str, Any] = field(default_factory=dict)
     fields: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

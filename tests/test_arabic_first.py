@@ -78,3 +78,20 @@ def test_a_too_long_field_is_refused_in_the_page_language(
     body = resp.get_data(as_text=True)
     assert "120 حرفًا على الأكثر." in body  # 120: the 11-99 form (accusative)
     assert "characters" not in body
+
+
+def test_the_api_takes_the_city_in_arabic_too(
+    app: Any, client: Any, factories: Any, api_headers: Any
+) -> None:
+    with app.app_context():
+        admin = factories.user("central_admin", ())
+    body = {"code": "FES-AR", "name": "Prison locale Fès", "kind": "local_prison", "capacity": 10}
+    resp = client.post(
+        "/api/v1/establishments",
+        json={**body, "city": "Fès", "city_ar": "فاس"},
+        headers=api_headers(admin),
+    )
+    assert resp.status_code == 201, resp.json
+    with app.app_context():
+        est = session().scalar(select(Establishment).where(Establishment.code == "FES-AR"))
+        assert est.city_name("ar") == "فاس" and est.city_name("en") == "Fès"

@@ -50,7 +50,7 @@ def test_the_page_shows_actions_names_and_changes_in_french(
     rows = _rows(client.get("/audit/"))
     assert "Détenu écroué" in rows and "Dossier du détenu modifié" in rows
     assert f"Said Alaoui · {admitted}" in rows
-    assert "convicted → pretrial" in rows
+    assert "Condamné → Prévenu" in rows  # codes in the summary shown in words
     assert "{}" not in rows and '{"' not in rows
 
 
@@ -99,14 +99,25 @@ def test_readable_summary_and_action_matching() -> None:
         actions={"a.b": "Thing changed", "fam.": "Family thing"},
         object_types={},
         fields={"capacity": "Capacité"},
+        values={"status": {"open": "Ouvert", "closed": "Fermé"}},
     )
-    assert readable_summary({"capacity": [800, 900], "roles": ["x", "y"], "note": None}, vocab) == [
+    summary = {"capacity": [800, 900], "roles": ["x", "y"], "note": None, "status": ["open", "x"]}
+    assert readable_summary(summary, vocab) == [
         ("Capacité", "800 → 900"),
         ("roles", "x, y"),
         ("note", "—"),
+        ("status", "Ouvert → x"),
     ]
     assert matching_actions("", vocab) is None
     assert matching_actions("changed", vocab) == ["a.b"]
     assert matching_actions("family", vocab) == ["fam."]
     assert matching_actions("nothing", vocab) == []
     assert vocab.action("fam.deposit") == "Family thing"
+
+
+def test_the_record_filter_takes_arabic_digits(client: Any, login_as: Any, admitted: str) -> None:
+    login_as("auditor", (), locale="ar")
+    typed = admitted.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))
+    rows = _rows(client.get("/audit/", query_string={"object_id": typed}))
+    ascii_rows = _rows(client.get("/audit/", query_string={"object_id": admitted}))
+    assert rows.count("<tr>") == ascii_rows.count("<tr>") >= 2

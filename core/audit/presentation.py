@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.audit.queries import EventRow
@@ -27,6 +27,7 @@ class Vocabulary:
     actions: dict[str, str]
     object_types: dict[str, str]
     fields: dict[str, str]
+    values: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def action(self, code: str) -> str:
         """The label of ``code``: its own, else its family's (the longest ``prefix.``)."""
@@ -59,13 +60,16 @@ def vocabulary() -> Vocabulary:
     actions: dict[str, str] = {}
     types: dict[str, str] = {}
     fields: dict[str, str] = {}
+    values: dict[str, dict[str, str]] = defaultdict(dict)
     for labels in collect("audit_labels"):
         if not isinstance(labels, AuditLabels):
             continue
         actions.update({k: str(v) for k, v in labels.actions.items()})
         types.update({k: str(v) for k, v in labels.object_types.items()})
         fields.update({k: str(v) for k, v in labels.fields.items()})
-    return Vocabulary(actions, types, fields)
+        for key, codes in labels.values.items():
+            values[key].update({str(c): str(v) for c, v in codes.items()})
+    return Vocabulary(actions, types, fields, dict(values))
 
 
 def _fold(text: str) -> str:
@@ -95,16 +99,18 @@ def matching_actions(words: str, vocab: Vocabulary) -> list[str] | None:
     return found
 
 
-def _value(value: Any) -> str:
+def _value(value: Any, codes: dict[str, str] | None = None) -> str:
     if value is None or value == "":
         return "—"
     if isinstance(value, bool):
         return "✓" if value else "✗"
     if isinstance(value, list | tuple):
-        return ", ".join(_value(v) for v in value) if value else "—"
+        return ", ".join(_value(v, codes) for v in value) if value else "—"
     if isinstance(value, dict):
         return "; ".join(f"{k}: {_value(v)}" for k, v in value.items())
     text = str(value)
+    if codes and text in codes:
+        return codes[text]
     return text if len(text) <= MAX_VALUE else text[: MAX_VALUE - 1] + "…"
 
 
@@ -116,10 +122,11 @@ def readable_summary(summary: Any, vocab: Vocabulary) -> list[tuple[str, str]]:
     lines = []
     for key, value in summary.items():
         label = vocab.fields.get(str(key), str(key))
+        codes = vocab.values.get(str(key))
         if isinstance(value, list) and len(value) == 2 and str(key) not in LIST_FIELDS:
-            lines.append((label, f"{_value(value[0])} → {_value(value[1])}"))
+            lines.append((label, f"{_value(value[0], codes)} → {_value(value[1], codes)}"))
         else:
-            lines.append((label, _value(value)))
+            lines.append((label, _value(value, codes)))
     return lines
 
 

@@ -12,6 +12,7 @@ from core.audit import presentation
 from core.audit.queries import EventFilters, day_after, day_start, search_events
 from core.establishments.services import all_establishments
 from core.portal.access import permission_required
+from core.validation import ascii_digits
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
@@ -51,7 +52,7 @@ def index() -> Any:
         EventFilters(
             actions=tuple(actions) if actions is not None else None,
             object_type=filters["object_type"],
-            object_id=filters["object_id"],
+            object_id=ascii_digits(filters["object_id"]),
             establishment=filters["establishment"],
             actor=filters["actor"],
             since=day_start(since) if since else None,

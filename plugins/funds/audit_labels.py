@@ -10,8 +10,11 @@ from core.contributions import AuditLabels
 from core.db import session
 from core.i18n import current_language
 
+from .forms import SOURCE_CHOICES
 from .models import TxType
-from .services.labels import TX_LABELS
+from .services.labels import RELEASE_PAYOUT_MEMO, TX_LABELS
+
+MEMO_CODES = {RELEASE_PAYOUT_MEMO: _l("Paid out at release")}
 
 FUNDS_AUDIT_LABELS = AuditLabels(
     actions={
@@ -39,6 +42,7 @@ FUNDS_AUDIT_LABELS = AuditLabels(
         "weekly_limit": _l("Weekly spending limit"),
         "deposit_ceiling": _l("Ceiling on one deposit"),
     },
+    values={"memo": MEMO_CODES, "source": dict(SOURCE_CHOICES)},
 )
 
 

@@ -10,6 +10,14 @@ from core.contributions import AuditLabels
 from core.db import session
 from core.i18n import current_language
 
+from .services.labels import (
+    KIND_LABELS,
+    REASON_LABELS,
+    RELATION_STATUS_LABELS,
+    RELATIONSHIPS,
+    STATUS_LABELS,
+)
+
 VISITS_AUDIT_LABELS = AuditLabels(
     actions={
         "visits.booking.": _l("Visit status changed"),
@@ -54,6 +62,12 @@ VISITS_AUDIT_LABELS = AuditLabels(
         "slot": _l("Visiting time"),
         "adults": _l("Adults"),
         "children": _l("Children"),
+    },
+    values={
+        "status": {**STATUS_LABELS, **RELATION_STATUS_LABELS},
+        "reason": REASON_LABELS,
+        "relationship": RELATIONSHIPS,
+        "kind": KIND_LABELS,
     },
 )
 
