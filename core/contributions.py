@@ -171,6 +171,25 @@ class DataSection:
 
 
 @dataclass(frozen=True)
+class AuditLabels:
+    """How the audit page names a module's events, in the reader's language (lazy gettext).
+
+    ``actions``: action code → label (``"visits.ban.create"`` → "Visitor banned"); a code
+    ending with a dot names every action starting with it that has no label of its own.
+    ``object_types``: object type → label (``"visits_booking"`` → "Visit booking").
+    ``fields``: summary key → label (``"capacity"`` → "Capacity"); keys without one are shown
+    as they are.
+    ``values``: summary key → {stored code → label} (``{"legal_status": {"convicted":
+    "Convicted"}}``), for the codes a summary holds; other values are shown as they are.
+    """
+
+    actions: Mapping[str, Any] = field(default_factory=dict)
+    object_types: Mapping[str, Any] = field(default_factory=dict)
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    values: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class DemoContext:
     """What ``demo_seed`` implementations receive: the core's demo data already flushed."""
 
@@ -183,6 +202,7 @@ class DemoContext:
 
 
 __all__ = [
+    "AuditLabels",
     "DataSection",
     "DemoContext",
     "MigrationBranch",

@@ -28,6 +28,18 @@ from core.principals import SYSTEM
 
 DEMO_PASSWORD = "idmaj-demo-2026"
 
+CITIES_AR = {
+    "Aït Melloul": "آيت ملول",
+    "Casablanca": "الدار البيضاء",
+    "Fès": "فاس",
+    "Kénitra": "القنيطرة",
+    "Marrakech": "مراكش",
+    "Meknès": "مكناس",
+    "Oujda": "وجدة",
+    "Salé": "سلا",
+    "Tanger": "طنجة",
+}
+
 ESTABLISHMENTS = [
     # code, French name, Arabic name, kind, region, city, capacity
     (
@@ -287,6 +299,7 @@ def seed(detainees: int = 400, seed_value: int = 2025, population: bool = False)
             kind=kind,
             region=region,
             city=city,
+            city_ar=CITIES_AR.get(city, ""),
             capacity=cap,
             actor=SYSTEM,
         )

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from flask import Blueprint, Flask
 
     from core.contributions import (
+        AuditLabels,
         DataSection,
         DemoContext,
         MigrationBranch,
@@ -196,6 +197,35 @@ def detainee_profile_panels(detainee: Detainee, user: User) -> list[Panel]:
     :param detainee: the record being shown (the user may see it).
     :param user: the viewer; return nothing they are not allowed to see.
     :returns: profile sections, ordered by ``order``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# The audit trail page: events named in the reader's language
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def audit_labels() -> AuditLabels:
+    """Called when the audit page (``/audit/``) shows events or filters them by action.
+
+    :returns: one :class:`core.contributions.AuditLabels` naming the module's audit actions,
+        object types and summary fields (lazy gettext, so each reader sees their language).
+        The action filter matches these labels: typing "banned" finds ``visits.ban.create``.
+        The API (``GET /api/v1/audit/events``) keeps the codes.
+    """
+
+
+@hookspec
+def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str]:
+    """Called once per audit page and object type with the ids of that type on the page (one
+    query per type, never one per row).
+
+    :param object_type: the events' ``object_type`` (``"detainee"``, ``"visits_booking"``…).
+    :param object_ids: their ``object_id`` values.
+    :returns: ``{object_id: name}`` for the ids this module can name (the detainee's name and
+        registration number…), in the reader's language; ``{}`` for other types. Ids not
+        named are shown as they are.
     """
 
 

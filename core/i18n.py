@@ -28,6 +28,8 @@ from flask_babel import (
     format_decimal,
     format_percent,
     get_locale,
+    get_translations,
+    ngettext,
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -83,6 +85,7 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(d.directory for d in ordered)
     app.config["BABEL_DOMAIN"] = ";".join(d.domain for d in ordered)
     babel = Babel(app, locale_selector=select_locale)
+    _use_our_wtforms_translations()
 
     @app.context_processor
     def _i18n_context() -> dict[str, object]:
@@ -98,6 +101,49 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
     app.jinja_env.filters["number"] = show_number
     app.jinja_env.filters["percent"] = show_percent
     return babel
+
+
+class CountMessage:
+    """A count message for a validator that formats its message with ``%`` (WTForms'
+    ``Length(message=...)`` does ``message % {"min": ..., "max": ..., "length": ...}``): the
+    right plural form is chosen by the value of ``key`` when the message is formatted, in the
+    language of the request. Extracted with the ``count_message`` keyword."""
+
+    def __init__(self, singular: str, plural: str, key: str) -> None:
+        self.singular, self.plural, self.key = singular, plural, key
+
+    def __mod__(self, values: dict[str, object]) -> str:
+        return ngettext(self.singular, self.plural, int(values[self.key]), **values)  # type: ignore[call-overload]
+
+
+def count_message(singular: str, plural: str, key: str) -> CountMessage:
+    """``TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.",
+    "max")``: see :class:`CountMessage`."""
+    return CountMessage(singular, plural, key)
+
+
+class WTFormsTranslations:
+    """WTForms' own messages ("This field is required.", "Field cannot be longer than %(max)d
+    characters."…) translated by our catalogs (the core's holds them, see
+    ``core/wtforms_messages.py``), with Arabic's six plural forms; WTForms' shipped Arabic
+    catalog lacks most of them, so its English showed on Arabic pages."""
+
+    def gettext(self, string: str) -> str:
+        return str(get_translations().ugettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ungettext(singular, plural, n))
+
+
+WTFORMS_TRANSLATIONS = WTFormsTranslations()
+
+
+def _use_our_wtforms_translations() -> None:
+    """Every ``FlaskForm`` (Flask-WTF's ``Meta.get_translations`` would load WTForms' catalog)
+    asks :data:`WTFORMS_TRANSLATIONS` instead."""
+    from flask_wtf import FlaskForm
+
+    FlaskForm.Meta.get_translations = lambda self, form: WTFORMS_TRANSLATIONS  # type: ignore[method-assign]
 
 
 def current_language() -> str:
@@ -155,6 +201,7 @@ __all__ = [
     "_",
     "_l",
     "choose_language",
+    "count_message",
     "current_language",
     "init_app",
     "select_locale",

@@ -21,6 +21,12 @@ from core.config import LANGUAGES, PROJECT_ROOT
 
 MAPPING = PROJECT_ROOT / "babel.cfg"
 
+# The order of the six Arabic forms in our catalogs (Babel's plural expression): msgstr[0] for
+# 0, [1] for 1, [2] for 2, [3] for 3-10 (plural noun), [4] for 100-102 (singular genitive:
+# "100 طفل"), [5] for 11-99 (singular accusative: "15 طفلًا"). Note [4] and [5]: "other" comes
+# before "many".
+ARABIC_FORMS = ("zero", "one", "two", "few (3-10)", "other (100-102)", "many (11-99)")
+
 
 @dataclass(frozen=True)
 class Owner:
@@ -76,6 +82,8 @@ def update(names: list[str] | None = None) -> None:
             "_l",
             "-k",
             "lazy_gettext",
+            "-k",
+            "count_message:1,2",
             "--no-location",
             "--sort-output",
             "-o",
@@ -167,13 +175,33 @@ def missing(names: list[str] | None = None) -> dict[str, list[str]]:
     return problems
 
 
+TANWEEN_FATH = "\u064b"  # ً: the accusative ending of "15 مكانًا"
+
+
+def arabic_plural_problem(forms: tuple[str, ...] | list[str]) -> str:
+    """What is wrong with the six Arabic forms of a count message, or ``""``.
+
+    The noun after 3-10 is plural ("3 أماكن متبقية"), after 11-99 singular accusative, written
+    with its tanween ("15 مكانًا متبقيًا"), after 100-102 singular genitive ("100 مكان متبقٍّ"):
+    three different sentences, and the 11-99 one carries more ``ً`` than the 100-102 one (which
+    catches the two forms swapped, as "15 مكان متبق" was).
+    """
+    few, other, many = forms[3], forms[4], forms[5]
+    if len({few, other, many}) < 3:
+        return "Arabic forms for 3-10, 11-99 and 100-102 must differ"
+    if many.count(TANWEEN_FATH) <= other.count(TANWEEN_FATH):
+        return "Arabic form [5] (11-99) needs the accusative tanween, form [4] (100-102) not"
+    return ""
+
+
 def plural_problems(names: list[str] | None = None) -> dict[str, list[str]]:
     """Catalogs whose plural header or plural messages do not have the language's forms.
 
     The number of forms is the shipped Babel's: Arabic six (zero, one, two, few 3-10, "other"
     100-102, many 11-99), French three since Babel 2.19 (one; many, for exact millions: "1 000
     000 de comptes"; other), English two. Each ``ngettext`` message needs a non-empty
-    translation for every form.
+    translation for every form, and in Arabic the forms for 3-10, 11-99 and 100-102 differ
+    (the noun's number and case change; see :data:`ARABIC_FORMS`).
     """
     problems: dict[str, list[str]] = {}
     for owner in selected(names):
@@ -194,8 +222,52 @@ def plural_problems(names: list[str] | None = None) -> dict[str, list[str]]:
                     forms = msg.string if isinstance(msg.string, tuple) else (msg.string,)
                     if len(forms) != expected or not all(forms):
                         bad.append(msg.id[0])
+                    elif lang == "ar" and (problem := arabic_plural_problem(forms)):
+                        bad.append(f"{msg.id[0]} <{problem}>")
             if bad:
                 problems[str(po)] = bad
+    return problems
+
+
+def _translations(po: Path, lang: str) -> dict[tuple[str | None, str], object]:
+    with po.open("rb") as fh:
+        catalog = read_po(fh, locale=lang)
+    found: dict[tuple[str | None, str], object] = {}
+    for msg in catalog:
+        if not msg.id:
+            continue
+        strings = msg.string if isinstance(msg.string, tuple) else (msg.string,)
+        if msg.fuzzy or not all(strings):
+            continue
+        msgid = msg.id if isinstance(msg.id, str) else msg.id[0]
+        found[(msg.context, msgid)] = msg.string
+    return found
+
+
+def conflicts(names: list[str] | None = None) -> list[str]:
+    """Messages two catalogs translate differently in one language.
+
+    Flask-Babel merges every domain into one table at run time (plugins first, the core
+    last), so such a message shows the last domain's translation everywhere, even on the
+    other owner's pages ("Record" the noun of the audit page replacing "Record" the verb of
+    the gate). Two meanings need a context (``pgettext("verb", "Record")``); two wordings of
+    one meaning need one wording. Returns readable lines, empty when all agree.
+    """
+    problems: list[str] = []
+    for lang in LANGUAGES:
+        seen: dict[tuple[str | None, str], tuple[str, object]] = {}
+        for owner in selected(names):
+            po = catalog_path(owner, lang)
+            if not po.exists():
+                continue
+            for key, string in _translations(po, lang).items():
+                if key in seen and seen[key][1] != string:
+                    context = f" (context {key[0]!r})" if key[0] else ""
+                    problems.append(
+                        f"{lang}: {key[1]!r}{context}: {seen[key][0]} says {seen[key][1]!r}, "
+                        f"{owner.domain} says {string!r}"
+                    )
+                seen.setdefault(key, (owner.domain, string))
     return problems
 
 
@@ -213,7 +285,10 @@ def main(argv: list[str]) -> int:
             problems.setdefault(path, []).extend(ids)
         for path, ids in problems.items():
             print(f"{path}: {len(ids)} missing: {ids[:5]}")
-        return 1 if problems else 0
+        clashes = conflicts(names)
+        for line in clashes:
+            print(f"two translations of one message: {line}")
+        return 1 if problems or clashes else 0
     else:
         print("usage: python -m core.i18n_tools update|compile|check [OWNER...]")
         return 2

@@ -35,7 +35,7 @@ hookspec = hookspecs.hookspec  # for the hooks a plugin publishes (``plugin_hook
 # (or object) attribute ``IDMAJ_CONTRACT``, a PEP 440 specifier such as ">=2,<3"; one that does
 # not admit this version is refused at start-up. A plugin declaring nothing is accepted with a
 # warning (written before contracts were versioned).
-CONTRACT_VERSION: tuple[int, int] = (2, 0)
+CONTRACT_VERSION: tuple[int, int] = (2, 1)
 CONTRACT = ".".join(str(part) for part in CONTRACT_VERSION)
 CONTRACT_ATTRIBUTE = "IDMAJ_CONTRACT"
 

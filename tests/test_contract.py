@@ -47,8 +47,8 @@ def _declaring(spec: Any) -> Any:
 
 
 def test_the_core_states_its_contract_version() -> None:
-    assert CONTRACT_VERSION == (2, 0)
-    assert CONTRACT == "2.0"
+    assert CONTRACT_VERSION == (2, 1)
+    assert CONTRACT == "2.1"
 
 
 @pytest.mark.parametrize("spec", [">=1,<2", ">=3", "==1.*", "<2"])
@@ -58,7 +58,7 @@ def test_an_incompatible_plugin_is_refused_naming_it(spec: str) -> None:
     message = str(info.value)
     assert "'tpold'" in message
     assert repr(spec) in message  # what it supports
-    assert "offers contract 2.0" in message  # what the core offers
+    assert "offers contract 2.1" in message  # what the core offers
 
 
 @pytest.mark.parametrize("spec", ["two", "", 2, ("2",)])

@@ -32,6 +32,7 @@ from core.api.toolkit import ApiModel, endpoint
 from core.audit.models import AuditEvent
 from core.cli import cli
 from core.contributions import (
+    AuditLabels,
     DemoContext,
     MigrationBranch,
     NavItem,
@@ -1319,3 +1320,68 @@ def test_user_account_closing_sees_the_details_and_may_refuse(
     with app2.app_context():
         closed = db_session().get(User, visitor2.id)
         assert not closed.is_active and closed.username.startswith("~closed-")
+
+
+# ---------------------------------------------------------------------------------------------
+# the audit page: audit_labels, audit_object_names
+# ---------------------------------------------------------------------------------------------
+
+
+def _audit_some(app: Flask, action: str, object_type: str, ids: list[str]) -> None:
+    from core.audit import services as audit
+
+    with app.app_context():
+        for object_id in ids:
+            audit.record(action, object_type, object_id, summary={"tp_field": ["a", "b"]})
+        db_session().commit()
+
+
+def test_audit_labels_name_actions_types_and_fields_on_the_page_and_in_its_filter(
+    build: Callable[..., Flask],
+) -> None:
+    class Labels:
+        PLUGIN_NAME = "tplabels"
+
+        @hookimpl
+        def audit_labels(self) -> AuditLabels:
+            return AuditLabels(
+                actions={"tplabels.thing.polish": "Throwaway thing polished"},
+                object_types={"tplabels_thing": "Throwaway thing"},
+                fields={"tp_field": "Throwaway field"},
+            )
+
+    app = build(Labels())
+    _audit_some(app, "tplabels.thing.polish", "tplabels_thing", ["T-1"])
+    auditor, _ = sign_in(app, "auditor", ())
+    page = auditor.get("/audit/").get_data(as_text=True)
+    assert "Throwaway thing polished" in page
+    assert "Throwaway thing: <bdi>T-1</bdi>" in page
+    assert "Throwaway field: <bdi>a → b</bdi>" in page
+    found = auditor.get("/audit/", query_string={"action": "POLISHED"}).get_data(as_text=True)
+    assert "T-1" in found.split("<tbody>")[1]
+    other = auditor.get("/audit/", query_string={"action": "signed in"}).get_data(as_text=True)
+    assert "T-1" not in other.split("<tbody>")[1]
+
+
+def test_audit_object_names_asked_once_per_type_for_the_whole_page(
+    build: Callable[..., Flask],
+) -> None:
+    calls: list[tuple[str, list[str]]] = []
+
+    class Names:
+        PLUGIN_NAME = "tpnames"
+
+        @hookimpl
+        def audit_object_names(self, object_type: str, object_ids: list[str]) -> dict[str, str]:
+            calls.append((object_type, object_ids))
+            if object_type != "tpnames_thing":
+                return {}
+            return {i: f"Throwaway name of {i}" for i in object_ids}
+
+    app = build(Names())
+    _audit_some(app, "tpnames.touch", "tpnames_thing", ["N-1", "N-2", "N-3"])
+    auditor, _ = sign_in(app, "auditor", ())
+    page = auditor.get("/audit/").get_data(as_text=True)
+    assert "Throwaway name of N-1" in page and "Throwaway name of N-3" in page
+    asked = [ids for kind, ids in calls if kind == "tpnames_thing"]
+    assert asked == [["N-1", "N-2", "N-3"]]  # one call for the three rows

@@ -74,6 +74,7 @@ def test_catalogs_cover_every_message_of_the_code() -> None:
                 "ngettext": (1, 2),
                 "_l": None,
                 "lazy_gettext": None,
+                "count_message": (1, 2),
             },
         ):
             found.add(message if isinstance(message, str) else message[0])
@@ -403,3 +404,215 @@ def test_the_template_filters_are_registered(app: Any) -> None:
         )
         rendered = template.render(t=SUMMER_NOON_UTC, n=1500, r=0.5)
     assert rendered == f"01/07/2026 13:00|1 juillet 2026|1{chr(0x202F)}500|50{chr(0xA0)}%"
+
+
+# ---------------------------------------------------------------------------------------------
+# one msgid, one meaning; count messages with every plural form (issue 11 points 3, 4, 6)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_no_two_catalogs_translate_one_message_two_ways() -> None:
+    """Flask-Babel merges the domains into one table: a message translated two ways shows one
+    of them everywhere. Two meanings take a context (``pgettext``)."""
+    assert i18n_tools.conflicts() == []
+
+
+def test_the_conflict_check_reports_one_message_translated_two_ways(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    found = []
+    for domain, text, context in (("one", "السجل", "noun"), ("two", "تسجيل", "verb")):
+        folder = tmp_path / domain / "ar" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        (folder / f"{domain}.po").write_text(
+            f'msgid ""\nmsgstr ""\n"Language: ar\\n"\n\n'
+            f'msgid "Record"\nmsgstr "{text}"\n\n'
+            f'msgctxt "{context}"\nmsgid "Open"\nmsgstr "{text}"\n',
+            encoding="utf-8",
+        )
+        found.append(i18n_tools.Owner(domain, tmp_path / domain, ()))
+    monkeypatch.setattr(i18n_tools, "owners", lambda: found)
+    # "Record" without a context is reported; "Open" in two contexts is two messages
+    (problem,) = i18n_tools.conflicts()
+    assert problem.startswith("ar: 'Record'")
+
+
+def test_the_plural_check_reports_arabic_forms_for_11_99_and_100_swapped(
+    tmp_path: Any, monkeypatch: Any
+) -> None:
+    folder = tmp_path / "ar" / "LC_MESSAGES"
+    folder.mkdir(parents=True)
+    header = i18n_tools.get_plural("ar")
+    (folder / "demo.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: ar\\n"\n'
+        f'"Plural-Forms: nplurals=6; plural={header.plural_expr};\\n"\n\n'
+        'msgid "%(num)d place left"\nmsgid_plural "%(num)d places left"\n'
+        'msgstr[0] "لا مكان متبق"\nmsgstr[1] "مكان واحد متبق"\nmsgstr[2] "مكانان متبقيان"\n'
+        'msgstr[3] "%(num)d أماكن متبقية"\nmsgstr[4] "%(num)d مكانًا متبقيًا"\n'
+        'msgstr[5] "%(num)d مكان متبق"\n\n'
+        'msgid "%(num)d child"\nmsgid_plural "%(num)d children"\n'
+        'msgstr[0] "%(num)d طفل"\nmsgstr[1] "%(num)d طفل"\nmsgstr[2] "%(num)d طفل"\n'
+        'msgstr[3] "%(num)d طفل"\nmsgstr[4] "%(num)d طفل"\nmsgstr[5] "%(num)d طفل"\n',
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(i18n_tools, "owners", lambda: [i18n_tools.Owner("demo", tmp_path, ())])
+    (ids,) = i18n_tools.plural_problems(["demo"]).values()
+    assert any(i.startswith("%(num)d place left <") for i in ids)
+    assert any(i.startswith("%(num)d child <") for i in ids)
+
+
+# A number followed by a word in a message made with plain gettext: "%(n)d visits were
+# cancelled" reads wrong in Arabic for most numbers. Words that are no noun of the number.
+_COUNT_RE = re.compile(r"%\((\w+)\)d ([a-z]+)")
+_NOT_A_NOUN = {"to", "of", "per", "and", "from", "for"}
+# WTForms' own message, which it formats with gettext: "بين 3 و200 من الأحرف" reads right for
+# every number.
+_WTFORMS_RANGE = "Field must be between %(min)d and %(max)d characters long."
+
+
+@pytest.mark.parametrize("owner", OWNERS)
+def test_count_messages_are_made_with_ngettext(owner: str) -> None:
+    """Scans the code and templates themselves (not the catalogs, which may lag): a
+    ``_("%(n)d visits were cancelled")`` fails here until it becomes an ``ngettext``."""
+    from babel.messages.extract import extract_from_dir
+
+    (found,) = i18n_tools.selected([owner])
+    singular_keywords = {"_": None, "gettext": None, "_l": None, "lazy_gettext": None}
+    plain = sorted(
+        {
+            f"{source.name}/{filename}:{lineno}: {message}"
+            for source in found.sources
+            for filename, lineno, message, _comments, _ctx in extract_from_dir(
+                str(source),
+                method_map=[("**/tests/**", "ignore"), ("**.py", "python"), ("**.html", "jinja2")],
+                keywords=singular_keywords,
+            )
+            if isinstance(message, str)
+            and message != _WTFORMS_RANGE
+            and any(word not in _NOT_A_NOUN for _name, word in _COUNT_RE.findall(message))
+        }
+    )
+    assert plain == [], "count messages need ngettext (all six Arabic forms)"
+
+
+@pytest.mark.parametrize(
+    ("count", "expected"),
+    [
+        (0, "لا مكان متبقٍّ"),
+        (1, "مكان واحد متبقٍّ"),
+        (2, "مكانان متبقيان"),
+        (3, "3 أماكن متبقية"),
+        (15, "15 مكانًا متبقيًا"),
+        (100, "100 مكان متبقٍّ"),
+    ],
+)
+def test_places_left_agree_with_their_number_in_arabic(app: Any, count: int, expected: str) -> None:
+    with app.test_request_context("/?lang=ar"):
+        assert ngettext("%(num)d place left", "%(num)d places left", count) == expected
+
+
+def test_one_msgid_with_two_meanings_is_told_apart_by_its_context(app: Any) -> None:
+    from flask_babel import pgettext
+
+    with app.test_request_context("/?lang=fr"):
+        assert gettext("Record") == "Enregistrement"  # the audit page's column
+        assert pgettext("verb", "Record") == "Enregistrer"  # the gate's button
+        assert pgettext("account", "Open") == "Ouvert"
+        assert pgettext("visiting time", "Open") == "Ouvert"  # un horaire de visite
+        assert pgettext("visiting time", "Cancelled") == "Annulé"
+        assert gettext("Cancelled") == "Annulée"  # une visite
+    with app.test_request_context("/?lang=ar"):
+        assert pgettext("visiting time", "Cancelled") == "ملغى"  # موعد الزيارة
+        assert gettext("Cancelled") == "ملغاة"  # الزيارة
+        assert pgettext("verb", "Record") == "تسجيل"
+        assert gettext("Record") == "السجل"
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        ("ar", "لا يمكن أن يتجاوز طول الحقل 200 حرف."),
+        ("fr", "Le champ ne peut pas dépasser 200 caractères."),
+        ("en", "Field cannot be longer than 200 characters."),
+    ],
+)
+def test_wtforms_own_messages_are_translated(app: Any, lang: str, expected: str) -> None:
+    from flask_wtf import FlaskForm
+    from werkzeug.datastructures import MultiDict
+    from wtforms import StringField
+    from wtforms.validators import DataRequired, Length
+
+    class Demo(FlaskForm):
+        class Meta:
+            csrf = False
+
+        name = StringField(validators=[Length(max=200)])
+        other = StringField(validators=[DataRequired()])
+
+    with app.test_request_context(f"/?lang={lang}"):
+        form = Demo(formdata=MultiDict({"name": "x" * 201}))
+        assert not form.validate()
+        assert form.name.errors == [expected]
+        assert form.other.errors == [gettext("This field is required.")]
+        if lang != "en":
+            assert form.other.errors != ["This field is required."]
+
+
+def test_every_wtforms_message_we_list_is_translated(app: Any) -> None:
+    from core import wtforms_messages
+
+    with app.test_request_context("/?lang=ar"):
+        shown = wtforms_messages.messages()
+    assert not [m for m in shown if re.search(r"[A-Za-z]{4}", m.replace("CSRF", ""))]
+
+
+def test_a_count_message_in_a_form_validator_takes_the_plural_of_its_number(app: Any) -> None:
+    from core.i18n import count_message
+
+    message = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")
+    with app.test_request_context("/?lang=ar"):
+        assert message % {"min": -1, "max": 2, "length": 3} == "حرفان على الأكثر."
+        assert message % {"min": -1, "max": 20, "length": 30} == "20 حرفًا على الأكثر."
+
+
+def test_every_form_leaves_validation_to_our_localised_messages() -> None:
+    """The browser's required-field bubble speaks the browser's language, not the page's, and
+    hides our message tied to the field: every form has ``novalidate`` (``required`` stays on
+    the inputs for assistive technology)."""
+    roots = [
+        i18n_tools.PROJECT_ROOT / "templates",
+        *(i18n_tools.PROJECT_ROOT / "plugins").glob("*/templates"),
+    ]
+    missing = [
+        f"{path.relative_to(i18n_tools.PROJECT_ROOT)}: {tag}"
+        for root in roots
+        for path in root.rglob("*.html")
+        for tag in re.findall(r"<form\b[^>]*>", path.read_text(encoding="utf-8"))
+        if "novalidate" not in tag
+    ]
+    assert missing == []
+
+
+MILLIONS_DE = r"%\(num\)d (de (?!ses |leurs |ces |vos |nos )|d’|d')"
+
+
+def test_french_plural_forms_are_in_babel_order() -> None:
+    """Babel's French forms are one, *many* (exact millions: "2 000 000 de détenus"), other:
+    the "de" belongs to form [1] only — "128 de caractères" reads wrong."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    from core.config import PROJECT_ROOT
+
+    wrong = []
+    for path in PROJECT_ROOT.glob("**/translations/fr/LC_MESSAGES/*.po"):
+        if ".venv" in path.parts:
+            continue
+        with path.open("rb") as fh:
+            for message in read_po(fh):
+                # "%(num)d de ses demandes" (of its requests) is not the millions' "de"
+                plural = isinstance(message.string, tuple) and len(message.string) == 3
+                if plural and re.search(MILLIONS_DE, message.string[2]):
+                    wrong.append(f"{path.name}: {message.string[2]}")
+    assert wrong == []

@@ -458,7 +458,7 @@ def test_example_contract_roles_and_optional_hooks(example_app: Any) -> None:
         "\troles canteen_clerk"
     ) in lines
     assert "funds\t0.1.0\tidmaj\tcontract >=2,<3\tports funds.accounts" in lines
-    assert lines[-1] == "(this core offers plugin contract 2.0)"
+    assert lines[-1] == "(this core offers plugin contract 2.1)"
     plain = _cli_output(example_app, "plugins").output.splitlines()
     assert "example\t0.1.0\tidmaj-example" in plain  # the documented three columns
 
@@ -479,7 +479,7 @@ def test_plugin_of_another_contract_is_refused_naming_it(
         with pytest.raises(PluginError) as info:
             create_app(testing.test_config(db_url, tmp_path))
         message = str(info.value)
-        assert "'tpfuture'" in message and "'>=3,<4'" in message and "2.0" in message
+        assert "'tpfuture'" in message and "'>=3,<4'" in message and "2.1" in message
         app = create_app(testing.test_config(db_url, tmp_path, DISABLED_PLUGINS="tpfuture"))
         app.extensions["idmaj.db"].dispose()
     finally:

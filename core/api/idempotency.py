@@ -33,6 +33,7 @@ from typing import Any
 
 from flask import Response, current_app, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -62,9 +63,10 @@ def _header_key() -> str | None:
     key = request.headers.get(HEADER, "").strip()
     if not key or len(key) > MAX_KEY_LENGTH or not key.isprintable() or not key.isascii():
         raise Malformed(
-            _(
-                "The Idempotency-Key header must be 1 to %(n)d printable characters.",
-                n=MAX_KEY_LENGTH,
+            ngettext(
+                "The Idempotency-Key header must be 1 to %(num)d printable character.",
+                "The Idempotency-Key header must be 1 to %(num)d printable characters.",
+                MAX_KEY_LENGTH,
             ),
             code="bad_idempotency_key",
             fields={HEADER: _("This value has the wrong format.")},

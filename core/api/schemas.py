@@ -35,6 +35,7 @@ class EstablishmentIn(ApiModel):
     capacity: int = Field(strict=True)
     region: str = Field("", max_length=120)
     city: str = Field("", max_length=120)
+    city_ar: str = Field("", max_length=120)
 
 
 class EstablishmentOut(BaseModel):

@@ -174,6 +174,7 @@ def create_establishment(body: EstablishmentIn, user: User) -> dict[str, Any]:
         capacity=body.capacity,
         region=body.region,
         city=body.city,
+        city_ar=body.city_ar,
         actor=user,
     )
     return establishment_json(est, 0)

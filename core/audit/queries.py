@@ -6,6 +6,8 @@ Filters (all optional, combined with AND):
 - ``action``: that exact action (``user.login`` does not match ``user.login.failed``); a value
   ending with a dot is a family of actions (``detainee.`` matches ``detainee.admit``,
   ``detainee.release``…);
+- ``actions`` (the page's filter by words, see ``core.audit.presentation``): any of these
+  codes, a code ending with a dot being a family; an empty tuple matches nothing;
 - ``object_type`` and ``object_id``: exact;
 - ``establishment``: an establishment code (an unknown code matches nothing);
 - ``actor``: a username (case-insensitive, as usernames are stored lower-case; ``system`` for
@@ -23,7 +25,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import false, func, or_, select
 
 from core.audit.models import AuditEvent
 from core.config import TIMEZONE
@@ -39,6 +41,7 @@ LATEST = dt.datetime.max.replace(tzinfo=dt.UTC)
 @dataclass(frozen=True)
 class EventFilters:
     action: str = ""
+    actions: tuple[str, ...] | None = None
     object_type: str = ""
     object_id: str = ""
     establishment: str = ""
@@ -85,6 +88,12 @@ def _statement(filters: EventFilters):  # type: ignore[no-untyped-def]
             stmt = stmt.where(AuditEvent.action.startswith(filters.action, autoescape=True))
         else:
             stmt = stmt.where(AuditEvent.action == filters.action)
+    if filters.actions is not None:
+        exact = [a for a in filters.actions if not a.endswith(".")]
+        families = [a for a in filters.actions if a.endswith(".")]
+        conditions = [AuditEvent.action.in_(exact)] if exact else []
+        conditions += [AuditEvent.action.startswith(f, autoescape=True) for f in families]
+        stmt = stmt.where(or_(*conditions) if conditions else false())
     if filters.object_type:
         stmt = stmt.where(AuditEvent.object_type == filters.object_type)
     if filters.object_id:

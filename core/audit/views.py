@@ -8,9 +8,11 @@ from typing import Any
 
 from flask import Blueprint, render_template, request
 
+from core.audit import presentation
 from core.audit.queries import EventFilters, day_after, day_start, search_events
 from core.establishments.services import all_establishments
 from core.portal.access import permission_required
+from core.validation import ascii_digits
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 PER_PAGE = 50
@@ -44,11 +46,13 @@ def index() -> Any:
         page = min(max(1, int(request.args.get("page", 1))), 100_000)
     except ValueError:
         page = 1
+    vocab = presentation.vocabulary()
+    actions = presentation.matching_actions(filters["action"], vocab)
     rows, total = search_events(
         EventFilters(
-            action=filters["action"],
+            actions=tuple(actions) if actions is not None else None,
             object_type=filters["object_type"],
-            object_id=filters["object_id"],
+            object_id=ascii_digits(filters["object_id"]),
             establishment=filters["establishment"],
             actor=filters["actor"],
             since=day_start(since) if since else None,
@@ -59,7 +63,9 @@ def index() -> Any:
     )
     return render_template(
         "audit/index.html",
-        rows=rows,
+        rows=presentation.show(rows, vocab),
+        object_types=sorted(vocab.object_types.items(), key=lambda kv: kv[1]),
+        action_labels=sorted(set(vocab.actions.values())),
         total=total,
         page=page,
         per_page=PER_PAGE,

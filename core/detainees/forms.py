@@ -17,8 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.i18n import count_message
+
 REQUIRED = _l("This field is required.")
-TOO_LONG = _l("At most %(max)d characters.")
+TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")
 BAD_DATE = _l("Enter a date as YYYY-MM-DD.")
 BAD_CHOICE = _l("Choose one of the allowed values.")
 

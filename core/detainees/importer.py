@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.db import session as db_session
 from core.detainees import services
@@ -126,7 +127,13 @@ def parse(data: bytes | str) -> ParsedFile:
             if not any(cell.strip() for cell in cells):
                 continue
             if len(rows) >= MAX_ROWS:
-                raise _bad_file(_("At most %(n)d rows in one file.", n=MAX_ROWS))
+                raise _bad_file(
+                    ngettext(
+                        "At most %(num)d row in one file.",
+                        "At most %(num)d rows in one file.",
+                        MAX_ROWS,
+                    )
+                )
             if len(cells) != len(columns):
                 rows.append((line, None))
                 continue
@@ -178,7 +185,11 @@ def import_rows(
                 RowError(
                     line,
                     "row",
-                    _("Expected %(n)d values separated by commas.", n=len(parsed.columns)),
+                    ngettext(
+                        "Expected %(num)d value separated by commas.",
+                        "Expected %(num)d values separated by commas.",
+                        len(parsed.columns),
+                    ),
                 )
             )
         else:

@@ -70,6 +70,18 @@ class Detainee(EstablishmentScoped, Base):
     def full_name_ar(self) -> str:
         return f"{self.first_name_ar} {self.last_name_ar}".strip()
 
+    def display_name(self, locale: str | None = None) -> str:
+        """The name in the page's script: Arabic on Arabic pages when recorded, else Latin."""
+        if (locale or "").startswith("ar") and self.full_name_ar:
+            return self.full_name_ar
+        return self.full_name
+
+    def other_name(self, locale: str | None = None) -> str:
+        """The name in the other script, shown second ("" when only one is recorded)."""
+        shown = self.display_name(locale)
+        other = self.full_name if shown == self.full_name_ar else self.full_name_ar
+        return "" if other == shown else other
+
     @property
     def is_released(self) -> bool:
         return self.legal_status == LegalStatus.released

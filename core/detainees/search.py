@@ -23,6 +23,7 @@ from core.establishments.services import get_by_code
 from core.identity.services import require
 from core.principals import Principal
 from core.scoping import establishment_ids
+from core.validation import ascii_digits
 
 MAX_PER_PAGE = 100
 #: candidates ranked by spelling (the others, if any, follow in key order)
@@ -125,7 +126,7 @@ def search(
     if conditions is None:
         return SearchPage([], 0, page, per_page)
     sess = db_session()
-    q = " ".join((q or "").split())[:200]
+    q = " ".join(ascii_digits(q or "").split())[:200]
 
     if not q:
         base = select(Detainee).where(*conditions)

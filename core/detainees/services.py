@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,7 +35,7 @@ from core.identity.services import require
 from core.plugins import hook
 from core.principals import Principal
 from core.scoping import can_see_establishment, ensure_in_scope
-from core.validation import NATIONAL_ID_RE
+from core.validation import NATIONAL_ID_RE, ascii_digits
 from core.vetoes import MoveContext, ReleaseContext
 
 REGNO_RE = re.compile(r"^\d{4}-\d{6,}$")
@@ -119,7 +120,9 @@ def validate_detainee_fields(data: Mapping[str, Any], *, partial: bool = False) 
         elif required and not value:
             errors[field] = _("This field is required.")
         elif len(value) > max_len:
-            errors[field] = _("At most %(n)d characters.", n=max_len)
+            errors[field] = ngettext(
+                "At most %(num)d character.", "At most %(num)d characters.", max_len
+            )
         else:
             clean[field] = value
 
@@ -150,10 +153,12 @@ def validate_detainee_fields(data: Mapping[str, Any], *, partial: bool = False) 
         nid = data.get("national_id")
         if nid in (None, ""):
             clean["national_id"] = None
-        elif not isinstance(nid, str) or not NATIONAL_ID_RE.match(nid.strip().upper()):
+        elif not isinstance(nid, str) or not NATIONAL_ID_RE.match(
+            ascii_digits(nid).strip().upper()
+        ):
             errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
         else:
-            clean["national_id"] = nid.strip().upper()
+            clean["national_id"] = ascii_digits(nid).strip().upper()
     if "legal_status" in data or not partial:
         status = data.get("legal_status")
         if status not in (LegalStatus.pretrial.value, LegalStatus.convicted.value):
@@ -241,7 +246,7 @@ def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
 def get_detainee(registration_number: str, user: Principal) -> Detainee:
     """The record, if the user may see it (otherwise 404: another establishment's records do
     not exist for them)."""
-    rn = (registration_number or "").strip()
+    rn = ascii_digits(registration_number or "").strip()
     det = (
         db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
         if REGNO_RE.match(rn)

@@ -5,8 +5,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from core.i18n import count_message
+
 REQUIRED = _l("This field is required.")
-TOO_LONG = _l("At most %(max)d characters.")
+TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")
 BAD_CHOICE = _l("Choose one of the allowed values.")
 
 KIND_CHOICES = [
@@ -34,6 +36,11 @@ class EstablishmentForm(FlaskForm):
     kind = SelectField(_l("Kind"), choices=KIND_CHOICES, invalid_choice_message=BAD_CHOICE)
     region = StringField(_l("Region"), validators=[Length(max=120, message=TOO_LONG)])
     city = StringField(_l("City"), validators=[Length(max=120, message=TOO_LONG)])
+    city_ar = StringField(
+        _l("City (Arabic)"),
+        validators=[Length(max=120, message=TOO_LONG)],
+        render_kw={"dir": "rtl", "lang": "ar"},
+    )
     capacity = IntegerField(
         _l("Capacity (beds)"),
         invalid_value_message=_l("Enter a whole number."),

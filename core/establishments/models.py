@@ -29,6 +29,8 @@ class Establishment(Base):
     kind: Mapped[EstablishmentKind] = mapped_column(value_enum(EstablishmentKind, 32))
     region: Mapped[str] = mapped_column(String(120), default="")
     city: Mapped[str] = mapped_column(String(120), default="")
+    # the city in Arabic, shown on Arabic pages; ``city`` (Latin script) on the others
+    city_ar: Mapped[str] = mapped_column(String(120), default="", server_default="")
     address: Mapped[str] = mapped_column(String(300), default="")
     capacity: Mapped[int] = mapped_column(default=0)
     active: Mapped[bool] = mapped_column(default=True)
@@ -36,6 +38,10 @@ class Establishment(Base):
 
     def name(self, locale: str | None = None) -> str:
         return self.name_ar if (locale or "").startswith("ar") and self.name_ar else self.name_fr
+
+    def city_name(self, locale: str | None = None) -> str:
+        """The city in the page's language: Arabic on Arabic pages when recorded."""
+        return self.city_ar if (locale or "").startswith("ar") and self.city_ar else self.city
 
     def __repr__(self) -> str:
         return f"<Establishment {self.code}>"

@@ -7,6 +7,7 @@ import unicodedata
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -85,7 +86,9 @@ def _check_place(**values: object) -> dict[str, str]:
         if not isinstance(value, str) or _has_control_chars(value):
             errors[key] = _("Enter text.")
         elif len(value) > limit:
-            errors[key] = _("At most %(n)d characters.", n=limit)
+            errors[key] = ngettext(
+                "At most %(num)d character.", "At most %(num)d characters.", limit
+            )
     return errors
 
 
@@ -96,7 +99,7 @@ def _validate(code: str, name_fr: str, name_ar: str, kind: str, capacity: object
     if not (name_fr or "").strip():
         errors["name"] = _("This field is required.")
     if len(name_fr or "") > 200 or len(name_ar or "") > 200:
-        errors["name"] = _("At most %(n)d characters.", n=200)
+        errors["name"] = ngettext("At most %(num)d character.", "At most %(num)d characters.", 200)
     for key, value in (("name", name_fr), ("name_ar", name_ar)):
         if _has_control_chars(value):
             errors[key] = _("Enter text.")
@@ -122,11 +125,12 @@ def create_establishment(
     region: str = "",
     city: str = "",
     address: str = "",
+    city_ar: str = "",
 ) -> Establishment:
     require(actor, "establishments.manage")
     code = (code or "").strip().upper()
     errors = _validate(code, name, name_ar, kind, capacity)
-    errors.update(_check_place(region=region, city=city, address=address))
+    errors.update(_check_place(region=region, city=city, city_ar=city_ar, address=address))
     if not errors and db_session().scalar(
         select(Establishment.id).where(Establishment.code == code)
     ):
@@ -141,6 +145,7 @@ def create_establishment(
         capacity=capacity,
         region=region.strip(),
         city=city.strip(),
+        city_ar=city_ar.strip(),
         address=address.strip(),
     )
     try:
@@ -165,7 +170,17 @@ def create_establishment(
 
 def update_establishment(est: Establishment, actor: User, **changes: object) -> Establishment:
     require(actor, "establishments.manage")
-    allowed = {"name_fr", "name_ar", "kind", "capacity", "region", "city", "address", "active"}
+    allowed = {
+        "name_fr",
+        "name_ar",
+        "kind",
+        "capacity",
+        "region",
+        "city",
+        "city_ar",
+        "address",
+        "active",
+    }
     before = {k: getattr(est, k) for k in allowed}
     merged = {**before, **{k: v for k, v in changes.items() if k in allowed}}
     errors = _validate(
@@ -176,7 +191,12 @@ def update_establishment(est: Establishment, actor: User, **changes: object) -> 
         merged["capacity"],
     )
     errors.update(
-        _check_place(region=merged["region"], city=merged["city"], address=merged["address"])
+        _check_place(
+            region=merged["region"],
+            city=merged["city"],
+            city_ar=merged["city_ar"],
+            address=merged["address"],
+        )
     )
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)

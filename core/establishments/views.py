@@ -38,6 +38,7 @@ def new() -> Any:
                 capacity=form.capacity.data or 0,
                 region=form.region.data or "",
                 city=form.city.data or "",
+                city_ar=form.city_ar.data or "",
                 actor=current_user,
             )
         except DomainError as exc:
@@ -63,6 +64,7 @@ def edit(code: str) -> Any:
         form.code.data, form.name.data, form.name_ar.data = est.code, est.name_fr, est.name_ar
         form.kind.data, form.region.data, form.city.data = est.kind.value, est.region, est.city
         form.capacity.data, form.active.data = est.capacity, est.active
+        form.city_ar.data = est.city_ar
     form.code.data = est.code
     if form.validate_on_submit():
         try:
@@ -75,6 +77,7 @@ def edit(code: str) -> Any:
                 capacity=form.capacity.data,
                 region=form.region.data or "",
                 city=form.city.data or "",
+                city_ar=form.city_ar.data or "",
                 active=bool(form.active.data),
             )
         except DomainError as exc:

@@ -12,6 +12,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import delete, or_, select
 
 from core.audit import services as audit
@@ -68,7 +69,9 @@ def update_profile(user: User, *, full_name: str | None = None, phone: str | Non
         if not new_name:
             errors["full_name"] = _("This field is required.")
         elif len(new_name) > 200:
-            errors["full_name"] = _("At most %(n)d characters.", n=200)
+            errors["full_name"] = ngettext(
+                "At most %(num)d character.", "At most %(num)d characters.", 200
+            )
     new_phone = user.phone
     if phone is not None:
         try:
@@ -233,10 +236,12 @@ def _core_sections(user: User) -> list[DataSection]:
             }
             for e in events
         ),
-        note=_(
-            "The most recent %(n)d events. Staff members who acted on your account are not "
+        note=ngettext(
+            "The most recent event. Staff members who acted on your account are not named; "
+            "the office can tell you who, on request.",
+            "The most recent %(num)d events. Staff members who acted on your account are not "
             "named; the office can tell you who, on request.",
-            n=ACTIVITY_LIMIT,
+            ACTIVITY_LIMIT,
         ),
         order=90,
     )

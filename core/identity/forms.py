@@ -10,11 +10,16 @@ from wtforms import BooleanField, PasswordField, SelectMultipleField, StringFiel
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.i18n import count_message
 from core.identity.passwords import MAX_PASSWORD_LENGTH
 
 REQUIRED = _l("This field is required.")
 BAD_CHOICE = _l("Choose one of the allowed values.")
-PASSWORD_TOO_LONG = _l("The password must have at most %(max)d characters.")
+PASSWORD_TOO_LONG = count_message(
+    "The password must have at most %(num)d character.",
+    "The password must have at most %(num)d characters.",
+    "max",
+)
 
 
 def password_length() -> Length:

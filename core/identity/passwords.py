@@ -23,6 +23,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 _DUMMY_HASH: dict[tuple[int, int, int], str] = {}
 
@@ -119,9 +120,17 @@ def password_problem(password: str, user_inputs: Iterable[str] = ()) -> str | No
 
     password = normalise_password(password)
     if len(password) < MIN_PASSWORD_LENGTH:
-        return _("The password must have at least %(n)d characters.", n=MIN_PASSWORD_LENGTH)
+        return ngettext(
+            "The password must have at least %(num)d character.",
+            "The password must have at least %(num)d characters.",
+            MIN_PASSWORD_LENGTH,
+        )
     if len(password) > MAX_PASSWORD_LENGTH:
-        return _("The password must have at most %(n)d characters.", n=MAX_PASSWORD_LENGTH)
+        return ngettext(
+            "The password must have at most %(num)d character.",
+            "The password must have at most %(num)d characters.",
+            MAX_PASSWORD_LENGTH,
+        )
     if is_common_password(password):
         return _("This password is one of the most common ones: choose another.")
     words = [w for value in user_inputs if value for w in [value, *str(value).split()]]

@@ -37,6 +37,7 @@ from core.identity.privacy import normalise_phone
 from core.identity.roles import role_registry
 from core.plugins import collect
 from core.principals import Principal, is_system
+from core.validation import ascii_digits
 
 # the core's roles only central administration may give, take away or manage (see
 # protected_roles() for those of an app, plugins' public roles included)
@@ -420,7 +421,8 @@ def register_visitor(
 ) -> User:
     """A family member registers themselves."""
     errors: dict[str, str] = {}
-    national_id = (national_id or "").strip().upper()
+    national_id = ascii_digits(national_id or "").strip().upper()
+    phone = ascii_digits(phone or "").strip()
     if not NATIONAL_ID_RE.match(national_id):
         errors["national_id"] = _("Enter the national identity card number, e.g. BE123456.")
     try:

@@ -139,3 +139,19 @@ def demo_seed(context: Any) -> None:
     from plugins.funds.demo import seed
 
     seed(context)
+
+
+@hookimpl
+def audit_labels() -> Any:
+    from .audit_labels import FUNDS_AUDIT_LABELS
+
+    return FUNDS_AUDIT_LABELS
+
+
+@hookimpl
+def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str]:
+    if object_type != "funds_account":
+        return {}
+    from .audit_labels import account_names
+
+    return account_names(object_ids)

@@ -7,8 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.i18n import count_message
+
 REQUIRED = _l("This field is required.")
-TOO_LONG = _l("At most %(max)d characters.")
+TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")
 AMOUNT_HINT = _l("In dirhams, e.g. 125.50")
 
 SOURCE_CHOICES = [

@@ -13,6 +13,7 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -24,6 +25,7 @@ from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number, query_date
+from core.validation import ascii_digits
 from plugins.funds import forms, services
 from plugins.funds.models import Account, LedgerAccount, LedgerKind
 
@@ -47,9 +49,22 @@ def mad_filter(centimes: int | None) -> str:
     return format_decimal(services.to_decimal(int(centimes)), format="#,##0.00")
 
 
+@bp.app_template_filter("money")
+def money_filter(centimes: int | None) -> str:
+    """An amount with its currency in the page's language: ``1 234,50 درهم`` on Arabic pages,
+    ``1 234,50 DH`` on French ones, ``1,234.50 MAD`` on English ones."""
+    if centimes is None:
+        return ""
+    return _("%(amount)s MAD", amount=mad_filter(centimes))
+
+
 @bp.app_context_processor
 def _labels() -> dict[str, Any]:
-    return {"funds_tx_label": services.tx_label, "funds_ledger_label": services.ledger_label}
+    return {
+        "funds_tx_label": services.tx_label,
+        "funds_ledger_label": services.ledger_label,
+        "funds_memo_label": services.memo_label,
+    }
 
 
 def _page() -> int:
@@ -73,7 +88,7 @@ def _establishment(code: str) -> Establishment:
 @bp.get("/")
 @permission_required("funds.view")
 def index() -> Any:
-    q = request.args.get("q", "").strip()[:40]
+    q = ascii_digits(request.args.get("q", "")).strip()[:40]
     if q:
         return redirect(url_for("funds.account", rn=q))
     ests = services.visible_establishments(current_user)
@@ -154,7 +169,7 @@ def statement_csv(rn: str) -> Any:
             item.transaction.created_at.isoformat(),
             item.transaction.receipt_number,
             item.transaction.type.value,
-            item.transaction.memo,
+            services.memo_label(item.transaction.memo),
             _amount(item.net) if item.net > 0 else "",
             _amount(-item.net) if item.net < 0 else "",
             _amount(running),
@@ -373,9 +388,10 @@ def wages(code: str) -> Any:
             ), exc.status
         db_session().commit()
         flash(
-            _(
-                "Wages paid to %(n)d detainees (run %(batch)s).",
-                n=len(txs),
+            ngettext(
+                "Wages paid to %(num)d detainee (run %(batch)s).",
+                "Wages paid to %(num)d detainees (run %(batch)s).",
+                len(txs),
                 batch=txs[0].batch if txs else "",
             ),
             "success",

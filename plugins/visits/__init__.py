@@ -84,6 +84,7 @@ def plugin_setup_app(app: Any) -> None:
         visits_status_label=services.status_label,
         visits_relationship_label=services.relationship_label,
         visits_kind_label=services.kind_label,
+        visits_reason_label=services.reason_label,
     )
 
 
@@ -174,3 +175,19 @@ def demo_seed(context: Any) -> None:
     from .demo import seed
 
     seed(context)
+
+
+@hookimpl
+def audit_labels() -> Any:
+    from .audit_labels import VISITS_AUDIT_LABELS
+
+    return VISITS_AUDIT_LABELS
+
+
+@hookimpl
+def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str]:
+    if object_type != "visits_booking":
+        return {}
+    from .audit_labels import booking_names
+
+    return booking_names(object_ids)

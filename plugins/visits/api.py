@@ -190,7 +190,7 @@ def booking_json(b: Booking) -> dict[str, Any]:
             for c in b.companions
         ],
         "walk_in": b.walk_in,
-        "reason": b.reason,
+        "reason": services.reason_label(b.reason),
         "created_at": b.created_at.isoformat(),
         "checked_in_at": b.checked_in_at.isoformat() if b.checked_in_at else None,
     }

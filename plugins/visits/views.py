@@ -20,6 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from markupsafe import Markup
 
@@ -406,7 +407,11 @@ def generate(code: str) -> Any:
         )
     except DomainError as exc:
         return _failed(exc, "visits.sessions", code=est.code)
-    return _done(_("%(n)d visiting times created.", n=made), "visits.slots", code=est.code)
+    return _done(
+        ngettext("%(num)d visiting time created.", "%(num)d visiting times created.", made),
+        "visits.slots",
+        code=est.code,
+    )
 
 
 @bp.route("/office/<code>/slots", methods=["GET", "POST"])
@@ -423,7 +428,11 @@ def slots(code: str) -> Any:
             _rollback_and_apply(block_form, exc)
             return _slots_page(est, block_form), exc.status
         return _done(
-            _("The date is blocked; %(n)d visits were cancelled and the families told.", n=count),
+            ngettext(
+                "The date is blocked; %(num)d visit was cancelled and the family told.",
+                "The date is blocked; %(num)d visits were cancelled and the families told.",
+                count,
+            ),
             "visits.slots",
             code=est.code,
         )
@@ -455,7 +464,11 @@ def cancel_slot(slot_id: int) -> Any:
     except DomainError as exc:
         return _failed(exc, "visits.slots", code=est.code)
     return _done(
-        _("The session is cancelled; %(n)d families were told.", n=count),
+        ngettext(
+            "The session is cancelled; %(num)d family was told.",
+            "The session is cancelled; %(num)d families were told.",
+            count,
+        ),
         "visits.slots",
         code=est.code,
     )
@@ -704,7 +717,9 @@ def gate_slot_no_shows(slot_id: int) -> Any:
     except DomainError as exc:
         return _failed(exc, "visits.gate", **_back_to_gate(slot))
     return _done(
-        _("%(n)d visits marked as no-shows.", n=count), "visits.gate", **_back_to_gate(slot)
+        ngettext("%(num)d visit marked as a no-show.", "%(num)d visits marked as no-shows.", count),
+        "visits.gate",
+        **_back_to_gate(slot),
     )
 
 

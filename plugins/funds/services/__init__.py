@@ -55,7 +55,13 @@ from plugins.funds.services.dashboard import DEPOSIT_TYPES, DashboardFigures, da
 from plugins.funds.services.deposits import DEPOSIT_SOURCES, deposit
 from plugins.funds.services.holds import set_hold
 from plugins.funds.services.journal import Journal, journal
-from plugins.funds.services.labels import LEDGER_LABELS, TX_LABELS, ledger_label, tx_label
+from plugins.funds.services.labels import (
+    LEDGER_LABELS,
+    TX_LABELS,
+    ledger_label,
+    memo_label,
+    tx_label,
+)
 from plugins.funds.services.life_events import (
     on_admitted,
     on_released,
@@ -132,6 +138,7 @@ __all__ = [
     "ledger_label",
     "list_transactions",
     "local_day_bounds",
+    "memo_label",
     "money",
     "movements",
     "on_admitted",

@@ -6,11 +6,12 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.detainees.models import Detainee
 from core.errors import ValidationFailed
 from core.principals import Principal
-from core.validation import NATIONAL_ID_RE
+from core.validation import NATIONAL_ID_RE, ascii_digits
 from plugins.funds.models import LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
 from plugins.funds.services.memo import _memo
@@ -54,14 +55,16 @@ def deposit(
             else ""
         )
         nid = (
-            str(depositor_national_id or "").strip().upper()
+            ascii_digits(str(depositor_national_id or "")).strip().upper()
             if isinstance(depositor_national_id, str | type(None))
             else ""
         )
         if not name:
             errors["depositor.name"] = _("Enter the depositor's full name.")
         elif len(name) > 200:
-            errors["depositor.name"] = _("At most %(n)d characters.", n=200)
+            errors["depositor.name"] = ngettext(
+                "At most %(num)d character.", "At most %(num)d characters.", 200
+            )
         if not NATIONAL_ID_RE.match(nid):
             errors["depositor.national_id"] = _(
                 "Enter the national identity card number, e.g. BE123456."

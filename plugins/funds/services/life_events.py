@@ -4,7 +4,6 @@ the release payout and closing it."""
 
 from __future__ import annotations
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from core.audit import services as audit
@@ -24,6 +23,7 @@ from plugins.funds.services.accounts import (
     establishment_ledger,
     open_account,
 )
+from plugins.funds.services.labels import RELEASE_PAYOUT_MEMO, TRANSFER_FROM, TRANSFER_TO
 from plugins.funds.services.money import money
 from plugins.funds.services.posting import (
     _book,
@@ -80,7 +80,7 @@ def on_released(det: Detainee, actor: Principal) -> Transaction | None:
             [p for p in postings if p[1] != 0],
             actor=actor,
             account=account,
-            memo=_("Paid out at release"),
+            memo=RELEASE_PAYOUT_MEMO,
         )
     account.status = AccountStatus.closed
     account.closed_at = utcnow()
@@ -130,7 +130,7 @@ def on_transferred(
             actor=actor,
             account=account,
             respect_hold=False,
-            memo=_("Transfer to %(code)s", code=destination.code),
+            memo=TRANSFER_TO + destination.code,
         )
     account.establishment_id = destination.id
     account.establishment = destination
@@ -148,5 +148,5 @@ def on_transferred(
             [p for p in postings if p[1] != 0],
             actor=actor,
             account=account,
-            memo=_("Transfer from %(code)s", code=source.code),
+            memo=TRANSFER_FROM + source.code,
         )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.errors import ValidationFailed
 
@@ -25,6 +26,10 @@ def _memo(value: Any, field_name: str = "memo", *, required: bool = False) -> st
     if len(value) > 300:
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
-            fields={field_name: _("At most %(n)d characters.", n=300)},
+            fields={
+                field_name: ngettext(
+                    "At most %(num)d character.", "At most %(num)d characters.", 300
+                )
+            },
         )
     return value

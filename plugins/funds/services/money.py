@@ -9,6 +9,7 @@ from typing import Any
 from flask_babel import gettext as _
 
 from core.errors import ValidationFailed
+from core.validation import ascii_digits
 
 MAX_AMOUNT = 99_999_999_999  # 999,999,999.99 MAD: bigger is a typing mistake
 AMOUNT_RE = re.compile(r"^(\d{1,9})(?:\.(\d{1,2}))?$")
@@ -28,7 +29,7 @@ def parse_amount(value: Any, *, allow_comma: bool = False) -> int:
         raise AmountError(_("Enter an amount."))
     if isinstance(value, bool) or not isinstance(value, str):
         raise AmountError(_('Enter the amount as text with at most two decimals, e.g. "125.50".'))
-    text = value.strip()
+    text = ascii_digits(value).strip()
     if allow_comma:
         text = text.replace("\u00a0", "").replace(" ", "").replace(",", ".")
     if not text:

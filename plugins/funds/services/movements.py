@@ -17,6 +17,7 @@ from core.principals import Principal
 from core.scoping import ensure_in_scope
 from plugins.funds.models import Account, LedgerAccount, LedgerKind, Posting, Transaction
 from plugins.funds.services.accounts import AccountView, _audit_read, balances_of, view_account
+from plugins.funds.services.labels import memo_label
 from plugins.funds.services.money import money
 
 
@@ -41,7 +42,7 @@ class Movement:
             "signed_amount": money(self.net),
             "created_at": tx.created_at.isoformat(),
             "receipt_number": tx.receipt_number,
-            "memo": tx.memo,
+            "memo": memo_label(tx.memo),
             "reverses": tx.reverses_id,
         }
 

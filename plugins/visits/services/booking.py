@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -20,7 +21,7 @@ from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
 from core.principals import Principal
-from core.validation import NATIONAL_ID_RE
+from core.validation import NATIONAL_ID_RE, ascii_digits
 
 from ..models import (
     Booking,
@@ -41,7 +42,7 @@ from .capacity import (
     quota_for,
 )
 from .common import _fail, _int, _staff, age_on, local_date, week_start
-from .labels import status_label
+from .labels import CANCELLED_BY_ESTABLISHMENT, CANCELLED_BY_VISITOR, status_label
 from .notify import _notify_cancelled, _notify_confirmation
 from .references import new_reference
 from .rules import get_rules
@@ -98,7 +99,7 @@ def _check_party(
                 errors[f"companions.{i}.birth_date"] = _("Enter a real birth date.")
                 continue
             comp.is_adult = age_on(comp.birth_date, day) >= rules.adult_age
-        comp.national_id = (comp.national_id or "").strip().upper()
+        comp.national_id = ascii_digits(comp.national_id or "").strip().upper()
         if comp.is_adult:
             adults += 1
             if not NATIONAL_ID_RE.match(comp.national_id):
@@ -112,9 +113,9 @@ def _check_party(
     if adults > rules.max_adults or children > rules.max_children:
         raise _fail(
             _(
-                "Too many visitors: at most %(adults)d adults and %(children)d children per visit.",
-                adults=rules.max_adults,
-                children=rules.max_children,
+                "Too many visitors: at most %(adults)s and %(children)s per visit.",
+                adults=ngettext("%(num)d adult", "%(num)d adults", rules.max_adults),
+                children=ngettext("%(num)d child", "%(num)d children", rules.max_children),
             ),
             "too_many_visitors",
             {"companions": _("Too many visitors.")},
@@ -125,16 +126,21 @@ def _check_party(
 def _window_error(slot: Slot, rules: VisitRules, now: dt.datetime) -> DomainError | None:
     if slot.starts_at > now + dt.timedelta(days=rules.window_open_days):
         return _fail(
-            _(
-                "Booking for this time is not open yet (%(n)d days ahead).",
-                n=rules.window_open_days,
+            ngettext(
+                "Booking for this time is not open yet (%(num)d day ahead).",
+                "Booking for this time is not open yet (%(num)d days ahead).",
+                rules.window_open_days,
             ),
             "window_not_open",
             {"slot_id": _("Booking is not open yet.")},
         )
     if slot.starts_at < now + dt.timedelta(hours=rules.window_close_hours):
         return _fail(
-            _("Booking for this time is closed (%(n)d hours before).", n=rules.window_close_hours),
+            ngettext(
+                "Booking for this time is closed (%(num)d hour before).",
+                "Booking for this time is closed (%(num)d hours before).",
+                rules.window_close_hours,
+            ),
             "window_closed",
             {"slot_id": _("Booking is closed.")},
         )
@@ -335,7 +341,7 @@ def walk_in(
     now = now or utcnow()
     errors: dict[str, str] = {}
     name = (visitor_name or "").strip()
-    national_id = (visitor_national_id or "").strip().upper()
+    national_id = ascii_digits(visitor_national_id or "").strip().upper()
     if not name:
         errors["visitor_name"] = _("This field is required.")
     elif _has_control(name):
@@ -426,9 +432,10 @@ def cancel_booking(
         rules = get_rules(booking.establishment_id)
         if now > slot.starts_at - dt.timedelta(hours=rules.cancel_deadline_hours):
             raise _fail(
-                _(
-                    "Visits can be cancelled until %(n)d hours before they start.",
-                    n=rules.cancel_deadline_hours,
+                ngettext(
+                    "Visits can be cancelled until %(num)d hour before they start.",
+                    "Visits can be cancelled until %(num)d hours before they start.",
+                    rules.cancel_deadline_hours,
                 ),
                 "cancel_deadline_passed",
             )
@@ -436,12 +443,12 @@ def cancel_booking(
             booking,
             BookingStatus.cancelled,
             actor,
-            (reason or "").strip() or "cancelled by visitor",
+            (reason or "").strip() or CANCELLED_BY_VISITOR,
         )
     else:
         if now >= slot.starts_at:
             raise _fail(_("This visit has already started."), "visit_started")
-        reason = (reason or "").strip() or str(_("Cancelled by the establishment"))
+        reason = (reason or "").strip() or CANCELLED_BY_ESTABLISHMENT
         _transition(booking, BookingStatus.cancelled, actor, reason)
         _notify_cancelled(booking, reason)
     return booking

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, text
 
 from core.db import session as db_session
@@ -72,7 +73,11 @@ def _take_quota(detainee: Detainee, week: dt.date, quota: int) -> None:
     )
     if result.rowcount != 1:
         raise _fail(
-            _("This detainee has no visits left that week (%(n)d per week).", n=quota),
+            ngettext(
+                "This detainee has no visits left that week (%(num)d visit per week).",
+                "This detainee has no visits left that week (%(num)d visits per week).",
+                quota,
+            ),
             "quota_reached",
             {"slot_id": _("No visits left that week.")},
         )

@@ -87,6 +87,22 @@ WEEKDAYS = (
 )
 
 
+# The reasons the platform itself gives a booking (a person's own words are stored as typed):
+# stored as these codes, translated when shown, in the reader's language.
+CANCELLED_BY_VISITOR = "cancelled_by_visitor"
+CANCELLED_BY_ESTABLISHMENT = "cancelled_by_establishment"
+REASON_LABELS = {
+    CANCELLED_BY_VISITOR: _l("Cancelled by the visitor"),
+    CANCELLED_BY_ESTABLISHMENT: _l("Cancelled by the establishment"),
+}
+
+
+def reason_label(reason: str | None) -> str:
+    """A booking's reason as shown: a reason code translated, a person's words as they are."""
+    text = reason or ""
+    return str(REASON_LABELS.get(text, text))
+
+
 def status_label(code: str) -> str:
     return str(STATUS_LABELS.get(code, code))
 

@@ -7,11 +7,12 @@ from typing import Any
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from core.i18n import local_zone
+from core.i18n import current_language, local_zone
 from core.identity.models import User
 from core.notifications.services import enqueue
 
 from ..models import Booking, Slot
+from .labels import reason_label
 
 
 def _notify(user: User | None, kind: str, subject: str, body: str = "") -> None:
@@ -38,9 +39,9 @@ def _notify_confirmation(booking: Booking) -> None:
             _("Visit booked: %(ref)s", ref=booking.reference),
             _(
                 "Your visit to %(name)s is confirmed for %(when)s at %(place)s. Reference %(ref)s.",
-                name=booking.detainee.full_name,
+                name=booking.detainee.display_name(current_language()),
                 when=_slot_when(booking.slot),
-                place=booking.slot.establishment.name_fr,
+                place=booking.slot.establishment.name(current_language()),
                 ref=booking.reference,
             ),
         )
@@ -58,6 +59,6 @@ def _notify_cancelled(booking: Booking, reason: Any) -> None:
                 "%(reason)s",
                 when=_slot_when(booking.slot),
                 ref=booking.reference,
-                reason=str(reason),
+                reason=reason_label(str(reason)),
             ),
         )

@@ -13,9 +13,11 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.i18n import current_language
 from core.identity.models import User
 from core.identity.services import require
 from core.scoping import ensure_in_scope
+from core.validation import ascii_digits
 
 from ..models import Relation, RelationStatus
 from .common import _parse_date, _staff
@@ -46,7 +48,7 @@ def request_relation(
     parsed_birth = _parse_date(birth_date, "detainee_birth_date", errors)
     if parsed_birth is None and "detainee_birth_date" not in errors:
         errors["detainee_birth_date"] = _("This field is required.")
-    rn = (registration_number or "").strip()
+    rn = ascii_digits(registration_number or "").strip()
     if not rn:
         errors["detainee"] = _("This field is required.")
     if errors:
@@ -154,7 +156,7 @@ def decide_relation(actor: User, relation_id: int, approve: bool, reason: str = 
                 "visits.relation.approved",
                 _(
                     "Your link to %(name)s is approved: you can book visits.",
-                    name=rel.detainee.full_name,
+                    name=rel.detainee.display_name(current_language()),
                 ),
             )
         else:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from core.db import session as db_session
 from core.db import utcnow
+from core.i18n import current_language
 
 from ..models import Booking, BookingStatus, Slot
 from .common import local_date, local_moment
@@ -40,7 +41,7 @@ def send_reminders(now: dt.datetime | None = None) -> int:
                 _(
                     "Your visit to %(name)s is tomorrow at %(when)s. Bring your national "
                     "identity card.",
-                    name=booking.detainee.full_name,
+                    name=booking.detainee.display_name(current_language()),
                     when=_slot_when(booking.slot),
                 ),
             )
