@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.forms import IdmajForm
 
 REQUIRED = _l("This field is required.")
 BAD_CHOICE = _l("Choose one of the allowed values.")
@@ -23,7 +24,7 @@ class MultiCheckboxField(SelectMultipleField):
         super().__init__(*args, **kwargs)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(IdmajForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(REQUIRED), Length(max=80)],
@@ -37,7 +38,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(IdmajForm):
     full_name = StringField(
         _l("Full name"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
@@ -67,7 +68,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField(_l("Create my account"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(IdmajForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(REQUIRED)],
@@ -82,7 +83,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class UserForm(FlaskForm):
+class UserForm(IdmajForm):
     username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     password = PasswordField(
@@ -100,6 +101,6 @@ class UserForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class RolePermissionsForm(FlaskForm):
+class RolePermissionsForm(IdmajForm):
     permissions = MultiCheckboxField(_l("Permissions"), choices=[])
     submit = SubmitField(_l("Save"))
