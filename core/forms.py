@@ -54,7 +54,7 @@ from wtforms.fields import DateField, DateTimeField, DateTimeLocalField, MonthFi
 
 from core.db import Base, BigId, UTCDateTime, utcnow
 from core.db import session as db_session
-from core.query_args import EARLIEST_DATE, LATEST_DATE
+from core.query_args import EARLIEST_DATE, LATEST_DATE, date_in_range
 
 UNSTORABLE = _l("This text contains characters that cannot be stored (such as NUL).")
 DATE_RANGE = _l("Enter a date between %(first)s and %(last)s.")
@@ -76,13 +76,8 @@ def storable(text: str) -> bool:
     return True
 
 
-def date_in_range(value: dt.date | dt.datetime) -> bool:
-    """True when ``value``'s day lies between ``EARLIEST_DATE`` and ``LATEST_DATE``."""
-    day = value.date() if isinstance(value, dt.datetime) else value
-    return EARLIEST_DATE <= day <= LATEST_DATE
-
-
 def date_range_message() -> str:
+    """ "Enter a date between 1900-01-01 and 2999-12-31." in the reader's language."""
     return str(DATE_RANGE) % {
         "first": EARLIEST_DATE.isoformat(),
         "last": LATEST_DATE.isoformat(),
