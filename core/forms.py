@@ -55,6 +55,7 @@ from wtforms.fields import DateField, DateTimeField, DateTimeLocalField, MonthFi
 from core.db import Base, BigId, UTCDateTime, utcnow
 from core.db import session as db_session
 from core.query_args import EARLIEST_DATE, LATEST_DATE, date_in_range
+from core.validation import storable
 
 UNSTORABLE = _l("This text contains characters that cannot be stored (such as NUL).")
 DATE_RANGE = _l("Enter a date between %(first)s and %(last)s.")
@@ -63,17 +64,6 @@ IN_PROGRESS = _l("This form is already being processed. Check the result before 
 
 _DATE_FIELDS = (DateField, DateTimeField, DateTimeLocalField, MonthField)
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
-
-
-def storable(text: str) -> bool:
-    """True when ``text`` holds no NUL and no lone surrogate (both databases can store it)."""
-    if "\x00" in text:
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def date_range_message() -> str:

@@ -87,3 +87,11 @@ def test_the_service_refuses_too_many_words(app):
     with app.app_context(), pytest.raises(ValidationFailed) as caught:
         search(SYSTEM, HUNDRED_LETTERS)
     assert caught.value.code == "query_too_long" and "q" in caught.value.fields
+
+
+def test_a_nul_in_the_query_is_a_field_error_not_a_500(client, staff, login_as):
+    resp = client.get("/api/v1/detainees", query_string={"q": "Moha\x00med"}, headers=staff)
+    assert resp.status_code == 422 and "q" in resp.json["error"]["fields"]
+    login_as("registry_clerk", "EST-A")
+    page = client.get("/detainees/", query_string={"q": "Moha\x00med"})
+    assert page.status_code == 422 and 'id="q-error"' in page.get_data(as_text=True)

@@ -31,6 +31,7 @@ from core.establishments.services import get_by_code
 from core.identity.services import require
 from core.principals import Principal
 from core.scoping import establishment_ids
+from core.validation import storable
 
 MAX_PER_PAGE = 100
 #: candidates ranked by spelling (the others, if any, follow in key order)
@@ -47,8 +48,12 @@ MAX_CANDIDATES = 5000
 
 
 def check_query(q: str) -> str:
-    """``q`` with its spaces tidied; 422 ``query_too_long`` on ``q`` past the caps."""
+    """``q`` with its spaces tidied; 422 ``query_too_long`` on ``q`` past the caps, and 422
+    on ``q`` for a NUL character (PostgreSQL cannot compare it)."""
     text = " ".join((q or "").split())
+    if not storable(text):
+        message = _("This value contains characters that cannot be searched.")
+        raise ValidationFailed(message, fields={"q": message})
     if len(text) > MAX_QUERY_LENGTH or len(text.split()) > MAX_QUERY_WORDS:
         message = _(
             "Search with at most %(words)d words and %(chars)d characters.",
