@@ -6,6 +6,7 @@ field validators it refuses, with a message on the field, what no field may carr
 - **characters a database cannot store**: NUL (``\\x00``) and lone surrogates. PostgreSQL
   refuses NUL in text (a 500 when it reaches the INSERT) and SQLite stores it silently; the API
   refuses them already (``core.api.toolkit.read_json_object``);
+- **whole numbers beyond the database's integer** (an ``IntegerField`` past ±2³¹−1);
 - **dates out of range**: a ``DateField``/``DateTimeField`` (any WTForms date or datetime
   field) must lie between :data:`core.query_args.EARLIEST_DATE` and
   :data:`core.query_args.LATEST_DATE` — ``9999-12-31`` would overflow the day after
@@ -49,7 +50,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
-from wtforms import Field, FieldList, FormField, HiddenField
+from wtforms import Field, FieldList, FormField, HiddenField, IntegerField
 from wtforms.fields import DateField, DateTimeField, DateTimeLocalField, MonthField
 
 from core.db import Base, BigId, UTCDateTime, utcnow
@@ -59,6 +60,9 @@ from core.validation import storable
 
 UNSTORABLE = _l("This text contains characters that cannot be stored (such as NUL).")
 DATE_RANGE = _l("Enter a date between %(first)s and %(last)s.")
+TOO_LARGE = _l("This number is too large.")
+INT_LIMIT = 2**31 - 1
+"""The largest whole number a form may carry: PostgreSQL's ``integer`` (SQLite's is wider)."""
 ALREADY_SUBMITTED = _l("This form was already submitted; here is its result.")
 IN_PROGRESS = _l("This form is already being processed. Check the result before sending it again.")
 
@@ -67,7 +71,7 @@ _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 
 def date_range_message() -> str:
-    """ "Enter a date between 1900-01-01 and 2999-12-31." in the reader's language."""
+    """The message for a date out of range, with both bounds, in the reader's language."""
     return str(DATE_RANGE) % {
         "first": EARLIEST_DATE.isoformat(),
         "last": LATEST_DATE.isoformat(),
@@ -103,6 +107,8 @@ def input_errors(form: Any) -> list[str]:
             and not date_in_range(data)
         ):
             message = date_range_message()
+        elif isinstance(field, IntegerField) and isinstance(data, int) and abs(data) > INT_LIMIT:
+            message = str(TOO_LARGE)
         if message is not None:
             field.errors = [message]
             found.append(f"{field.label.text}: {message}")

@@ -229,3 +229,47 @@ def test_walk_in_refuses_nul(app, client, world, login_as):
             assert resp.status_code in (302, 303)
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(Booking)) == before
+
+
+HUGE_NUMBERS = ("9" * 30, str(2**31), str(-(2**63)), "99999999999")
+
+
+def test_office_forms_refuse_numbers_beyond_the_database(app, client, world, login_as):
+    login_as("visits_officer", "EST-A")
+    before = _counts(app)
+    sessions = post_values(
+        lambda data: client.post("/visits/office/EST-A/sessions", data=data),
+        {
+            "weekday": "2",
+            "start_time": "09:00",
+            "end_time": "10:30",
+            "capacity": "8",
+            "capacity_supervised": "0",
+        },
+        {"capacity": HUGE_NUMBERS, "capacity_supervised": HUGE_NUMBERS},
+    )
+    assert sessions == []
+    rules = client.get("/visits/office/EST-A/rules")
+    assert rules.status_code == 200
+    good_rules = {
+        "max_adults": "2",
+        "max_children": "3",
+        "adult_age": "18",
+        "window_open_days": "14",
+        "window_close_hours": "24",
+        "cancel_deadline_hours": "24",
+        "quota_pretrial": "2",
+        "quota_convicted": "1",
+    }
+    assert (
+        post_values(
+            lambda data: client.post("/visits/office/EST-A/rules", data=data),
+            good_rules,
+            {name: HUGE_NUMBERS for name in good_rules},
+        )
+        == []
+    )
+    for days in HUGE_NUMBERS:
+        resp = client.post("/visits/office/EST-A/generate", data={"days": days})
+        assert resp.status_code < 500
+    assert _counts(app)[:3] == before[:3]
