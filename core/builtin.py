@@ -84,6 +84,7 @@ def plugin_models() -> list[type]:
     from core.audit.models import AuditCheckpoint, AuditEvent
     from core.detainees.models import Counter, Detainee, DetaineeNameKey, Placement
     from core.establishments.models import Establishment
+    from core.forms import FormSubmission
     from core.identity.models import (
         ApiToken,
         PermissionRecord,
@@ -112,6 +113,7 @@ def plugin_models() -> list[type]:
         AuditCheckpoint,
         OutboxMessage,
         IdempotencyKey,
+        FormSubmission,
     ]
 
 

@@ -72,3 +72,13 @@ def query_date(raw: str | None) -> dt.date:
     if not EARLIEST_DATE <= day <= LATEST_DATE:
         raise ValueError(raw)
     return day
+
+
+def date_in_range(value: dt.date | dt.datetime) -> bool:
+    """True when ``value``'s day lies between :data:`EARLIEST_DATE` and :data:`LATEST_DATE`.
+
+    The bound every date read from people obeys, wherever it comes from: query strings (here),
+    web forms (``core.forms.IdmajForm``) and API bodies (``core.api.toolkit.endpoint``).
+    """
+    day = value.date() if isinstance(value, dt.datetime) else value
+    return EARLIEST_DATE <= day <= LATEST_DATE

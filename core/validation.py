@@ -22,4 +22,16 @@ def ascii_digits(text: str) -> str:
     return text.translate(_TO_ASCII)
 
 
-__all__ = ["NATIONAL_ID_RE", "ascii_digits"]
+def storable(text: str) -> bool:
+    """True when ``text`` holds no NUL and no lone surrogate: both databases can store it, and
+    PostgreSQL can compare it (a NUL in a query parameter was a 500 there)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+__all__ = ["NATIONAL_ID_RE", "ascii_digits", "storable"]

@@ -12,9 +12,10 @@ request's transaction once, and records everything the OpenAPI document needs::
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -27,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from core.db import session as db_session
 from core.errors import DomainError, Forbidden, Malformed, Unauthorized, ValidationFailed
 from core.identity.models import User
-from core.query_args import MAX_PAGE, query_int, query_page_unbounded
+from core.query_args import MAX_PAGE, date_in_range, query_int, query_page_unbounded
 
 API_PREFIX = "/api/v1"
 MAX_PER_PAGE = 100
@@ -138,6 +139,35 @@ def read_json_object() -> dict[str, Any]:
             code="malformed_json",
         )
     return data
+
+
+def _dates_out_of_range(value: Any, path: str) -> Iterator[str]:
+    if isinstance(value, dt.date):  # a datetime is a date too
+        if not date_in_range(value):
+            yield path or "body"
+    elif isinstance(value, BaseModel):
+        for name in type(value).model_fields:
+            yield from _dates_out_of_range(getattr(value, name), f"{path}.{name}" if path else name)
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            yield from _dates_out_of_range(item, f"{path}.{i}")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _dates_out_of_range(item, f"{path}.{key}")
+
+
+def refuse_dates_out_of_range(body: BaseModel) -> None:
+    """422 naming every date or timestamp of ``body`` outside ``core.query_args``' calendar
+    (1900-01-01 to 2999-12-31): ``9999-12-31`` would overflow the day after, ``0001-01-01`` a
+    time-zone conversion, and PostgreSQL's range checks would answer a 500."""
+    bad = list(_dates_out_of_range(body, ""))
+    if bad:
+        from core.forms import date_range_message
+
+        raise ValidationFailed(
+            _("Please correct the highlighted fields."),
+            fields={path: date_range_message() for path in bad},
+        )
 
 
 def _storable(value: Any) -> bool:
@@ -280,6 +310,7 @@ def endpoint(
                     kwargs["body"] = spec.body.model_validate(data)
                 except ValidationError as exc:
                     raise validation_failed_from_pydantic(exc) from exc
+                refuse_dates_out_of_range(kwargs["body"])
             result = fn(**kwargs)
             db_session().commit()
             if isinstance(result, Response):

@@ -4,7 +4,6 @@ WTForms' built-in English text."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.forms import IdmajForm
 from core.i18n import count_message
 
 REQUIRED = _l("This field is required.")
@@ -35,7 +35,7 @@ def _name(label: str, *, required: bool, arabic: bool = False) -> StringField:
     return StringField(label, validators=validators, render_kw=render_kw)
 
 
-class DetaineeForm(FlaskForm):
+class DetaineeForm(IdmajForm):
     first_name = _name(_l("First name (Latin script)"), required=True)
     last_name = _name(_l("Last name (Latin script)"), required=True)
     first_name_ar = _name(_l("First name (Arabic script)"), required=False, arabic=True)
@@ -66,7 +66,7 @@ class DetaineeForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class ReleaseForm(FlaskForm):
+class ReleaseForm(IdmajForm):
     note = TextAreaField(
         _l("Note"),
         validators=[Length(max=300, message=TOO_LONG)],
@@ -78,6 +78,6 @@ class ReleaseForm(FlaskForm):
     submit = SubmitField(_l("Release"))
 
 
-class ImportForm(FlaskForm):
+class ImportForm(IdmajForm):
     file = FileField(_l("CSV file"))
     submit = SubmitField(_l("Import"))

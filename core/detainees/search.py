@@ -6,6 +6,12 @@ other word is an ``EXISTS`` probe, so only detainees matching every word come ba
 nobody does, the same with each word left out in turn); the best of them are
 then ranked in Python by spelling closeness (:func:`names.similarity`), so that the
 right person comes first among the many who share a first or family name.
+
+The work per query is bounded (issue 10 point 11: a hundred one-letter words took 5.8 s and
+stalled every other request on SQLite): a query longer than :data:`MAX_QUERY_LENGTH`
+characters or of more than :data:`MAX_QUERY_WORDS` words is refused with 422
+``query_too_long`` on the field ``q`` (it is not silently cut: the answer would be wrong);
+repeated words count once; and at most :data:`MAX_CANDIDATES` index rows are read per probe.
 """
 
 from __future__ import annotations
@@ -13,23 +19,50 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import aliased
 
 from core.db import session as db_session
 from core.detainees import names
 from core.detainees.models import Detainee, DetaineeNameKey, LegalStatus
+from core.errors import ValidationFailed
 from core.establishments.services import get_by_code
 from core.identity.services import require
 from core.principals import Principal
 from core.scoping import establishment_ids
-from core.validation import ascii_digits
+from core.validation import ascii_digits, storable
 
 MAX_PER_PAGE = 100
 #: candidates ranked by spelling (the others, if any, follow in key order)
 RANK_LIMIT = 300
 #: exact identifier matches shown first
 IDENT_LIMIT = 50
+#: the longest query searched (characters, spaces included once between words)
+MAX_QUERY_LENGTH = 120
+#: the most words a query may hold (a full name in both scripts has far fewer)
+MAX_QUERY_WORDS = 8
+#: index rows read for the driving word of one probe: a word shared by more people than this
+#: ranks only the first of them (refine the query)
+MAX_CANDIDATES = 5000
+
+
+def check_query(q: str) -> str:
+    """``q`` with its spaces tidied; 422 ``query_too_long`` on ``q`` past the caps, and 422
+    on ``q`` for a NUL character (PostgreSQL cannot compare it)."""
+    text = " ".join((q or "").split())
+    if not storable(text):
+        message = _("This value contains characters that cannot be searched.")
+        raise ValidationFailed(message, fields={"q": message})
+    if len(text) > MAX_QUERY_LENGTH or len(text.split()) > MAX_QUERY_WORDS:
+        message = _(
+            "Search with at most %(words)s and %(chars)s.",
+            words=ngettext("%(num)d word", "%(num)d words", MAX_QUERY_WORDS),
+            chars=ngettext("%(num)d character", "%(num)d characters", MAX_QUERY_LENGTH),
+        )
+        raise ValidationFailed(message, code="query_too_long", fields={"q": message})
+    return text
 
 
 @dataclass(frozen=True)
@@ -58,6 +91,15 @@ def _filters(
     return conditions
 
 
+def _distinct(word_keys: list[dict[str, int]]) -> list[dict[str, int]]:
+    """The words' key sets without repeats ("a a a" is one word to find, not three)."""
+    out: list[dict[str, int]] = []
+    for keys in word_keys:
+        if keys not in out:
+            out.append(keys)
+    return out
+
+
 def _selectivity(keys: dict[str, int]) -> int:
     """A cheap guess of how rare a word is: the length of its longest full skeleton."""
     return max((len(k) for k, w in keys.items() if w == names.WEIGHT_FULL), default=0)
@@ -72,7 +114,7 @@ def _all_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[i
     order = sorted(range(len(word_keys)), key=lambda i: -_selectivity(word_keys[i]))
     drive, others = word_keys[order[0]], [word_keys[i] for i in order[1:]]
     k1 = aliased(DetaineeNameKey)
-    stmt = select(k1.detainee_id, k1.key).where(k1.key.in_(sorted(drive)))
+    stmt = select(k1.detainee_id, k1.key).where(k1.key.in_(sorted(drive))).limit(MAX_CANDIDATES)
     for other in others:
         k2 = aliased(DetaineeNameKey)
         stmt = stmt.where(
@@ -117,8 +159,11 @@ def search(
     Best match first: exact identifiers, then the people whose names match every word of the
     query (or all but one, when nobody matches them all), ranked by spelling closeness.
     ``per_page`` is at most 100. Scoped: a user sees only their establishments' detainees.
+    A query past :data:`MAX_QUERY_LENGTH` / :data:`MAX_QUERY_WORDS` raises
+    ``ValidationFailed`` (``query_too_long``, field ``q``).
     """
     require(user, "detainees.view")
+    q = check_query(ascii_digits(q or ""))
     page = max(1, int(page))
     per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
     offset = (page - 1) * per_page
@@ -126,7 +171,6 @@ def search(
     if conditions is None:
         return SearchPage([], 0, page, per_page)
     sess = db_session()
-    q = " ".join(ascii_digits(q or "").split())[:200]
 
     if not q:
         base = select(Detainee).where(*conditions)
@@ -154,7 +198,7 @@ def search(
     )
 
     ranked: list[int] = []
-    word_keys = names.weighted_query_keys(q)
+    word_keys = _distinct(names.weighted_query_keys(q))
     if word_keys and not (exact_ids and any(ch.isdigit() for ch in q)):
         found = _all_words(word_keys, conditions)
         if not found and len(word_keys) > 1:

@@ -14,7 +14,7 @@ from core.contributions import Panel
 from core.db import session as db_session
 from core.detainees import services
 from core.detainees.forms import DetaineeForm, ReleaseForm
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.establishments.services import list_establishments
 from core.i18n import current_language
@@ -38,15 +38,21 @@ def _load(registration_number: str) -> Any:
 @bp.get("/")
 @permission_required("detainees.view")
 def index() -> Any:
-    q = request.args.get("q", "").strip()[:200]
+    q = request.args.get("q", "").strip()[:10_000]
     establishment = request.args.get("establishment") or None
     page = page_number(request.args.get("page"))
+    q_error = None
+    status = 200
     try:
         result = services.search(
             current_user, q, establishment=establishment, page=page, per_page=PER_PAGE
         )
     except NotFound:
         abort(404)
+    except ValidationFailed as exc:  # a query past the caps: said beside the search box
+        q_error = str(exc.fields.get("q", exc.message))
+        status = 422
+        result = services.SearchPage([], 0, 1, PER_PAGE)
     # the choices only (no population counts: they would scan every detainee on each search)
     ests = list(
         db_session().scalars(
@@ -56,8 +62,13 @@ def index() -> Any:
         )
     )
     return render_template(
-        "detainees/index.html", result=result, q=q, establishment=establishment, establishments=ests
-    )
+        "detainees/index.html",
+        result=result,
+        q=q,
+        q_error=q_error,
+        establishment=establishment,
+        establishments=ests,
+    ), status
 
 
 def _establishment_choices() -> list[tuple[str, str]]:

@@ -1,10 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
+from core.forms import IdmajForm
 from core.i18n import count_message
 
 REQUIRED = _l("This field is required.")
@@ -19,7 +19,7 @@ KIND_CHOICES = [
 ]
 
 
-class EstablishmentForm(FlaskForm):
+class EstablishmentForm(IdmajForm):
     code = StringField(
         _l("Code"),
         validators=[DataRequired(REQUIRED), Length(max=16, message=TOO_LONG)],

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
+from core.forms import IdmajForm
 from core.i18n import count_message
 from core.identity.passwords import MAX_PASSWORD_LENGTH
 
@@ -36,7 +36,7 @@ class MultiCheckboxField(SelectMultipleField):
         super().__init__(*args, **kwargs)
 
 
-class LoginForm(FlaskForm):
+class LoginForm(IdmajForm):
     username = StringField(
         _l("Username"),
         validators=[DataRequired(REQUIRED), Length(max=80)],
@@ -50,7 +50,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("Sign in"))
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(IdmajForm):
     full_name = StringField(
         _l("Full name"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
@@ -80,7 +80,7 @@ class RegisterForm(FlaskForm):
     submit = SubmitField(_l("Create my account"))
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(IdmajForm):
     current_password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(REQUIRED), password_length()],
@@ -95,7 +95,7 @@ class PasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class UserForm(FlaskForm):
+class UserForm(IdmajForm):
     username = StringField(_l("Username"), validators=[DataRequired(REQUIRED), Length(max=80)])
     full_name = StringField(_l("Full name"), validators=[DataRequired(REQUIRED), Length(max=200)])
     password = PasswordField(
@@ -114,12 +114,12 @@ class UserForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class RolePermissionsForm(FlaskForm):
+class RolePermissionsForm(IdmajForm):
     permissions = MultiCheckboxField(_l("Permissions"), choices=[])
     submit = SubmitField(_l("Save"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(IdmajForm):
     full_name = StringField(
         _l("Full name"),
         validators=[DataRequired(REQUIRED), Length(max=200)],
@@ -134,7 +134,7 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("Save"))
 
 
-class CloseAccountForm(FlaskForm):
+class CloseAccountForm(IdmajForm):
     password = PasswordField(
         _l("Your password"),
         validators=[DataRequired(REQUIRED), password_length()],
@@ -143,7 +143,7 @@ class CloseAccountForm(FlaskForm):
     submit = SubmitField(_l("Close my account"))
 
 
-class CodeForm(FlaskForm):
+class CodeForm(IdmajForm):
     """The six-digit code of an authenticator app (sign-in's second step, enrolment)."""
 
     otp = StringField(
@@ -154,11 +154,11 @@ class CodeForm(FlaskForm):
     submit = SubmitField(_l("Continue"))
 
 
-class StartSecondFactorForm(FlaskForm):
+class StartSecondFactorForm(IdmajForm):
     submit = SubmitField(_l("Set up a second factor"))
 
 
-class DisableSecondFactorForm(FlaskForm):
+class DisableSecondFactorForm(IdmajForm):
     password = PasswordField(
         _l("Current password"),
         validators=[DataRequired(REQUIRED), password_length()],
@@ -167,6 +167,6 @@ class DisableSecondFactorForm(FlaskForm):
     submit = SubmitField(_l("Turn off the second factor"))
 
 
-class SecondFactorRolesForm(FlaskForm):
+class SecondFactorRolesForm(IdmajForm):
     roles = MultiCheckboxField(_l("Roles that must sign in with a second factor"), choices=[])
     submit = SubmitField(_l("Save"))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
 
 REQUIRED = _l("This field is required.")
@@ -38,7 +38,7 @@ def _text(label: object, *, required: bool = False, max_len: int = 300) -> Strin
     return StringField(label, validators=validators, render_kw={"dir": "auto"})
 
 
-class DepositForm(FlaskForm):
+class DepositForm(OnceForm):
     amount = _amount()
     source = RadioField(
         _l("Source"), choices=SOURCE_CHOICES, default="family", validators=[InputRequired(REQUIRED)]
@@ -48,22 +48,22 @@ class DepositForm(FlaskForm):
     memo = _text(_l("Memo"))
 
 
-class PurchaseForm(FlaskForm):
+class PurchaseForm(OnceForm):
     amount = _amount()
     memo = _text(_l("Items"))
 
 
-class WithdrawalForm(FlaskForm):
+class WithdrawalForm(OnceForm):
     amount = _amount()
     reason = _text(_l("Reason"), required=True)
 
 
-class FeeForm(FlaskForm):
+class FeeForm(OnceForm):
     amount = _amount()
     memo = _text(_l("Reason"), required=True)
 
 
-class HoldForm(FlaskForm):
+class HoldForm(OnceForm):
     amount = StringField(
         _l("Amount on hold (MAD)"),
         validators=[InputRequired(REQUIRED), Length(max=20, message=TOO_LONG)],
@@ -73,11 +73,11 @@ class HoldForm(FlaskForm):
     memo = _text(_l("Reason"), required=True)
 
 
-class ReversalForm(FlaskForm):
+class ReversalForm(OnceForm):
     memo = _text(_l("Reason for the correction"), required=True)
 
 
-class WageRunForm(FlaskForm):
+class WageRunForm(OnceForm):
     workshop = _text(_l("Workshop"), required=True, max_len=120)
     lines = TextAreaField(
         _l("Wages"),
@@ -89,12 +89,12 @@ class WageRunForm(FlaskForm):
     )
 
 
-class CashCountForm(FlaskForm):
+class CashCountForm(OnceForm):
     counted = _amount(_l("Cash counted (MAD)"))
     note = _text(_l("Note"))
 
 
-class SettingsForm(FlaskForm):
+class SettingsForm(IdmajForm):
     savings_share_pct = StringField(
         _l("Share of wages saved for release (%)"),
         validators=[InputRequired(REQUIRED), Length(max=3, message=TOO_LONG)],

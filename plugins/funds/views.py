@@ -23,6 +23,7 @@ from core.detainees.models import Detainee
 from core.errors import DomainError, NotFound
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
+from core.forms import claim, complete
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number, query_date
 from core.validation import ascii_digits
@@ -202,6 +203,9 @@ def _movement_page(
     view = _view(rn)
     form = form_class()
     if form.validate_on_submit():
+        replay = claim(form, current_user)  # the same form again: its first result
+        if replay is not None:
+            return replay
         try:
             tx = action(view.detainee, form)
         except DomainError as exc:
@@ -214,11 +218,14 @@ def _movement_page(
                 title=template_title,
                 submit_label=submit_label,
             ), exc.status
+        if getattr(tx, "receipt_number", None):
+            target = url_for("funds.receipt", tx_id=tx.id)
+        else:
+            target = url_for("funds.account", rn=rn)
+        complete(form, target)
         db_session().commit()
         flash(success, "success")
-        if getattr(tx, "receipt_number", None):
-            return redirect(url_for("funds.receipt", tx_id=tx.id))
-        return redirect(url_for("funds.account", rn=rn))
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return render_template(
         "funds/movement_form.html",
@@ -339,15 +346,20 @@ def reverse(tx_id: int) -> Any:
     tx = _tx(tx_id)
     form = forms.ReversalForm()
     if form.validate_on_submit():
+        replay = claim(form, current_user)
+        if replay is not None:
+            return replay
         try:
             reversal = services.reverse(tx, current_user, memo=form.memo.data)
         except DomainError as exc:
             db_session().rollback()
             apply_errors(form, exc)
             return render_template("funds/reverse.html", tx=tx, form=form), exc.status
+        target = url_for("funds.receipt", tx_id=reversal.id)
+        complete(form, target)
         db_session().commit()
         flash(_("The movement was reversed."), "success")
-        return redirect(url_for("funds.receipt", tx_id=reversal.id))
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return render_template("funds/reverse.html", tx=tx, form=form), status
 
@@ -369,6 +381,9 @@ def wages(code: str) -> Any:
     form = forms.WageRunForm()
     settings = services.settings_for(est.id)
     if form.validate_on_submit():
+        replay = claim(form, current_user)
+        if replay is not None:
+            return replay
         try:
             txs = services.wage_run(
                 est,
@@ -386,6 +401,8 @@ def wages(code: str) -> Any:
             return render_template(
                 "funds/wages.html", est=est, form=form, settings=settings
             ), exc.status
+        target = url_for("funds.journal", code=est.code)
+        complete(form, target)
         db_session().commit()
         flash(
             ngettext(
@@ -396,7 +413,7 @@ def wages(code: str) -> Any:
             ),
             "success",
         )
-        return redirect(url_for("funds.journal", code=est.code))
+        return redirect(target)
     db_session().commit()
     status = 422 if request.method == "POST" else 200
     return render_template("funds/wages.html", est=est, form=form, settings=settings), status
@@ -427,6 +444,9 @@ def cash(code: str) -> Any:
     est = _establishment(code)
     form = forms.CashCountForm()
     if form.validate_on_submit():
+        replay = claim(form, current_user)
+        if replay is not None:
+            return replay
         try:
             count = services.reconcile_cash(
                 est, current_user, counted=form.counted.data, note=form.note.data or ""
@@ -435,6 +455,8 @@ def cash(code: str) -> Any:
             db_session().rollback()
             apply_errors(form, exc)
             return _cash_page(est, form), exc.status
+        target = url_for("funds.cash", code=est.code)
+        complete(form, target)
         db_session().commit()
         if count.difference:
             flash(
@@ -446,7 +468,7 @@ def cash(code: str) -> Any:
             )
         else:
             flash(_("The cash matches the ledger."), "success")
-        return redirect(url_for("funds.cash", code=est.code))
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return _cash_page(est, form), status
 

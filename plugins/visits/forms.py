@@ -4,7 +4,6 @@ values and show per-field messages."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
     FieldList,
@@ -18,16 +17,18 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from core.forms import IdmajForm, OnceForm
+
 REQUIRED = _l("This field is required.")
 NUMBER = _l("Enter a whole number.")
 DATE = _l("Enter a date as YYYY-MM-DD.")
 
 
-class CsrfForm(FlaskForm):
+class CsrfForm(IdmajForm):
     """Only the CSRF token: the small action buttons (approve, cancel, no-show…)."""
 
 
-class RelationForm(FlaskForm):
+class RelationForm(IdmajForm):
     detainee = StringField(
         _l("Registration number of the detainee"),
         validators=[DataRequired(REQUIRED), Length(max=20)],
@@ -79,7 +80,7 @@ MAX_COMPANIONS = 20
 """As many as the API takes (``BookingIn.companions``); the rules allow fewer."""
 
 
-class BookingForm(FlaskForm):
+class BookingForm(OnceForm):
     slot_id = RadioField(_l("Visiting time"), validators=[DataRequired(REQUIRED)], coerce=str)
     companions = FieldList(
         FormField(CompanionForm),
@@ -88,7 +89,7 @@ class BookingForm(FlaskForm):
     )
 
 
-class RulesForm(FlaskForm):
+class RulesForm(IdmajForm):
     max_adults = IntegerField(_l("Adults per booking, at most"), validators=[InputRequired(NUMBER)])
     max_children = IntegerField(
         _l("Children per booking, at most"), validators=[InputRequired(NUMBER)]
@@ -139,7 +140,7 @@ class RulesForm(FlaskForm):
     items_fr = TextAreaField(_l("Allowed items (French)"), render_kw={"dir": "ltr", "lang": "fr"})
 
 
-class TemplateForm(FlaskForm):
+class TemplateForm(IdmajForm):
     weekday = SelectField(_l("Day"), coerce=str, validators=[DataRequired(REQUIRED)])
     start_time = StringField(
         _l("Start (HH:MM)"),
@@ -167,20 +168,20 @@ class TemplateForm(FlaskForm):
         self.weekday.choices = [(str(i), label) for i, label in enumerate(WEEKDAYS)]
 
 
-class BlockDateForm(FlaskForm):
+class BlockDateForm(IdmajForm):
     day = DateField(_l("Date"), validators=[InputRequired(REQUIRED)])
     reason = StringField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=300)])
 
 
-class CancelSlotForm(FlaskForm):
+class CancelSlotForm(IdmajForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=300)])
 
 
-class GenerateForm(FlaskForm):
+class GenerateForm(IdmajForm):
     days = IntegerField(_l("Days ahead"), default=14, validators=[InputRequired(NUMBER)])
 
 
-class BanForm(FlaskForm):
+class BanForm(IdmajForm):
     visitor = StringField(
         _l("Visitor's national identity card number"),
         validators=[DataRequired(REQUIRED), Length(max=80)],
@@ -191,11 +192,11 @@ class BanForm(FlaskForm):
     ends_on = DateField(_l("Until (included; empty = until lifted)"), validators=[Optional()])
 
 
-class RejectForm(FlaskForm):
+class RejectForm(IdmajForm):
     reason = StringField(_l("Reason"), validators=[DataRequired(REQUIRED), Length(max=300)])
 
 
-class CheckInForm(FlaskForm):
+class CheckInForm(IdmajForm):
     code = StringField(
         _l("Reference or QR code"),
         validators=[DataRequired(REQUIRED), Length(max=80)],
@@ -203,7 +204,7 @@ class CheckInForm(FlaskForm):
     )
 
 
-class OutcomeForm(FlaskForm):
+class OutcomeForm(IdmajForm):
     outcome = SelectField(_l("Outcome"), validators=[DataRequired(REQUIRED)])
     reason = StringField(_l("Reason"), validators=[Length(max=300)])
 
@@ -214,7 +215,7 @@ class OutcomeForm(FlaskForm):
         self.outcome.choices = [(o, status_label(o)) for o in OUTCOMES]
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(OnceForm):
     detainee = StringField(
         _l("Registration number of the detainee"),
         validators=[DataRequired(REQUIRED)],

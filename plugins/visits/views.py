@@ -26,7 +26,8 @@ from markupsafe import Markup
 
 from core.db import session as db_session
 from core.db import utcnow
-from core.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound, ValidationFailed
+from core.forms import claim, complete
 from core.i18n import current_language
 from core.identity.services import has_permission
 from core.portal.access import apply_errors, login_required_for, permission_required
@@ -196,6 +197,9 @@ def book() -> Any:
         form.companions.append_entry()
     form.slot_id.choices = [(str(s.id), str(s.id)) for s in slots]
     if request.method == "POST" and form.validate_on_submit():
+        replay = claim(form, current_user)  # the same form again: its booking
+        if replay is not None:
+            return replay
         companions = [
             services.CompanionIn(
                 full_name=(c.full_name.data or "").strip(),
@@ -215,9 +219,11 @@ def book() -> Any:
             _rollback_and_apply(form, exc)
             slots = services.bookable_slots(current_user, det)
             return _book_page(form, det, rules, slots), exc.status
+        target = url_for("visits.confirmation", reference=booking.reference)
+        complete(form, target)
         db_session().commit()
         flash(_("Your visit is booked."), "success")
-        return redirect(url_for("visits.confirmation", reference=booking.reference))
+        return redirect(target)
     status = 422 if request.method == "POST" else 200
     return _book_page(form, det, rules, slots), status
 
@@ -728,7 +734,12 @@ def gate_slot_no_shows(slot_id: int) -> Any:
 def gate_walk_in(slot_id: int) -> Any:
     slot = _gate_slot(slot_id)
     form = WalkInForm()
-    form.validate_on_submit()
+    if not form.validate_on_submit() and form.input_errors:
+        bad = ValidationFailed(form.input_errors[0], fields={})
+        return _failed(bad, "visits.gate", **_back_to_gate(slot))
+    replay = claim(form, current_user, fallback=url_for("visits.gate", **_back_to_gate(slot)))
+    if replay is not None:
+        return replay
     try:
         booking = services.walk_in(
             current_user,
@@ -741,6 +752,7 @@ def gate_walk_in(slot_id: int) -> Any:
         )
     except DomainError as exc:
         return _failed(exc, "visits.gate", **_back_to_gate(slot))
+    complete(form, url_for("visits.gate", **_back_to_gate(slot)))
     return _done(
         _("Walk-in booked and checked in: %(ref)s.", ref=booking.reference),
         "visits.gate",

@@ -19,6 +19,7 @@ from core.identity.models import User
 from core.identity.services import require
 from core.principals import Principal
 from core.scoping import ensure_in_scope, establishment_ids, scope
+from core.validation import storable
 
 
 def local_date(moment: dt.datetime) -> dt.date:
@@ -88,8 +89,11 @@ def establishment_by_code(code: str, actor: Principal | None = None) -> Establis
     """An establishment by its code. With an actor, one they may see (else 404, as if it did
     not exist); without, the public lookup of the families' pages — establishments and their
     visiting information are public."""
-    est = db_session().scalar(
-        select(Establishment).where(Establishment.code == (code or "").strip().upper())
+    code = (code or "").strip().upper()
+    est = (
+        db_session().scalar(select(Establishment).where(Establishment.code == code))
+        if storable(code)  # a NUL cannot even be compared by PostgreSQL
+        else None
     )
     if est is None or (actor is not None and not _sees(actor, est.id)):
         raise NotFound(_("No establishment with this code."), code="establishment_not_found")
