@@ -224,6 +224,19 @@ def _register_template_helpers(app: Flask) -> None:
             "has_port": has_port,
         }
 
+    @app.template_filter("actor")
+    def _actor(username: str | None) -> Any:
+        """Who acted, as pages show it: the platform's own work is "System" in the reader's
+        language; a username is an identifier, kept left-to-right in any page."""
+        from flask_babel import gettext
+        from markupsafe import Markup
+
+        from core.principals import SYSTEM
+
+        if not username or username == SYSTEM.username:
+            return gettext("System")
+        return Markup('<bdi dir="ltr">{}</bdi>').format(username)
+
     @app.after_request
     def _vary_language(resp: Response) -> Response:
         resp.headers.add("Vary", "Accept-Language")

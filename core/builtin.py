@@ -136,6 +136,12 @@ CORE_AUDIT_LABELS = AuditLabels(
         "detainee.release": _l("Detainee released"),
         "detainee.transfer": _l("Detainee transferred"),
         "notification.retry": _l("Notification sent again"),
+        "user.profile.update": _l("Own name or phone changed"),
+        "user.data.export": _l("Own data downloaded"),
+        "user.account.close": _l("Family account closed"),
+        "user.second_factor.enable": _l("Second factor turned on"),
+        "user.second_factor.disable": _l("Second factor turned off"),
+        "role.second_factor.require": _l("Second factor required for roles"),
     },
     object_types={
         "user": _l("User"),

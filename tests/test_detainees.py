@@ -457,3 +457,20 @@ def test_another_birth_date_is_not_a_namesake(app, client, factories, login_as):
     assert resp.status_code == 302
     form = client.get("/detainees/new").get_data(as_text=True)
     assert 'name="confirm_not_duplicate"' not in form  # not offered until a namesake is found
+
+
+def test_a_double_clicked_admission_records_once(app, client, login_as):
+    login_as("registry_clerk", "EST-A")
+    page = client.get("/detainees/new").get_data(as_text=True)
+    token = re.search(r'name="form_token"[^>]*value="([^"]+)"', page) or re.search(
+        r'value="([^"]+)"[^>]*name="form_token"', page
+    )
+    assert token, "the admission form carries a one-time token"
+    data = {**ADMISSION, "form_token": token.group(1)}
+    first = client.post("/detainees/new", data=data)
+    assert first.status_code == 302
+    second = client.post("/detainees/new", data=data)
+    assert second.status_code == 303  # the first admission's profile, not a second record
+    assert second.headers["Location"] == first.headers["Location"]
+    with app.app_context():
+        assert session().scalar(select(func.count()).select_from(Detainee)) == 1

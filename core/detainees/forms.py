@@ -16,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import IdmajForm
+from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
 
 REQUIRED = _l("This field is required.")
@@ -35,7 +35,9 @@ def _name(label: str, *, required: bool, arabic: bool = False) -> StringField:
     return StringField(label, validators=validators, render_kw=render_kw)
 
 
-class DetaineeForm(IdmajForm):
+class DetaineeForm(OnceForm):
+    """Admission and edit; a double-clicked admission records once (``OnceForm``)."""
+
     first_name = _name(_l("First name (Latin script)"), required=True)
     last_name = _name(_l("Last name (Latin script)"), required=True)
     first_name_ar = _name(_l("First name (Arabic script)"), required=False, arabic=True)

@@ -17,6 +17,7 @@ from core.detainees.forms import DetaineeForm, ReleaseForm
 from core.errors import DomainError, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.establishments.services import list_establishments
+from core.forms import claim, complete
 from core.i18n import current_language
 from core.plugins import collect
 from core.portal.access import apply_errors, permission_required
@@ -88,8 +89,11 @@ def new() -> Any:
         data = {
             k: v
             for k, v in form.data.items()
-            if k not in ("submit", "csrf_token", "confirm_not_duplicate")
+            if k not in ("submit", "csrf_token", "confirm_not_duplicate", "form_token")
         }
+        replay = claim(form, current_user)  # a double-click: the first admission's profile
+        if replay is not None:
+            return replay
         try:
             det = services.admit(
                 data, current_user, warn_namesakes=not form.confirm_not_duplicate.data
@@ -98,6 +102,7 @@ def new() -> Any:
             db_session().rollback()
             apply_errors(form, exc)
             return render_template("detainees/form.html", form=form, det=None), exc.status
+        complete(form, url_for("detainees.profile", registration_number=det.registration_number))
         db_session().commit()
         flash(
             _("Detainee admitted with registration number %(rn)s.", rn=det.registration_number),

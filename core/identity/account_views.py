@@ -60,7 +60,12 @@ def data() -> Any:
     user = _me()
     sections = account.export_sections(user)
     db_session().commit()
-    return render_template("auth/data.html", sections=sections)
+    from core.audit.presentation import vocabulary
+
+    # the readable page names actions and record types in the reader's words (the JSON keeps
+    # the codes)
+    vocab = vocabulary()
+    return render_template("auth/data.html", sections=sections, vocab=vocab)
 
 
 @bp.get("/data.json")

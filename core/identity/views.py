@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from markupsafe import Markup
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -241,7 +242,8 @@ def edit_role(role: str) -> Any:
         abort(404)
     form = RolePermissionsForm()
     form.permissions.choices = [
-        (p.code, f"{p.label} ({p.code})") for p in identity.declared_permissions()
+        (p.code, Markup('{} <code dir="ltr">{}</code>').format(p.label, p.code))
+        for p in identity.declared_permissions()
     ]
     if request.method == "GET":
         form.permissions.data = sorted(identity.role_permissions().get(role, set()))

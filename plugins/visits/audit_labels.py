@@ -32,6 +32,8 @@ VISITS_AUDIT_LABELS = AuditLabels(
         "visits.ban.lift": _l("Visitor ban lifted"),
         "visits.date.block": _l("Date blocked for visits"),
         "visits.relation.request": _l("Link to a detainee requested"),
+        "visits.relation.withdraw": _l("Link request withdrawn (account closed)"),
+        "visits.booking.anonymise": _l("Visit details erased (account closed)"),
         "visits.relation.approve": _l("Link to a detainee approved"),
         "visits.relation.reject": _l("Link to a detainee rejected"),
         "visits.rules.update": _l("Visit rules changed"),

@@ -14,9 +14,9 @@ from sqlalchemy import select
 from core.csv_safety import write_rows
 from core.db import session as db_session
 from core.db import utcnow
-from core.errors import NotFound, ValidationFailed
+from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
-from core.i18n import local_zone
+from core.i18n import local_zone, show_datetime
 from core.identity.models import User
 from core.identity.services import require
 from core.scoping import ensure_in_scope
@@ -41,6 +41,15 @@ def check_in(actor: User, code: str, now: dt.datetime | None = None) -> Booking:
         raise NotFound(_("No visit with this reference."), code="booking_not_found")
     ensure_in_scope(actor, booking.establishment_id)
     slot = booking.slot
+    if booking.status == BookingStatus.checked_in:
+        # scanned twice at the gate: say so plainly, with when, instead of a state-machine error
+        raise Conflict(
+            _(
+                "These visitors were already checked in at %(time)s.",
+                time=show_datetime(booking.checked_in_at, "HH:mm"),
+            ),
+            code="already_checked_in",
+        )
     if booking.status == BookingStatus.confirmed:
         if now < slot.starts_at - CHECK_IN_EARLY:
             raise _fail(_("This visit is not today or has not opened yet."), "too_early")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -449,8 +450,11 @@ def test_check_in_by_qr_text_then_outcome(app, world, factories):
             services.check_in(officer, b.reference, now=start - dt.timedelta(days=1))
         services.check_in(officer, services.qr_text(b).lower(), now=start)
         assert _booking(b.reference).status == "checked_in"
-        with pytest.raises(Conflict):
+        with pytest.raises(Conflict) as twice:
             services.check_in(officer, b.reference, now=start)
+        # scanned twice: said plainly, with the time of the first check-in
+        assert twice.value.code == "already_checked_in"
+        assert re.search(r"\d\d:\d\d", str(twice.value.message))
         with pytest.raises(ValidationFailed):
             services.record_outcome(officer, b, "detainee_refused", "")
         services.record_outcome(officer, b, "detainee_refused", "Refuse de sortir")
