@@ -296,6 +296,14 @@ def qr_png(reference: str) -> Any:
     return Response(out.getvalue(), mimetype="image/png", headers={"Cache-Control": "private"})
 
 
+@bp.get("/mine/<reference>/cancel")
+@login_required_for("visitor")
+def confirm_cancel_mine(reference: str) -> Any:
+    """Cancelling asks first: which visit, and two plain choices (no JavaScript needed)."""
+    booking = _own_booking(reference)
+    return render_template("visits/cancel_confirm.html", b=booking, form=CsrfForm())
+
+
 @bp.post("/mine/<reference>/cancel")
 @login_required_for("visitor")
 def cancel_mine(reference: str) -> Any:
@@ -303,6 +311,9 @@ def cancel_mine(reference: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     booking = _own_booking(reference)
+    if request.form.get("confirm") != "yes":
+        # not confirmed (an old page's button, a slip): ask first, cancel nothing
+        return redirect(url_for("visits.confirm_cancel_mine", reference=booking.reference))
     try:
         services.cancel_booking(current_user, booking)
     except DomainError as exc:

@@ -68,10 +68,14 @@ def my_bookings(
         .where(Booking.visitor_id == visitor.id)
     )
     now = utcnow()
+    live = Booking.status.in_(ACTIVE_STATUSES)
     if upcoming is True:
-        stmt = stmt.where(Slot.ends_at >= now).order_by(Slot.starts_at, Booking.id)
+        # a cancelled visit is no longer to come: it moves to the history
+        stmt = stmt.where(Slot.ends_at >= now, live).order_by(Slot.starts_at, Booking.id)
     elif upcoming is False:
-        stmt = stmt.where(Slot.ends_at < now).order_by(Slot.starts_at.desc(), Booking.id.desc())
+        stmt = stmt.where(or_(Slot.ends_at < now, ~live)).order_by(
+            Slot.starts_at.desc(), Booking.id.desc()
+        )
     else:
         stmt = stmt.order_by(Slot.starts_at.desc(), Booking.id.desc())
     total = int(

@@ -49,7 +49,7 @@ def _many_bookings(app, world, n_past, n_upcoming=0):
                     visitor_id=world.visitor.id,
                     visitor_name="Fatima Benali",
                     week_start=services.week_start(start),
-                    status="completed" if i < n_past else "cancelled",
+                    status="completed" if i < n_past else "confirmed",
                 )
             )
             refs.append(ref)

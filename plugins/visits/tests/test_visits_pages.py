@@ -110,12 +110,26 @@ def test_family_books_sees_confirmation_and_cancels(app, client, world):
     png = client.get(f"/visits/qr/{ref}.png")
     assert png.status_code == 200 and png.data[:4] == b"\x89PNG"
     assert ref in client.get("/visits/mine").get_data(as_text=True)
-    cancel = client.post(f"/visits/mine/{ref}/cancel")
+    # cancelling asks first; a post without the confirmation cancels nothing
+    ask = client.get(f"/visits/mine/{ref}/cancel")
+    assert ask.status_code == 200 and 'name="confirm" value="yes"' in ask.get_data(as_text=True)
+    unconfirmed = client.post(f"/visits/mine/{ref}/cancel")
+    assert unconfirmed.status_code == 302
+    assert unconfirmed.headers["Location"].endswith(f"/visits/mine/{ref}/cancel")
+    with app.app_context():
+        assert session().scalar(select(Booking.status).where(Booking.reference == ref)) != (
+            "cancelled"
+        )
+    cancel = client.post(f"/visits/mine/{ref}/cancel", data={"confirm": "yes"})
     assert cancel.status_code == 302
     with app.app_context():
         assert (
             session().scalar(select(Booking.status).where(Booking.reference == ref)) == "cancelled"
         )
+    # the cancelled visit has left the upcoming list (it is in the history)
+    mine = client.get("/visits/mine").get_data(as_text=True)
+    upcoming = mine.split('id="past"', 1)[0]
+    assert ref not in upcoming and ref in mine.split('id="past"', 1)[1]
 
 
 def test_booking_form_errors_are_on_fields(app, client, world):
@@ -167,7 +181,8 @@ def test_other_family_cannot_see_a_confirmation(app, client, world, api_headers)
     _login(client, world.stranger)
     assert client.get(f"/visits/mine/{ref}").status_code == 404
     assert client.get(f"/visits/qr/{ref}.png").status_code == 404
-    assert client.post(f"/visits/mine/{ref}/cancel").status_code == 404
+    assert client.post(f"/visits/mine/{ref}/cancel", data={"confirm": "yes"}).status_code == 404
+    assert client.get(f"/visits/mine/{ref}/cancel").status_code == 404
 
 
 @pytest.mark.parametrize("url", ["/visits/book", "/visits/mine", "/visits/relatives"])

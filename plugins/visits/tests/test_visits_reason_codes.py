@@ -30,7 +30,7 @@ def test_a_visitor_cancellation_is_stored_as_a_code_and_shown_translated(
         ref = session().scalar(
             select(Booking.reference).where(Booking.visitor_id == world.visitor.id)
         )
-    assert client.post(f"/visits/mine/{ref}/cancel").status_code == 302
+    assert client.post(f"/visits/mine/{ref}/cancel", data={"confirm": "yes"}).status_code == 302
     with app.app_context():
         stored = session().scalar(select(Booking.reason).where(Booking.reference == ref))
     assert stored == "cancelled_by_visitor"
