@@ -178,3 +178,28 @@ def test_the_dashboard_fits_a_phone(phone_page: Any, live_server: Any, director:
     assert phone_page.get_attribute("html", "dir") == "rtl"
     assert no_horizontal_scroll(phone_page)
     phone_page.screenshot(path=SHOTS.format("dashboard-phone-ar"), full_page=True)
+
+
+def test_a_long_name_does_not_push_the_header_down_on_a_phone(
+    phone_page: Any, live_server: Any, live_app: Any
+) -> None:
+    """A staff member with a very long name: the name is cut on one line (in full in its title)
+    and the header stays short, so the page's own title is in view."""
+    from core.testing import Factories
+
+    name = "Abdelkader Mohammed Amine Ben Abderrahmane El Ouazzani Touhami Chraibi"
+    with live_app.app_context():
+        Factories(live_app).establishment("RTL-B")
+        user = Factories(live_app).user(
+            "registry_clerk", ("RTL-B",), username="long.name.rtl", full_name=name
+        )
+    sign_in(phone_page, live_server, user.username)
+    who = phone_page.locator(".account .who")
+    assert who.get_attribute("title") == name
+    line = float(
+        phone_page.evaluate("parseFloat(getComputedStyle(document.body).lineHeight) || 24")
+    )
+    assert box(phone_page, ".account .who")["height"] < 1.8 * line  # one line
+    header = box(phone_page, ".site-header")
+    assert header["height"] < 0.4 * 844  # well under half of the 390x844 screen
+    phone_page.screenshot(path=SHOTS.format("long-name-phone-ar"), full_page=True)
