@@ -13,7 +13,6 @@ from sqlalchemy import event as sa_event
 from core.audit import services as audit
 from core.config import TIMEZONE
 from core.db import session
-from core.detainees import services as detainees
 from core.principals import SYSTEM
 
 URL = "/api/v1/audit/events"
@@ -28,33 +27,6 @@ FIELDS = {
     "summary",
 }
 TZ = ZoneInfo(TIMEZONE)
-
-
-@pytest.fixture
-def trail(app, factories):
-    """Two clerks at two establishments each admit one detainee; clerk A then edits hers."""
-    with app.app_context():
-        clerk_a = factories.user("registry_clerk", ("EST-A",), username="clerka")
-        clerk_b = factories.user("registry_clerk", ("EST-B",), username="clerkb")
-        dets = {}
-        for clerk, code, name in ((clerk_a, "EST-A", "Alaoui"), (clerk_b, "EST-B", "Bennani")):
-            dets[code] = detainees.admit(
-                {
-                    "first_name": "Said",
-                    "last_name": name,
-                    "birth_date": "1975-02-03",
-                    "sex": "M",
-                    "legal_status": "convicted",
-                    "establishment": code,
-                },
-                clerk,
-            ).registration_number
-            session().commit()
-        detainees.update_detainee(
-            detainees.get_detainee(dets["EST-A"], SYSTEM), {"legal_status": "pretrial"}, clerk_a
-        )
-        session().commit()
-    return dets
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from core.cli import cli
 from core.config import TIMEZONE
 from core.db import session
 from core.detainees import services as detainees
-from core.principals import SYSTEM
 
 
 def _verify(app):
@@ -541,32 +540,6 @@ def test_audit_page_open_to_auditors_and_central_administration(client, login_as
     resp = client.get("/audit/")
     assert resp.status_code == 200
     assert 'name="actor"' in resp.get_data(as_text=True)
-
-
-@pytest.fixture
-def trail(app, factories):
-    """Two clerks at two establishments each admit one detainee."""
-    with app.app_context():
-        clerk_a = factories.user("registry_clerk", ("EST-A",), username="clerka")
-        clerk_b = factories.user("registry_clerk", ("EST-B",), username="clerkb")
-        dets = {}
-        for clerk, code, name in ((clerk_a, "EST-A", "Alaoui"), (clerk_b, "EST-B", "Bennani")):
-            dets[code] = detainees.admit(
-                {
-                    "first_name": "Said",
-                    "last_name": name,
-                    "birth_date": "1975-02-03",
-                    "sex": "M",
-                    "legal_status": "convicted",
-                    "establishment": code,
-                },
-                clerk,
-            ).registration_number
-        detainees.update_detainee(
-            detainees.get_detainee(dets["EST-A"], SYSTEM), {"legal_status": "pretrial"}, clerk_a
-        )
-        session().commit()
-    return dets
 
 
 def _rows(resp) -> str:
