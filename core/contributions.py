@@ -216,3 +216,42 @@ __all__ = [
     "TranslationDomain",
     "Widget",
 ]
+
+
+@dataclass(frozen=True)
+class EscortHealth:
+    """What the escort of a move may know about a detainee's health (the transfers module's
+    ``transfers_escort_health`` hook, answered by the health module): fit to travel or not, and
+    the needs for the journey in plain words — never a diagnosis.
+
+    ``fit_to_travel`` is ``None`` when no clinician has decided; ``needs`` is free text written
+    for the escort ("insulin at noon, seat near the door"); ``until`` is the last day the
+    decision holds (``None``: until changed); ``decided_by`` names the clinician (display name);
+    ``decided_on`` is the day of the decision.
+    """
+
+    fit_to_travel: bool | None
+    needs: str = ""
+    until: Any = None  # datetime.date | None
+    decided_by: str = ""
+    decided_on: Any = None  # datetime.date | None
+    module: str = ""
+
+
+@dataclass(frozen=True)
+class ComplaintCategory:
+    """One kind of complaint (the complaints module's ``complaints_categories`` hook): every
+    module adds its own (visits, health, funds, transfers…) without complaints knowing them.
+
+    ``code`` is stored on complaints (``visits.booking``: the module's name first; core-wide
+    categories have no dot); ``label`` is localised (lazy gettext); ``module`` is the plugin
+    that answers for it; ``office`` is the role whose officers handle it at the detainee's
+    establishment (``complaints_officer`` by default; ``visits_officer``, ``accountant``,
+    ``doctor``…); ``order`` sorts the list shown to the author.
+    """
+
+    code: str
+    label: Any
+    module: str = ""
+    office: str = "complaints_officer"
+    order: int = 100
