@@ -224,6 +224,34 @@ def _register_template_helpers(app: Flask) -> None:
             "has_port": has_port,
         }
 
+    @app.template_filter("rn")
+    def _rn(value: str | None) -> Any:
+        """A registration number as pages show it: one unbreakable left-to-right piece
+        ("2026-000083" never wraps to "2026-/000083", nor turns around in Arabic text)."""
+        from markupsafe import Markup
+
+        if not value:
+            return ""
+        return Markup('<bdi dir="ltr" class="rn">{}</bdi>').format(value)
+
+    @app.template_filter("rn_in_text")
+    def _rn_in_text(text: Any) -> Any:
+        """A sentence (a hint, a message) with the registration numbers in it kept whole:
+        the text is escaped, then each number is shown as the ``rn`` filter shows it."""
+        import re
+
+        from markupsafe import Markup, escape
+
+        if text is None:
+            return ""
+        return Markup(
+            re.sub(
+                r"\d{4}-\d{6}",
+                lambda m: f'<bdi dir="ltr" class="rn">{m.group(0)}</bdi>',
+                str(escape(str(text))),
+            )
+        )
+
     @app.template_filter("actor")
     def _actor(username: str | None) -> Any:
         """Who acted, as pages show it: the platform's own work is "System" in the reader's

@@ -42,8 +42,7 @@ def login() -> Any:
         except Unauthorized as exc:
             db_session().rollback()
             throttle.failed(attempt)
-            form.password.errors = [str(exc.message)]
-            flash(str(exc.message), "error")
+            form.password.errors = [str(exc.message)]  # said once, beside the password
             # never the typed name itself: it may be a password typed in the wrong box
             privacy.record_failed_sign_in(form.username.data or "")
             db_session().commit()

@@ -51,16 +51,21 @@ def login_required_for(role: str) -> Callable[[F], F]:
 
 
 def apply_errors(form: Form, exc: DomainError) -> None:
-    """Attach a service's per-field messages to the form's fields (others are flashed)."""
+    """Attach a service's per-field messages to the form's fields; flash only what no field
+    of the form can show (and the general message when no field holds one), so each error is
+    said once, beside its field (the form's error summary names the fields and links there)."""
     unplaced = []
+    placed = False
     for name, message in exc.fields.items():
         field = getattr(form, name.split(".")[0], None)
         if field is not None and hasattr(field, "errors"):
             errors = list(field.errors) if not isinstance(field.errors, list) else field.errors
             errors.append(str(message))
             field.errors = errors
+            placed = True
         else:
             unplaced.append(str(message))
-    flash(str(exc.message), "error")
+    if not placed and not unplaced:
+        flash(str(exc.message), "error")
     for message in unplaced:
         flash(message, "error")

@@ -93,9 +93,11 @@ def _done(message: str, endpoint: str, **values: Any) -> Any:
 
 def _failed(exc: DomainError, endpoint: str, **values: Any) -> Any:
     db_session().rollback()
-    flash(str(exc.message), "error")
-    for message in exc.fields.values():
-        flash(str(message), "error")
+    said: list[str] = []  # each message once, even when a field repeats the general one
+    for message in (exc.message, *exc.fields.values()):
+        if str(message) not in said:
+            said.append(str(message))
+            flash(str(message), "error")
     return redirect(url_for(endpoint, **values))
 
 

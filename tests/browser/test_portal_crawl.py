@@ -3,10 +3,11 @@ French on a 1280 px desktop, in Debian's Chromium, on the demo data.
 
 For every page: no serious or critical axe-core violation (WCAG 2 A/AA rules), no page wider
 than the viewport, no action (button, link styled as a button, form control) out of view
-sideways, and — on Arabic pages — no word of the interface left in English or French (names,
-codes and numbers aside: the text checked is the page's own, outside ``dir="ltr"`` islands
-(identifiers), ``dir="auto"`` ones (free text a person typed, shown as typed), ``<bdi>``,
-``<code>``, form values, acronyms, and people's and places' names).
+sideways, no registration number broken over two lines, and — on Arabic pages — no word of
+the interface left in English or French (names, codes and numbers aside: the text checked is
+the page's own, outside ``dir="ltr"`` islands (identifiers), ``dir="auto"`` ones (free text a
+person typed, shown as typed), ``<bdi>``, ``<code>``, form values, acronyms, and people's and
+places' names).
 
 Pages are found by following links with the test client (fast), then each kind of page (the
 same path shape, ids aside) is opened once in the browser.
@@ -90,6 +91,28 @@ ACTIONS_OUT_OF_VIEW = """
     }
     if (r.left < -1 || r.right > width + 1 || inScroller) {
       bad.push((el.textContent || el.name || el.id || el.tagName).trim().slice(0, 40));
+    }
+  }
+  return bad;
+}
+"""
+
+
+# registration numbers ("2026-000083") drawn on more than one line: "2026-/000083"
+REGISTRATION_NUMBERS_WRAPPED = """
+() => {
+  const bad = [];
+  const root = document.querySelector('main') || document.body;
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  let node;
+  while ((node = walker.nextNode())) {
+    for (const m of node.textContent.matchAll(/\\d{4}-\\d{6}/g)) {
+      const range = document.createRange();
+      range.setStart(node, m.index);
+      range.setEnd(node, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].filter((r) => r.width > 0)
+        .map((r) => Math.round(r.top)));
+      if (lines.size > 1) bad.push(m[0]);
     }
   }
   return bad;
@@ -230,6 +253,9 @@ def test_every_page_reads_right_and_fits(browser: Any, demo_server: Any, usernam
             )
             if wide > 1:
                 problems.append(f"{where}: page {wide}px wider than the screen")
+            wrapped = page.evaluate(REGISTRATION_NUMBERS_WRAPPED)
+            if wrapped:
+                problems.append(f"{where}: registration numbers wrapped {wrapped[:3]}")
             hidden = page.evaluate(ACTIONS_OUT_OF_VIEW, width)
             if hidden:
                 problems.append(f"{where}: actions out of view {hidden[:5]}")
