@@ -49,7 +49,7 @@ def test_the_page_shows_actions_names_and_changes_in_french(
     login_as("auditor", (), locale="fr")
     rows = _rows(client.get("/audit/"))
     assert "Détenu écroué" in rows and "Dossier du détenu modifié" in rows
-    assert f"Said Alaoui · {admitted}" in rows
+    assert f'Said Alaoui · <bdi dir="ltr" class="rn">{admitted}</bdi>' in rows
     assert "Condamné → Prévenu" in rows  # codes in the summary shown in words
     assert "{}" not in rows and '{"' not in rows
 
@@ -60,7 +60,7 @@ def test_the_page_shows_arabic_names_and_labels_in_arabic(
     login_as("auditor", (), locale="ar")
     rows = _rows(client.get("/audit/"))
     assert "إيداع معتقل" in rows
-    assert f"سعيد العلوي · {admitted}" in rows
+    assert f'سعيد العلوي · <bdi dir="ltr" class="rn">{admitted}</bdi>' in rows
 
 
 @pytest.mark.parametrize(("lang", "words"), [("fr", "écroué"), ("fr", "ECROUE"), ("ar", "إيداع")])

@@ -55,7 +55,7 @@ def test_a_form_validation_error_is_shown_once(app, client, login_as, factories)
     assert text.count("Please correct the highlighted fields.") == 1
 
 
-def test_a_service_message_about_no_field_of_the_form_is_still_flashed(app):
+def test_messages_no_field_shows_are_flashed_once(app):
     from flask import get_flashed_messages
 
     from core.errors import ValidationFailed
@@ -68,6 +68,9 @@ def test_a_service_message_about_no_field_of_the_form_is_still_flashed(app):
 
     with app.test_request_context("/"):
         apply_errors(OneField(), ValidationFailed("Not saved.", fields={"elsewhere": "Late."}))
+        assert get_flashed_messages() == ["Not saved.", "Late."]
+    with app.test_request_context("/"):
+        apply_errors(OneField(), ValidationFailed("Late.", fields={"elsewhere": "Late."}))
         assert get_flashed_messages() == ["Late."]
     with app.test_request_context("/"):
         apply_errors(OneField(), ValidationFailed("Not saved."))

@@ -298,7 +298,10 @@ def test_form_errors_are_tied_to_their_fields_and_summarised(client: Any) -> Non
     summary = re.search(r'<div class="error-summary".*?</div>', body, re.S).group(0)
     assert 'role="alert"' in summary
     assert 'href="#national_id"' in summary and 'href="#phone"' in summary
-    assert "أدخل رقم البطاقة الوطنية" in summary  # localised message
+    assert "رقم البطاقة الوطنية" in summary  # the field, by its localised name
+    # the message itself is said once, beside its field, not repeated in the summary
+    assert "أدخل رقم البطاقة الوطنية" not in summary
+    assert body.count("أدخل رقم البطاقة الوطنية") == 1
     field = re.search(r"<input[^>]*\bid=\"national_id\"[^>]*>", body).group(0)
     assert 'aria-invalid="true"' in field
     described = re.search(r'aria-describedby="([^"]+)"', field).group(1).split()

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext
 from flask_login import current_user
 from wtforms import Form
 
@@ -51,21 +52,28 @@ def login_required_for(role: str) -> Callable[[F], F]:
 
 
 def apply_errors(form: Form, exc: DomainError) -> None:
-    """Attach a service's per-field messages to the form's fields; flash only what no field
-    of the form can show (and the general message when no field holds one), so each error is
-    said once, beside its field (the form's error summary names the fields and links there)."""
+    """Attach a service's per-field messages to the form's fields; flash what no field of the
+    form can show, and the general message unless it only repeats a field's message or the
+    summary's heading, so each error is said once, beside its field (the form's error summary
+    names the fields and links there)."""
     unplaced = []
-    placed = False
+    placed: list[str] = []
     for name, message in exc.fields.items():
         field = getattr(form, name.split(".")[0], None)
         if field is not None and hasattr(field, "errors"):
             errors = list(field.errors) if not isinstance(field.errors, list) else field.errors
             errors.append(str(message))
             field.errors = errors
-            placed = True
+            placed.append(str(message))
         else:
             unplaced.append(str(message))
-    if not placed and not unplaced:
-        flash(str(exc.message), "error")
+    general = str(exc.message)
+    # the summary above the form already says "correct the highlighted fields"; a general
+    # message that only repeats a field's is not said twice; one that explains more is
+    said = set(placed) | set(unplaced)
+    if placed:
+        said.add(gettext("Please correct the highlighted fields."))
+    if general not in said:
+        flash(general, "error")
     for message in unplaced:
         flash(message, "error")

@@ -17,7 +17,7 @@ def test_registration_and_receipt_numbers_are_isolated_from_arabic_text(demo_app
     rn = re.search(r'href="/funds/accounts/([0-9-]+)"', listing)
     assert rn
     account = client.get(f"/funds/accounts/{rn.group(1)}", headers=headers).get_data(as_text=True)
-    assert f'<bdi dir="ltr">{rn.group(1)}</bdi>' in account
+    assert f'<bdi dir="ltr" class="rn">{rn.group(1)}</bdi>' in account
     journal = client.get("/funds/CAS-AS/journal", headers=headers).get_data(as_text=True)
     assert re.search(r'<bdi dir="ltr" class="funds-code">CAS-AS-\d{4}-\d+</bdi>', journal)
-    assert re.search(r'<bdi dir="ltr" class="funds-code">\d{4}-\d+</bdi>', journal)
+    assert re.search(r'<bdi dir="ltr" class="rn">\d{4}-\d+</bdi>', journal)
