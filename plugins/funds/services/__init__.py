@@ -67,6 +67,7 @@ from plugins.funds.services.life_events import (
     on_released,
     on_transferred,
     release_blockers,
+    transfer_blockers,
 )
 from plugins.funds.services.localtime import LOCAL_TZ, local_day_bounds, today_local
 from plugins.funds.services.money import (
@@ -149,6 +150,7 @@ __all__ = [
     "purchase",
     "reconcile_cash",
     "release_blockers",
+    "transfer_blockers",
     "reverse",
     "set_hold",
     "settings_for",
