@@ -357,6 +357,8 @@ def request_transfer(
         raise _already_active()
     origin = det.establishment
     destination = clean.pop("destination") or origin
+    clean["kind"] = MoveKind(clean["kind"])
+    clean["reason"] = Reason(clean["reason"])
     transfer = Transfer(
         detainee_id=det.id,
         origin_id=origin.id,
@@ -393,8 +395,8 @@ def request_transfer(
         actor,
         {
             "status": machine.REQUESTED,
-            "kind": clean["kind"],
-            "reason": clean["reason"],
+            "kind": clean["kind"].value,
+            "reason": clean["reason"].value,
             "destination": destination.code,
         },
     )
