@@ -320,7 +320,11 @@ def refuse(transfer_id: int, body: RefuseIn, user: User) -> dict[str, Any]:
 )
 def schedule(transfer_id: int, body: ScheduleIn, user: User) -> dict[str, Any]:
     return _step(
-        transfer_id, user, services.schedule, date=body.date, escort=body.escort,
+        transfer_id,
+        user,
+        services.schedule,
+        date=body.date,
+        escort=body.escort,
         vehicle=body.vehicle,
     )
 
@@ -393,4 +397,3 @@ def video(transfer_id: int, body: VideoIn, user: User) -> dict[str, Any]:
     data = {k: v for k, v in body.model_dump().items() if v not in (None, "")}
     services.hold_by_video(t, user, data)
     return transfer_json(services.get_transfer(transfer_id, user), user)
-

@@ -48,7 +48,7 @@ TRANSFERS_AUDIT_LABELS = AuditLabels(
         "escort_hours": _l("Escort hours saved"),
         "bags": _l("Bags"),
         "seal_numbers": _l("Seal numbers"),
-        "requested": _l("Requested"),
+        "requested": _l("Transfers requested"),
         "blocked": _l("Blocked"),
         "refused": _l("Refused"),
         "risk_escape": _l("Escape risk"),
@@ -76,7 +76,8 @@ def transfer_names(object_ids: list[str]) -> dict[str, str]:
         return {}
     lang = current_language()
     rows = session().execute(
-        select(Transfer.id, Detainee).join(Detainee, Detainee.id == Transfer.detainee_id)
+        select(Transfer.id, Detainee)
+        .join(Detainee, Detainee.id == Transfer.detainee_id)
         .where(Transfer.id.in_(ids))
     )
     return {str(tid): f"{tid} · {det.display_name(lang)}" for tid, det in rows}

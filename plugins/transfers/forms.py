@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext as _p
+from flask_babel import lazy_pgettext as pgettext
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
@@ -15,7 +15,9 @@ REQUIRED = _l("This field is required.")
 TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")
 
 
-def _text(label: object, *, required: bool = False, max_len: int = 300, **kw: object) -> StringField:
+def _text(
+    label: object, *, required: bool = False, max_len: int = 300, **kw: object
+) -> StringField:
     validators = [DataRequired(REQUIRED)] if required else [Optional()]
     validators.append(Length(max=max_len, message=TOO_LONG))
     return StringField(label, validators=validators, render_kw={"dir": "auto"}, **kw)
@@ -47,7 +49,8 @@ class RequestForm(OnceForm):
     reason_text = _text(_l("The reason in words (required for “other”)"))
     planned_for = DateField(_l("Planned day"), validators=[Optional()])
     note = TextAreaField(
-        _l("Note"), validators=[Optional(), Length(max=500, message=TOO_LONG)],
+        _l("Note"),
+        validators=[Optional(), Length(max=500, message=TOO_LONG)],
         render_kw={"dir": "auto", "rows": 3},
     )
 
@@ -86,7 +89,7 @@ class EmptyForm(IdmajForm):
 
 
 class ReasonForm(IdmajForm):
-    reason = _text(_p("form field", "Reason"), required=True)
+    reason = _text(pgettext("form field", "Reason"), required=True)
 
 
 class VideoForm(IdmajForm):
@@ -120,14 +123,15 @@ class EscortForm(IdmajForm):
     )
     seal_numbers = _text(_l("Seal numbers"), description=_l("Separated by commas."))
     notes = TextAreaField(
-        _l("Notes for the escort"), validators=[Optional(), Length(max=500, message=TOO_LONG)],
+        _l("Notes for the escort"),
+        validators=[Optional(), Length(max=500, message=TOO_LONG)],
         render_kw={"dir": "auto", "rows": 3},
     )
 
 
 class BulkForm(OnceForm):
-    origin = SelectField(_l("From"), choices=[], validate_choice=False)
-    destination = SelectField(_l("To"), choices=[], validate_choice=False)
+    origin = SelectField(pgettext("transfer", "From"), choices=[], validate_choice=False)
+    destination = SelectField(pgettext("transfer", "To"), choices=[], validate_choice=False)
     reason = SelectField(_l("Reason"), choices=reason_choices, validate_choice=False)
     reason_text = _text(_l("The reason in words (required for “other”)"))
     numbers = TextAreaField(

@@ -131,9 +131,7 @@ class Transfer(Base):
 
     detainee: Mapped[Detainee] = relationship(lazy="joined")
     origin: Mapped[Establishment] = relationship(foreign_keys=[origin_id], lazy="joined")
-    destination: Mapped[Establishment] = relationship(
-        foreign_keys=[destination_id], lazy="joined"
-    )
+    destination: Mapped[Establishment] = relationship(foreign_keys=[destination_id], lazy="joined")
     events: Mapped[list[TransferEvent]] = relationship(
         back_populates="transfer", order_by="TransferEvent.id", cascade="all, delete-orphan"
     )
@@ -254,9 +252,7 @@ class BulkBatch(Base):
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 
     origin: Mapped[Establishment] = relationship(foreign_keys=[origin_id], lazy="joined")
-    destination: Mapped[Establishment] = relationship(
-        foreign_keys=[destination_id], lazy="joined"
-    )
+    destination: Mapped[Establishment] = relationship(foreign_keys=[destination_id], lazy="joined")
 
 
 MODELS: list[type] = [

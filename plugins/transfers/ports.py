@@ -45,8 +45,13 @@ class TransferRequestsPort:
         det = _detainee(registration_number)
         transfer = services.request_transfer(
             det,
-            {"destination": destination, "kind": kind, "reason": reason, "note": note,
-             "place": note[:200] if kind in ("court", "hospital") else ""},
+            {
+                "destination": destination,
+                "kind": kind,
+                "reason": reason,
+                "note": note,
+                "place": note[:200] if kind in ("court", "hospital") else "",
+            },
             actor,
             on_authority_of_module=True,
         )

@@ -158,9 +158,7 @@ def new() -> Any:
             transfer = services.request_transfer(det, data, current_user)
         except Blocked as exc:
             db_session().rollback()
-            return render_template(
-                "transfers/new.html", form=form, blockers=exc.blockers
-            ), 422
+            return render_template("transfers/new.html", form=form, blockers=exc.blockers), 422
         except DomainError as exc:
             db_session().rollback()
             if exc.code == "detainee_not_found":
@@ -230,7 +228,9 @@ def show(transfer_id: int) -> Any:
 
 STEP_CALLS = {
     "approve": lambda t, u, f: services.approve(
-        t, u, judicial_authorisation=f.judicial_authorisation.data,
+        t,
+        u,
+        judicial_authorisation=f.judicial_authorisation.data,
         override_reason=f.override_reason.data,
     ),
     "accept": lambda t, u, f: services.accept(t, u, note=f.note.data),
@@ -243,13 +243,22 @@ STEP_CALLS = {
     "cancel": lambda t, u, f: services.cancel(t, u, reason=f.reason.data),
     "override": lambda t, u, f: services.override(t, u, reason=f.reason.data),
     "video": lambda t, u, f: services.hold_by_video(
-        t, u,
-        {k: v for k, v in {
-            "court": f.court.data, "hearing_on": f.hearing_on.data,
-            "case_reference": f.case_reference.data, "escort_hours": f.escort_hours.data,
-        }.items() if v not in (None, "")},
+        t,
+        u,
+        {
+            k: v
+            for k, v in {
+                "court": f.court.data,
+                "hearing_on": f.hearing_on.data,
+                "case_reference": f.case_reference.data,
+                "escort_hours": f.escort_hours.data,
+            }.items()
+            if v not in (None, "")
+        },
     ),
 }
+
+
 def _done_message(action: str) -> str:
     return {
         "approve": _("Transfer approved."),
@@ -322,7 +331,9 @@ def escort(transfer_id: int) -> Any:
     elif request.method == "POST":
         status = 422
     return render_template(
-        "transfers/escort.html", t=transfer, form=form,
+        "transfers/escort.html",
+        t=transfer,
+        form=form,
         health=services.escort_health(transfer.detainee),
     ), status
 
@@ -402,14 +413,14 @@ def bulk_summary(batch_id: int) -> Any:
     from plugins.transfers.models import BulkBatch, Transfer
 
     batch = db_session().get(BulkBatch, batch_id) if batch_id < 2**31 else None
-    if batch is None or not (
-        services.on_side(current_user, _Sides(batch), "either")
-    ):
+    if batch is None or not (services.on_side(current_user, _Sides(batch), "either")):
         abort(404)
     rows = list(
-        db_session().scalars(
+        db_session()
+        .scalars(
             select(Transfer).where(Transfer.bulk_id == batch.id).order_by(Transfer.id).limit(500)
-        ).unique()
+        )
+        .unique()
     )
     return render_template("transfers/bulk_summary.html", batch=batch, rows=rows)
 

@@ -62,7 +62,9 @@ def update_escort(transfer: Transfer, data: dict[str, Any], actor: Principal) ->
         str(transfer.id),
         establishment_id=transfer.origin_id,
         summary={
-            **{f: [before[f], getattr(record, f)] for f in FLAGS if before[f] != getattr(record, f)},
+            **{
+                f: [before[f], getattr(record, f)] for f in FLAGS if before[f] != getattr(record, f)
+            },
             "bags": bags,
             "seal_numbers": seals,
         },

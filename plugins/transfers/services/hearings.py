@@ -82,9 +82,7 @@ def hold_by_video(transfer: Transfer, actor: Principal, data: dict[str, Any]) ->
             _("Only a court appearance can be held by video link."), code="not_a_court_move"
         )
     if not transfer.is_active or transfer.status.value == "in_transit":
-        raise Conflict(
-            _("This transfer is no longer waiting to leave."), code="invalid_transition"
-        )
+        raise Conflict(_("This transfer is no longer waiting to leave."), code="invalid_transition")
     data = dict(data)
     data.setdefault("court", transfer.place)
     if not data.get("court"):

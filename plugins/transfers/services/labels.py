@@ -6,17 +6,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from flask_babel import lazy_pgettext as _p
+from flask_babel import lazy_pgettext as pgettext
 
 STATUS = {
-    "requested": _p("transfer status", "Requested"),
-    "approved": _p("transfer status", "Approved"),
-    "accepted": _p("transfer status", "Accepted"),
-    "scheduled": _p("transfer status", "Scheduled"),
-    "in_transit": _p("transfer status", "In transit"),
-    "completed": _p("transfer status", "Completed"),
-    "refused": _p("transfer status", "Refused"),
-    "cancelled": _p("transfer status", "Cancelled"),
+    "requested": pgettext("transfer status", "Requested"),
+    "approved": pgettext("transfer status", "Approved"),
+    "accepted": pgettext("transfer status", "Accepted"),
+    "scheduled": pgettext("transfer status", "Scheduled"),
+    "in_transit": pgettext("transfer status", "In transit"),
+    "completed": pgettext("transfer status", "Completed"),
+    "refused": pgettext("transfer status", "Refused"),
+    "cancelled": pgettext("transfer status", "Cancelled"),
 }
 
 KIND = {
@@ -27,32 +27,32 @@ KIND = {
 }
 
 REASON = {
-    "security": _p("transfer reason", "Security"),
+    "security": pgettext("transfer reason", "Security"),
     "overcrowding": _l("Overcrowding"),
     "closer_to_family": _l("Closer to the family"),
     "medical": _l("Medical"),
-    "court": _p("transfer reason", "Court"),
+    "court": pgettext("transfer reason", "Court"),
     "programme": _l("Programme or training"),
     "disciplinary": _l("Disciplinary"),
     "detainee_request": _l("At the detainee's request"),
-    "other": _p("transfer reason", "Other"),
+    "other": pgettext("transfer reason", "Other"),
 }
 
 REFUSAL = {
     "no_space": _l("No space"),
     "more_information": _l("More information needed"),
-    "security": _p("refusal reason", "Security"),
+    "security": pgettext("refusal reason", "Security"),
 }
 
 ACTION = {
-    "request": _p("transfer action", "Request"),
-    "approve": _p("transfer action", "Approve"),
-    "accept": _p("transfer action", "Accept"),
-    "refuse": _p("transfer action", "Refuse"),
-    "schedule": _p("transfer action", "Schedule"),
-    "depart": _p("transfer action", "Depart"),
-    "complete": _p("transfer action", "Complete"),
-    "cancel": _p("transfer action", "Cancel the transfer"),
+    "request": pgettext("transfer action", "Request"),
+    "approve": pgettext("transfer action", "Approve"),
+    "accept": pgettext("transfer action", "Accept"),
+    "refuse": pgettext("transfer action", "Refuse"),
+    "schedule": pgettext("transfer action", "Schedule"),
+    "depart": pgettext("transfer action", "Depart"),
+    "complete": pgettext("transfer action", "Complete"),
+    "cancel": pgettext("transfer action", "Cancel the transfer"),
     "override": _l("Override the blockers"),
     "video": _l("Held by video link"),
 }

@@ -1,11 +1,9 @@
 """The transfer state machine: every transition, who may make it and from which side, in ONE
 place. Pure data and functions (no database): the services, pages, API and tests read it.
 
-    requested ──approve──▶ approved ──accept──▶ accepted ──schedule──▶ scheduled
-        │                     │ └──refuse──▶ refused                        │
-        │                     │                                        depart
-        │                     │                                             ▼
-        └─────── cancel (any state before completed) ──▶ cancelled    in_transit ──complete──▶ completed
+    requested ─approve─▶ approved ─accept─▶ accepted ─schedule─▶ scheduled ─depart─▶ in_transit
+                            └─refuse─▶ refused               in_transit ─complete─▶ completed
+    any status before completed ─cancel (with a reason)─▶ cancelled
 
 ``side`` says where the actor must work: ``origin``, ``destination`` or ``either`` (the
 origin or the destination). ``vetoes`` marks the transitions before which the modules'
@@ -71,7 +69,10 @@ def transition(action: str, status: str) -> Transition:
     t = TRANSITIONS.get(action)
     if t is None or status not in t.sources:
         raise Conflict(
-            _("This transfer is %(status)s: this step is not possible now.", status=status_label(status)),
+            _(
+                "This transfer is %(status)s: this step is not possible now.",
+                status=status_label(status),
+            ),
             code="invalid_transition",
         )
     return t

@@ -76,7 +76,9 @@ def _check(actor: Principal, action: str, transfer: Transfer) -> machine.Transit
     return machine.transition(action, transfer.status.value)
 
 
-def _event(transfer: Transfer, action: str, before: str, after: str, actor: Principal, note: str = "") -> None:
+def _event(
+    transfer: Transfer, action: str, before: str, after: str, actor: Principal, note: str = ""
+) -> None:
     db_session().add(
         TransferEvent(
             transfer_id=transfer.id,
@@ -124,8 +126,10 @@ def _move(
     if result.rowcount != 1:
         db_session().expire(transfer)
         raise Conflict(
-            _("Someone else changed this transfer a moment ago: it is no longer %(status)s.",
-              status=_status_words(before)),
+            _(
+                "Someone else changed this transfer a moment ago: it is no longer %(status)s.",
+                status=_status_words(before),
+            ),
             code="invalid_transition",
         )
     db_session().expire(transfer)
@@ -297,9 +301,9 @@ def validate_request(data: Mapping[str, Any], origin_id: int) -> dict[str, Any]:
             errors["destination"] = _("This establishment is closed.")
         elif destination.id == origin_id and kind in ("transfer", "handover"):
             errors["destination"] = _("The detainee is already held there.")
-    if kind in ("court", "hospital") and (destination is None or destination.id == origin_id):
-        if not place and "place" not in errors:
-            errors["place"] = _("Name the court or the hospital.")
+    returns = destination is None or destination.id == origin_id
+    if kind in ("court", "hospital") and returns and not place and "place" not in errors:
+        errors["place"] = _("Name the court or the hospital.")
     raise_if(errors)
     return {
         "kind": kind,
@@ -316,16 +320,12 @@ def active_transfer_of(det: Detainee) -> Transfer | None:
     from plugins.transfers.models import ACTIVE_STATUSES
 
     return db_session().scalar(
-        select(Transfer).where(
-            Transfer.detainee_id == det.id, Transfer.status.in_(ACTIVE_STATUSES)
-        )
+        select(Transfer).where(Transfer.detainee_id == det.id, Transfer.status.in_(ACTIVE_STATUSES))
     )
 
 
 def _already_active() -> Conflict:
-    return Conflict(
-        _("This detainee already has a transfer under way."), code="transfer_active"
-    )
+    return Conflict(_("This detainee already has a transfer under way."), code="transfer_active")
 
 
 def request_transfer(
@@ -440,8 +440,14 @@ def approve(
     if left:
         raise Blocked(vetoes.MOVE_BLOCKED, left)
     values = {"judicial_authorisation": ref} if ref else {}
-    return _move(transfer, "approve", actor, values=values, note=ref,
-                 summary={"judicial_authorisation": ref} if ref else None)
+    return _move(
+        transfer,
+        "approve",
+        actor,
+        values=values,
+        note=ref,
+        summary={"judicial_authorisation": ref} if ref else None,
+    )
 
 
 def accept(transfer: Transfer, actor: Principal, *, note: Any = "") -> Transfer:
@@ -543,6 +549,10 @@ def cancel(transfer: Transfer, actor: Principal, *, reason: Any) -> Transfer:
     text = clean_text(reason, "reason", limit=300, required=True, errors=errors)
     raise_if(errors)
     return _move(
-        transfer, "cancel", actor, note=text, values={"closing_note": text},
+        transfer,
+        "cancel",
+        actor,
+        note=text,
+        values={"closing_note": text},
         summary={"reason": text},
     )

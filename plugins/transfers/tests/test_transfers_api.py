@@ -121,8 +121,17 @@ def test_who_may_read(app, client, factories, api_headers, role, side):
     if national or (role in ("transfers_officer", "director") and side != OTHER):
         assert resp.status_code == 200, resp.json
         body = resp.json
-        assert {"id", "detainee", "origin", "destination", "kind", "reason", "status",
-                "blockers", "timeline"} <= set(body)
+        assert {
+            "id",
+            "detainee",
+            "origin",
+            "destination",
+            "kind",
+            "reason",
+            "status",
+            "blockers",
+            "timeline",
+        } <= set(body)
         assert body["detainee"] == rn and body["origin"] == ORIGIN
         assert body["timeline"][0]["action"] == "request"
     else:
@@ -198,8 +207,12 @@ def test_blocked_actions_answer_the_blocked_shape(app, factories, make_app):
         error = resp.json["error"]
         assert error["code"] == "blocked"
         assert error["fields"]["blockers"] == [
-            {"code": "unfit_to_travel", "module": "health", "message": "Unfit to travel.",
-             "overridable": False}
+            {
+                "code": "unfit_to_travel",
+                "module": "health",
+                "message": "Unfit to travel.",
+                "overridable": False,
+            }
         ]
     body = client.get(f"{BASE}/{tid}", headers=headers).json
     assert body["blockers"][0]["code"] == "unfit_to_travel"
@@ -232,9 +245,7 @@ def test_idempotency_key_creates_once(app, client, factories, api_headers):
         ({"surprise": 1}, "surprise"),
     ],
 )
-def test_bad_request_bodies_are_4xx_on_the_field(
-    app, client, factories, api_headers, body, field
-):
+def test_bad_request_bodies_are_4xx_on_the_field(app, client, factories, api_headers, body, field):
     rn = detainee(app, factories)
     officer = user(app, factories, "transfers_officer")
     resp = client.post(BASE, json=request_body(rn, **body), headers=api_headers(officer))
@@ -272,8 +283,12 @@ def test_unknown_and_huge_ids_are_404(app, client, factories, api_headers):
     headers = api_headers(officer)
     assert client.get(f"{BASE}/999999", headers=headers).status_code == 404
     assert client.get(f"{BASE}/99999999999999999999", headers=headers).status_code == 404
-    assert client.post(f"{BASE}/99999999999999999999/cancel", json={"reason": "x"},
-                       headers=headers).status_code == 404
+    assert (
+        client.post(
+            f"{BASE}/99999999999999999999/cancel", json={"reason": "x"}, headers=headers
+        ).status_code
+        == 404
+    )
 
 
 def test_list_is_paged_and_scoped(app, client, factories, api_headers):
@@ -291,11 +306,13 @@ def test_court_by_video_link_records_a_hearing_and_moves_nothing(
     app, client, factories, api_headers
 ):
     rn = detainee(app, factories)
-    tid = make_transfer(app, rn, destination="", kind="court", reason="court",
-                        place="Tribunal de Casablanca")
+    tid = make_transfer(
+        app, rn, destination="", kind="court", reason="court", place="Tribunal de Casablanca"
+    )
     officer = user(app, factories, "transfers_officer")
-    resp = client.post(f"{BASE}/{tid}/video", json={"case_reference": "2026/55"},
-                       headers=api_headers(officer))
+    resp = client.post(
+        f"{BASE}/{tid}/video", json={"case_reference": "2026/55"}, headers=api_headers(officer)
+    )
     assert resp.status_code == 200, resp.json
     assert resp.json["status"] == "cancelled"
     from core.db import session
@@ -310,10 +327,16 @@ def test_funds_hold_endpoint_sets_and_lifts(app, client, factories, api_headers)
     rn = detainee(app, factories)
     accountant = user(app, factories, "accountant")
     headers = api_headers(accountant)
-    client.post(f"/api/v1/funds/accounts/{rn}/deposits",
-                json={"amount": "80.00", "source": "cash"}, headers=headers)
-    resp = client.post(f"/api/v1/funds/accounts/{rn}/hold",
-                       json={"amount": "30.00", "memo": "damage"}, headers=headers)
+    client.post(
+        f"/api/v1/funds/accounts/{rn}/deposits",
+        json={"amount": "80.00", "source": "cash"},
+        headers=headers,
+    )
+    resp = client.post(
+        f"/api/v1/funds/accounts/{rn}/hold",
+        json={"amount": "30.00", "memo": "damage"},
+        headers=headers,
+    )
     assert resp.status_code == 200, resp.json
     assert resp.json["held"] == "30.00"
     officer = user(app, factories, "transfers_officer")
@@ -321,26 +344,46 @@ def test_funds_hold_endpoint_sets_and_lifts(app, client, factories, api_headers)
     assert blocked.status_code == 422
     assert blocked.json["error"]["fields"]["blockers"][0]["code"] == "money_on_hold"
     assert blocked.json["error"]["fields"]["blockers"][0]["overridable"] is True
-    lifted = client.post(f"/api/v1/funds/accounts/{rn}/hold",
-                         json={"amount": "0", "memo": "paid"}, headers=headers)
+    lifted = client.post(
+        f"/api/v1/funds/accounts/{rn}/hold", json={"amount": "0", "memo": "paid"}, headers=headers
+    )
     assert lifted.status_code == 200 and lifted.json["held"] == "0.00"
     assert client.post(BASE, json=request_body(rn), headers=api_headers(officer)).status_code == 201
     # who may: not the officer, not anonymous; bad amounts are 422
-    assert client.post(f"/api/v1/funds/accounts/{rn}/hold", json={"amount": "1.00", "memo": "x"},
-                       headers=api_headers(officer)).status_code == 403
-    assert client.post(f"/api/v1/funds/accounts/{rn}/hold",
-                       json={"amount": "1.00", "memo": "x"}).status_code == 401
+    assert (
+        client.post(
+            f"/api/v1/funds/accounts/{rn}/hold",
+            json={"amount": "1.00", "memo": "x"},
+            headers=api_headers(officer),
+        ).status_code
+        == 403
+    )
+    assert (
+        client.post(
+            f"/api/v1/funds/accounts/{rn}/hold", json={"amount": "1.00", "memo": "x"}
+        ).status_code
+        == 401
+    )
     for amount in ("-1", "abc", "1e99", "99999999999999999999.00"):
-        bad = client.post(f"/api/v1/funds/accounts/{rn}/hold",
-                          json={"amount": amount, "memo": "x"}, headers=headers)
+        bad = client.post(
+            f"/api/v1/funds/accounts/{rn}/hold",
+            json={"amount": amount, "memo": "x"},
+            headers=headers,
+        )
         assert bad.status_code in (400, 422), amount
-    too_much = client.post(f"/api/v1/funds/accounts/{rn}/hold",
-                           json={"amount": "500.00", "memo": "x"}, headers=headers)
+    too_much = client.post(
+        f"/api/v1/funds/accounts/{rn}/hold", json={"amount": "500.00", "memo": "x"}, headers=headers
+    )
     assert too_much.status_code == 409
 
 
 def test_the_openapi_document_lists_the_endpoints(client):
     paths = client.get("/api/v1/openapi.json").json["paths"]
-    for path in ("/transfers", "/transfers/{transfer_id}", "/transfers/{transfer_id}/approve",
-                 "/transfers/{transfer_id}/complete", "/funds/accounts/{rn}/hold"):
+    for path in (
+        "/transfers",
+        "/transfers/{transfer_id}",
+        "/transfers/{transfer_id}/approve",
+        "/transfers/{transfer_id}/complete",
+        "/funds/accounts/{rn}/hold",
+    ):
         assert path in paths, sorted(paths)

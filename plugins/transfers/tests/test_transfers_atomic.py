@@ -61,12 +61,18 @@ def test_a_failing_reaction_rolls_the_whole_completion_back(app, factories, make
     with app.app_context():
         session().expire_all()
         det_id = session().scalar(select(Detainee.id).where(Detainee.registration_number == rn))
-        assert session().scalar(
-            select(func.count(Placement.id)).where(Placement.detainee_id == det_id)
-        ) == 1
-        assert session().scalar(
-            select(func.count(TransferEvent.id)).where(TransferEvent.action == "complete")
-        ) == 0
+        assert (
+            session().scalar(
+                select(func.count(Placement.id)).where(Placement.detainee_id == det_id)
+            )
+            == 1
+        )
+        assert (
+            session().scalar(
+                select(func.count(TransferEvent.id)).where(TransferEvent.action == "complete")
+            )
+            == 0
+        )
         account = funds.account_of(get_detainee(rn, SYSTEM))
         assert account.establishment.code == ORIGIN
         assert funds.balances_of(account).available == 2500
@@ -90,14 +96,25 @@ def test_completion_cancels_the_origins_future_visits_and_moves_the_account(
         funds.deposit(det, SYSTEM, amount="60.00", source="cash")
         visitor = factories.visitor()
         start = utcnow() + dt.timedelta(days=3)
-        slot = Slot(establishment_id=det.establishment_id, starts_at=start,
-                    ends_at=start + dt.timedelta(hours=1), capacity=10, booked=1)
+        slot = Slot(
+            establishment_id=det.establishment_id,
+            starts_at=start,
+            ends_at=start + dt.timedelta(hours=1),
+            capacity=10,
+            booked=1,
+        )
         session().add(slot)
         session().flush()
-        booking = Booking(reference="TRTEST0001", slot_id=slot.id,
-                          establishment_id=det.establishment_id, detainee_id=det.id,
-                          visitor_id=visitor.id, visitor_name="Fatima Benali",
-                          week_start=start.date(), status=BookingStatus.confirmed)
+        booking = Booking(
+            reference="TRTEST0001",
+            slot_id=slot.id,
+            establishment_id=det.establishment_id,
+            detainee_id=det.id,
+            visitor_id=visitor.id,
+            visitor_name="Fatima Benali",
+            week_start=start.date(),
+            status=BookingStatus.confirmed,
+        )
         session().add(booking)
         session().commit()
         booking_id = booking.id

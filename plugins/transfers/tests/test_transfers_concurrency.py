@@ -81,14 +81,20 @@ def test_two_officers_completing_at_once_one_wins_one_gets_409(fresh_app):
 
     with fresh_app.app_context():
         det_id = session().scalar(select(Detainee.id).where(Detainee.registration_number == rn))
-        assert session().scalar(
-            select(func.count(Placement.id)).where(Placement.detainee_id == det_id)
-        ) == 2
-        assert session().scalar(
-            select(func.count(TransferEvent.id)).where(
-                TransferEvent.transfer_id == tid, TransferEvent.action == "complete"
+        assert (
+            session().scalar(
+                select(func.count(Placement.id)).where(Placement.detainee_id == det_id)
             )
-        ) == 1
+            == 2
+        )
+        assert (
+            session().scalar(
+                select(func.count(TransferEvent.id)).where(
+                    TransferEvent.transfer_id == tid, TransferEvent.action == "complete"
+                )
+            )
+            == 1
+        )
 
 
 def test_two_requests_at_once_for_one_detainee_create_one(fresh_app):

@@ -53,9 +53,15 @@ def test_transition_raises_409_for_a_forbidden_step(app):
     assert exc.value.status == 409
 
 
-ACTORS = [("director", ORIGIN), ("director", DEST), ("transfers_officer", ORIGIN),
-          ("transfers_officer", DEST), ("transfers_officer", OTHER), ("registry_clerk", ORIGIN),
-          ("system", "")]
+ACTORS = [
+    ("director", ORIGIN),
+    ("director", DEST),
+    ("transfers_officer", ORIGIN),
+    ("transfers_officer", DEST),
+    ("transfers_officer", OTHER),
+    ("registry_clerk", ORIGIN),
+    ("system", ""),
+]
 
 
 def test_random_sequences_never_reach_a_forbidden_state(app, factories):
@@ -114,7 +120,12 @@ def test_random_sequences_never_reach_a_forbidden_state(app, factories):
             authorised=st.booleans(),
         )
         def act(
-            self, action: str, who: Any, pick: int, follow: bool, right_person: bool,
+            self,
+            action: str,
+            who: Any,
+            pick: int,
+            follow: bool,
+            right_person: bool,
             authorised: bool,
         ) -> None:
             """``follow``: take a step the machine allows from the current status (else any
@@ -129,8 +140,9 @@ def test_random_sequences_never_reach_a_forbidden_state(app, factories):
                 if follow and steps:
                     action = steps[pick % len(steps)]
                 if right_person:
-                    able = [k for k in ACTORS if k[0] != "system"
-                            and services.may(people[k], action, t)]
+                    able = [
+                        k for k in ACTORS if k[0] != "system" and services.may(people[k], action, t)
+                    ]
                     who = able[pick % len(able)] if able else who
                 actor = people[who]
                 allowed = services.may(actor, action, t)
@@ -169,8 +181,11 @@ def test_random_sequences_never_reach_a_forbidden_state(app, factories):
                     assert t.status.value == status
                     assert t.status.value in machine.STATUSES
                     active += t.status.value in ACTIVE_STATUSES
-                    steps = [(e.from_status, e.action, e.to_status) for e in t.events
-                             if e.action in machine.TRANSITIONS]
+                    steps = [
+                        (e.from_status, e.action, e.to_status)
+                        for e in t.events
+                        if e.action in machine.TRANSITIONS
+                    ]
                     for src, action, dst in steps:
                         assert machine.target(action, src) == dst
                     chain = ["requested"] + [dst for _s, _a, dst in steps]

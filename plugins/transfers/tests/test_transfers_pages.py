@@ -17,8 +17,18 @@ from plugins.transfers.tests.helpers import (
     status_of,
 )
 
-ROLES = ("central_admin", "director", "registry_clerk", "visits_officer", "doctor", "nurse",
-         "accountant", "transfers_officer", "complaints_officer", "auditor")
+ROLES = (
+    "central_admin",
+    "director",
+    "registry_clerk",
+    "visits_officer",
+    "doctor",
+    "nurse",
+    "accountant",
+    "transfers_officer",
+    "complaints_officer",
+    "auditor",
+)
 
 
 @pytest.fixture
@@ -31,8 +41,15 @@ def nocsrf(app):
 
 def test_anonymous_is_sent_to_sign_in(app, client, factories):
     tid = make_transfer(app, detainee(app, factories))
-    for path in ("/transfers/", "/transfers/new", f"/transfers/{tid}", "/transfers/bulk",
-                 "/transfers/hearings", f"/transfers/{tid}/order", f"/transfers/{tid}/escort"):
+    for path in (
+        "/transfers/",
+        "/transfers/new",
+        f"/transfers/{tid}",
+        "/transfers/bulk",
+        "/transfers/hearings",
+        f"/transfers/{tid}/order",
+        f"/transfers/{tid}/escort",
+    ):
         resp = client.get(path)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
     assert client.post(f"/transfers/{tid}/cancel", data={}).status_code in (302, 400)
@@ -47,19 +64,22 @@ def test_who_may_open_the_pages(app, client, factories, login_as, role, side):
         role in ("director", "transfers_officer") and side != OTHER
     )
     index = client.get("/transfers/")
-    assert index.status_code == (200 if role in ("central_admin", "auditor", "director",
-                                                 "transfers_officer") else 403)
+    assert index.status_code == (
+        200 if role in ("central_admin", "auditor", "director", "transfers_officer") else 403
+    )
     page = client.get(f"/transfers/{tid}")
-    assert page.status_code == (200 if viewer else (404 if role in ("director",
-                                "transfers_officer") else 403)), (role, side)
+    assert page.status_code == (
+        200 if viewer else (404 if role in ("director", "transfers_officer") else 403)
+    ), (role, side)
     for path in (f"/transfers/{tid}/order?lang=fr", f"/transfers/{tid}/escort-sheet?lang=ar"):
         assert client.get(path).status_code == page.status_code
     requester = role == "transfers_officer"
     assert client.get("/transfers/new").status_code == (200 if requester else 403)
     assert client.get("/transfers/bulk").status_code == (200 if requester else 403)
     escort = client.get(f"/transfers/{tid}/escort")
-    assert escort.status_code == (200 if requester and side == ORIGIN else
-                                  (404 if requester and side == OTHER else 403))
+    assert escort.status_code == (
+        200 if requester and side == ORIGIN else (404 if requester and side == OTHER else 403)
+    )
 
 
 def test_the_page_shows_only_the_steps_the_user_may_take(app, client, factories, login_as):
@@ -85,23 +105,37 @@ def test_the_journey_through_the_pages(app, nocsrf, factories, login_as):
         return c
 
     officer_a = signed_in("transfers_officer", ORIGIN)
-    resp = officer_a.post("/transfers/new", data={"detainee": rn, "kind": "transfer",
-                                                  "destination": DEST, "reason": "overcrowding"})
+    resp = officer_a.post(
+        "/transfers/new",
+        data={"detainee": rn, "kind": "transfer", "destination": DEST, "reason": "overcrowding"},
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
     tid = int(resp.headers["Location"].rstrip("/").split("/")[-1])
     director_a = signed_in("director", ORIGIN)
-    assert director_a.post(f"/transfers/{tid}/approve",
-                           data={"approve-judicial_authorisation": ""}).status_code == 302
+    assert (
+        director_a.post(
+            f"/transfers/{tid}/approve", data={"approve-judicial_authorisation": ""}
+        ).status_code
+        == 302
+    )
     officer_b = signed_in("transfers_officer", DEST)
     page = officer_b.get(f"/transfers/{tid}").get_data(as_text=True)
     assert 'data-testid="transfer-occupancy"' in page
     assert officer_b.post(f"/transfers/{tid}/accept", data={}).status_code == 302
-    assert officer_a.post(f"/transfers/{tid}/schedule",
-                          data={"schedule-date": "2999-01-01", "schedule-vehicle": "V-12"}
-                          ).status_code == 302
-    assert officer_a.post(f"/transfers/{tid}/escort",
-                          data={"risk_escape": "y", "bags": "2", "seal_numbers": "S-1, S-2"}
-                          ).status_code == 302
+    assert (
+        officer_a.post(
+            f"/transfers/{tid}/schedule",
+            data={"schedule-date": "2999-01-01", "schedule-vehicle": "V-12"},
+        ).status_code
+        == 302
+    )
+    assert (
+        officer_a.post(
+            f"/transfers/{tid}/escort",
+            data={"risk_escape": "y", "bags": "2", "seal_numbers": "S-1, S-2"},
+        ).status_code
+        == 302
+    )
     sheet = officer_a.get(f"/transfers/{tid}/escort-sheet?lang=fr").get_data(as_text=True)
     assert "S-1, S-2" in sheet and 'lang="fr"' in sheet
     order = officer_a.get(f"/transfers/{tid}/order?lang=ar").get_data(as_text=True)
@@ -126,8 +160,9 @@ def test_the_journey_through_the_pages(app, nocsrf, factories, login_as):
         ({"note": "n" * 501}, "note"),
     ],
 )
-def test_bad_request_forms_are_422_beside_the_field(app, nocsrf, client, factories, login_as,
-                                                     data, field):
+def test_bad_request_forms_are_422_beside_the_field(
+    app, nocsrf, client, factories, login_as, data, field
+):
     rn = detainee(app, factories)
     login_as("transfers_officer", ORIGIN)
     body = {"detainee": rn, "kind": "transfer", "destination": DEST, "reason": "overcrowding"}
@@ -158,8 +193,14 @@ def test_bad_step_forms_change_nothing(app, nocsrf, client, factories, login_as,
 def test_bad_query_strings_are_never_500(app, client, factories, login_as):
     make_transfer(app, detainee(app, factories))
     login_as("transfers_officer", ORIGIN)
-    for q in ("?page=99999999999999999999", "?status=%00", "?kind=x&direction=y",
-              "?q=%D9%A2%D9%A0", "?establishment=\x00", "?page=-1"):
+    for q in (
+        "?page=99999999999999999999",
+        "?status=%00",
+        "?kind=x&direction=y",
+        "?q=%D9%A2%D9%A0",
+        "?establishment=\x00",
+        "?page=-1",
+    ):
         assert client.get("/transfers/" + q).status_code in (200, 400, 404), q
     assert client.get("/transfers/hearings?establishment=%00").status_code == 200
     assert client.get("/transfers/99999999999999999999").status_code == 404
@@ -174,8 +215,10 @@ def test_bulk_transfer_requests_one_per_detainee_with_a_summary(
     make_transfer(app, rns[2])  # already under way
     login_as("transfers_officer", ORIGIN)
     numbers = "\n".join([rns[0], rns[1], rns[2], elsewhere, "nonsense"])
-    resp = client.post("/transfers/bulk", data={"origin": ORIGIN, "destination": DEST,
-                                                "reason": "overcrowding", "numbers": numbers})
+    resp = client.post(
+        "/transfers/bulk",
+        data={"origin": ORIGIN, "destination": DEST, "reason": "overcrowding", "numbers": numbers},
+    )
     assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
     summary = client.get(resp.headers["Location"]).get_data(as_text=True)
     assert 'data-testid="bulk-requested">2<' in summary
@@ -187,11 +230,13 @@ def test_hearings_page_records_and_charts(app, nocsrf, client, factories, login_
     login_as("transfers_officer", ORIGIN)
     page = client.get("/transfers/hearings").get_data(as_text=True)
     assert "transfers-hearings-chart" in page
-    resp = client.post("/transfers/hearings", data={"detainee": rn, "court": "TPI Casablanca",
-                                                    "escort_hours": "8"})
+    resp = client.post(
+        "/transfers/hearings", data={"detainee": rn, "court": "TPI Casablanca", "escort_hours": "8"}
+    )
     assert resp.status_code == 302
-    bad = client.post("/transfers/hearings", data={"detainee": rn, "court": "TPI",
-                                                   "escort_hours": "999"})
+    bad = client.post(
+        "/transfers/hearings", data={"detainee": rn, "court": "TPI", "escort_hours": "999"}
+    )
     assert bad.status_code == 422
     from core.db import session
     from plugins.transfers.models import RemoteHearing

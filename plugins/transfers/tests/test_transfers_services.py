@@ -40,20 +40,30 @@ def test_the_whole_journey_moves_the_detainee_and_writes_the_timeline(app, facto
     with app.app_context():
         t = session().get(Transfer, tid)
         assert [e.action for e in t.events] == [
-            "request", "approve", "accept", "schedule", "depart", "complete",
+            "request",
+            "approve",
+            "accept",
+            "schedule",
+            "depart",
+            "complete",
         ]
         det = session().scalar(select(Detainee).where(Detainee.registration_number == rn))
-        places = session().scalars(
-            select(Placement).where(Placement.detainee_id == det.id).order_by(Placement.id)
-        ).all()
+        places = (
+            session()
+            .scalars(
+                select(Placement).where(Placement.detainee_id == det.id).order_by(Placement.id)
+            )
+            .all()
+        )
         assert [p.establishment.code for p in places] == [ORIGIN, DEST]
         assert places[0].ended_at is not None and places[1].ended_at is None
         from core.audit.models import AuditEvent
 
         actions = set(
             session().scalars(
-                select(AuditEvent.action).where(AuditEvent.object_type == "transfers_transfer",
-                                                AuditEvent.object_id == str(tid))
+                select(AuditEvent.action).where(
+                    AuditEvent.object_type == "transfers_transfer", AuditEvent.object_id == str(tid)
+                )
             )
         )
         assert {"transfers.request", "transfers.approve", "transfers.complete"} <= actions
@@ -79,8 +89,11 @@ def test_the_database_refuses_a_second_active_transfer(app, factories):
     with app.app_context():
         t = session().get(Transfer, tid)
         twin = Transfer(
-            detainee_id=t.detainee_id, origin_id=t.origin_id, destination_id=t.destination_id,
-            kind="transfer", reason="security",
+            detainee_id=t.detainee_id,
+            origin_id=t.origin_id,
+            destination_id=t.destination_id,
+            kind="transfer",
+            reason="security",
         )
         with pytest.raises(IntegrityError), session().begin_nested():
             session().add(twin)
@@ -132,7 +145,12 @@ def test_bad_requests_are_refused_on_their_field(app, factories, data, field):
 def test_a_court_trip_returns_to_the_origin_and_moves_nothing(app, factories):
     rn = detainee(app, factories)
     tid = make_transfer(
-        app, rn, "completed", destination="", kind="court", reason="court",
+        app,
+        rn,
+        "completed",
+        destination="",
+        kind="court",
+        reason="court",
         place="Tribunal de première instance de Casablanca",
     )
     assert status_of(app, tid) == "completed"
@@ -227,9 +245,8 @@ def test_a_veto_raised_before_departure_stops_it(app, factories, make_app):
     tid = make_transfer(app, rn, "scheduled")
     other = _with_plugin(make_app, _Veto(False))
     s = _services()
-    with other.app_context():
-        with pytest.raises(Blocked):
-            s.depart(s.get_transfer(tid, SYSTEM), SYSTEM)
+    with other.app_context(), pytest.raises(Blocked):
+        s.depart(s.get_transfer(tid, SYSTEM), SYSTEM)
     assert status_of(app, tid) == "scheduled"
 
 
