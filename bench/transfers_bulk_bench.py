@@ -112,9 +112,7 @@ def measure(app: Any, rns: list[str]) -> None:
         for action, samples in steps.items():
             _report(f"{action} (service + commit)", samples)
         _report("complete (move + reactions + commit)", completes)
-        moved = session().scalar(
-            select(Detainee.id).where(Detainee.registration_number == rns[0])
-        )
+        moved = session().scalar(select(Detainee.id).where(Detainee.registration_number == rns[0]))
         assert moved is not None
 
 

@@ -24,8 +24,9 @@ def people(live_app):
             "officer_b": factories.user("transfers_officer", ("TRB-B",), username="tr.officer.b"),
         }
         dets = [
-            factories.detainee("TRB-A", first_name="Youssef", last_name="Bennani",
-                               legal_status="pretrial").registration_number
+            factories.detainee(
+                "TRB-A", first_name="Youssef", last_name="Bennani", legal_status="pretrial"
+            ).registration_number
             for _i in range(2)
         ]
         return {k: u.username for k, u in users.items()}, dets
