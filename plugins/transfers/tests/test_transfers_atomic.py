@@ -1,16 +1,19 @@
 """Completion is atomic: a module whose reaction to the move fails rolls everything back —
-the detainee stays, the transfer stays in transit, visits and funds untouched — and the
-officer sees why."""
+the detainee stays, the transfer stays in transit, the funds account stays — and the officer
+sees why. A completion that succeeds cancels the origin's visits (families told) and moves
+the account, in the same transaction. Visits and funds are reached through their public API
+only (a plugin imports no other plugin)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from sqlalchemy import func, select
 
 from core.errors import Conflict
 from core.plugins import hookimpl
-from core.principals import SYSTEM
+from core.testing import TEST_PASSWORD
 from plugins.transfers.tests.helpers import (
     BASE,
     DEST,
@@ -29,31 +32,39 @@ class _FailingReaction:
         raise Conflict("The archive refuses the move.", code="archive_refuses")
 
 
+def _bearer(client: Any, someone: Any) -> dict[str, str]:
+    resp = client.post(
+        "/api/v1/auth/token", json={"username": someone.username, "password": TEST_PASSWORD}
+    )
+    assert resp.status_code == 200, resp.json
+    return {"Authorization": f"Bearer {resp.json['token']}"}
+
+
+def _deposit(client: Any, accountant: Any, rn: str, amount: str) -> None:
+    resp = client.post(
+        f"/api/v1/funds/accounts/{rn}/deposits",
+        json={"amount": amount, "source": "cash"},
+        headers=_bearer(client, accountant),
+    )
+    assert resp.status_code == 201, resp.json
+
+
 def test_a_failing_reaction_rolls_the_whole_completion_back(app, factories, make_app):
     from core.db import session
     from core.detainees.models import Detainee, Placement
-    from core.detainees.services import get_detainee
-    from plugins.funds import services as funds
+    from core.plugins import get_plugin_manager
     from plugins.transfers.models import TransferEvent
 
     rn = detainee(app, factories)
-    with app.app_context():
-        funds.deposit(get_detainee(rn, SYSTEM), SYSTEM, amount="25.00", source="cash")
-        session().commit()
+    accountant_a = user(app, factories, "accountant", ORIGIN)
+    _deposit(app.test_client(), accountant_a, rn, "25.00")
     tid = make_transfer(app, rn, "in_transit")
     other = make_app(rolled_back=True)
-    from core.plugins import get_plugin_manager
-
     with other.app_context():
         get_plugin_manager().register(_FailingReaction(), name="archive")
     officer = user(other, factories, "transfers_officer", DEST)
     client = other.test_client()
-    from core.testing import TEST_PASSWORD
-
-    token = client.post(
-        "/api/v1/auth/token", json={"username": officer.username, "password": TEST_PASSWORD}
-    ).json["token"]
-    resp = client.post(f"{BASE}/{tid}/complete", headers={"Authorization": f"Bearer {token}"})
+    resp = client.post(f"{BASE}/{tid}/complete", headers=_bearer(client, officer))
     assert resp.status_code == 409
     assert resp.json["error"]["message"] == "The archive refuses the move."
     assert status_of(app, tid) == "in_transit"
@@ -73,60 +84,65 @@ def test_a_failing_reaction_rolls_the_whole_completion_back(app, factories, make
             )
             == 0
         )
-        account = funds.account_of(get_detainee(rn, SYSTEM))
-        assert account.establishment.code == ORIGIN
-        assert funds.balances_of(account).available == 2500
+    # the account is still the origin's, untouched
+    plain = app.test_client()
+    account = plain.get(f"/api/v1/funds/accounts/{rn}", headers=_bearer(plain, accountant_a))
+    assert account.status_code == 200 and account.json["available"] == "25.00"
 
 
-def test_completion_cancels_the_origins_future_visits_and_moves_the_account(
-    app, factories, api_headers
-):
-    """One transaction: the move, visits' cancellation (families told), funds' account."""
-    import datetime as dt
-
-    from core.db import session, utcnow
-    from core.detainees.services import get_detainee
+def test_completion_cancels_the_origins_future_visits_and_moves_the_account(app, factories):
+    from core.db import session
     from core.notifications.models import OutboxMessage
-    from plugins.funds import services as funds
-    from plugins.visits.models import Booking, BookingStatus, Slot
 
-    rn = detainee(app, factories)
+    client = app.test_client()
+    rn = detainee(app, factories, birth_date="1990-05-17")
+    accountant_a = user(app, factories, "accountant", ORIGIN)
+    accountant_b = user(app, factories, "accountant", DEST)
+    _deposit(client, accountant_a, rn, "60.00")
+    office = _bearer(client, user(app, factories, "visits_officer", ORIGIN))
+    start = (dt.datetime.now(dt.UTC) + dt.timedelta(days=3)).replace(microsecond=0)
+    slot = client.post(
+        "/api/v1/visits/slots",
+        json={
+            "establishment": ORIGIN,
+            "starts_at": start.isoformat(),
+            "ends_at": (start + dt.timedelta(hours=1)).isoformat(),
+            "capacity": 5,
+        },
+        headers=office,
+    )
+    assert slot.status_code == 201, slot.json
     with app.app_context():
-        det = get_detainee(rn, SYSTEM)
-        funds.deposit(det, SYSTEM, amount="60.00", source="cash")
-        visitor = factories.visitor()
-        start = utcnow() + dt.timedelta(days=3)
-        slot = Slot(
-            establishment_id=det.establishment_id,
-            starts_at=start,
-            ends_at=start + dt.timedelta(hours=1),
-            capacity=10,
-            booked=1,
-        )
-        session().add(slot)
-        session().flush()
-        booking = Booking(
-            reference="TRTEST0001",
-            slot_id=slot.id,
-            establishment_id=det.establishment_id,
-            detainee_id=det.id,
-            visitor_id=visitor.id,
-            visitor_name="Fatima Benali",
-            week_start=start.date(),
-            status=BookingStatus.confirmed,
-        )
-        session().add(booking)
-        session().commit()
-        booking_id = booking.id
+        family = factories.visitor(full_name="Fatima Benali")
+    family_headers = _bearer(client, family)
+    rel = client.post(
+        "/api/v1/visitors/me/relations",
+        json={"detainee": rn, "detainee_birth_date": "1990-05-17", "relationship": "mother"},
+        headers=family_headers,
+    )
+    assert rel.status_code == 201, rel.json
+    ok = client.post(f"/api/v1/visits/relations/{rel.json['id']}/approve", headers=office)
+    assert ok.status_code == 200, ok.json
+    booking = client.post(
+        "/api/v1/visits/bookings",
+        json={"slot_id": slot.json["id"], "detainee": rn},
+        headers=family_headers,
+    )
+    assert booking.status_code == 201, booking.json
+    ref = booking.json["reference"]
+    with app.app_context():
         before = session().scalar(select(func.count(OutboxMessage.id)))
+
     tid = make_transfer(app, rn, "in_transit")
     officer = user(app, factories, "transfers_officer", DEST)
-    resp = app.test_client().post(f"{BASE}/{tid}/complete", headers=api_headers(officer))
+    resp = client.post(f"{BASE}/{tid}/complete", headers=_bearer(client, officer))
     assert resp.status_code == 200, resp.json
+    seen = client.get(f"/api/v1/visits/bookings/{ref}", headers=family_headers)
+    assert seen.json["status"] == "cancelled"
     with app.app_context():
-        session().expire_all()
-        assert session().get(Booking, booking_id).status == BookingStatus.cancelled
-        assert session().scalar(select(func.count(OutboxMessage.id))) > before
-        account = funds.account_of(get_detainee(rn, SYSTEM))
-        assert account.establishment.code == DEST
-        assert funds.balances_of(account).available == 6000
+        assert session().scalar(select(func.count(OutboxMessage.id))) > before  # family told
+    # the account followed: the destination's accountant reads it, the origin's no longer
+    moved = client.get(f"/api/v1/funds/accounts/{rn}", headers=_bearer(client, accountant_b))
+    assert moved.status_code == 200 and moved.json["available"] == "60.00"
+    gone = client.get(f"/api/v1/funds/accounts/{rn}", headers=_bearer(client, accountant_a))
+    assert gone.status_code == 404

@@ -76,7 +76,7 @@ def test_transfers_escort_health_answers_must_be_escort_health(app, factories, m
 
 
 def test_complaints_categories_offers_the_transfers_category():
-    from plugins import transfers
+    import plugins.transfers as transfers
 
     (category,) = transfers.complaints_categories()
     assert (category.code, category.module, category.office) == (

@@ -250,18 +250,30 @@ def test_a_veto_raised_before_departure_stops_it(app, factories, make_app):
     assert status_of(app, tid) == "scheduled"
 
 
-def test_money_on_hold_blocks_and_a_director_may_override(app, factories):
+def test_money_on_hold_blocks_and_a_director_may_override(app, factories, api_headers):
+    """Funds' blocker (set through its public API: a plugin imports no other plugin)."""
     from core.db import session
-    from core.detainees.services import get_detainee
-    from plugins.funds import services as funds
 
     rn = detainee(app, factories)
     tid = make_transfer(app, rn)
-    with app.app_context():
-        det = get_detainee(rn, SYSTEM)
-        funds.deposit(det, SYSTEM, amount="100.00", source="cash")
-        funds.set_hold(det, SYSTEM, amount="40.00", memo="damage to a cell")
-        session().commit()
+    client = app.test_client()
+    accountant = api_headers(user(app, factories, "accountant"))
+    assert (
+        client.post(
+            f"/api/v1/funds/accounts/{rn}/deposits",
+            json={"amount": "100.00", "source": "cash"},
+            headers=accountant,
+        ).status_code
+        == 201
+    )
+    assert (
+        client.post(
+            f"/api/v1/funds/accounts/{rn}/hold",
+            json={"amount": "40.00", "memo": "damage to a cell"},
+            headers=accountant,
+        ).status_code
+        == 200
+    )
     director = user(app, factories, "director")
     s = _services()
     with app.app_context():
@@ -281,10 +293,10 @@ def test_money_on_hold_blocks_and_a_director_may_override(app, factories):
                 getattr(s, step)(t, SYSTEM)
         session().commit()
     assert establishment_of(app, rn) == DEST
-    with app.app_context():
-        account = funds.account_of(get_detainee(rn, SYSTEM))
-        assert account.establishment.code == DEST
-        assert funds.balances_of(account).held == 4000
+    reader = api_headers(user(app, factories, "accountant", DEST))
+    account = client.get(f"/api/v1/funds/accounts/{rn}", headers=reader)
+    assert account.status_code == 200
+    assert account.json["held"] == "40.00" and account.json["balance"] == "100.00"
 
 
 def test_the_port_requests_a_move_for_another_module(app, factories):
