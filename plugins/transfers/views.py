@@ -340,7 +340,8 @@ def escort(transfer_id: int) -> Any:
 
 def _print(template: str, transfer_id: int) -> Any:
     transfer = _transfer(transfer_id)
-    lang = request.args.get("lang", "")
+    # ``?paper=``, not ``?lang=`` (which would switch the whole portal's language)
+    lang = request.args.get("paper", "")
     context = {
         "t": transfer,
         "escort": services.escort_record(transfer),

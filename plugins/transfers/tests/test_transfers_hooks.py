@@ -51,7 +51,7 @@ def test_transfers_escort_health_fills_the_escort_sheet_with_fit_and_needs_only(
         officer = factories.user("transfers_officer", (ORIGIN,))
     client = other.test_client()
     client.post("/login", data={"username": officer.username, "password": TEST_PASSWORD})
-    sheet = client.get(f"/transfers/{tid}/escort-sheet?lang=fr").get_data(as_text=True)
+    sheet = client.get(f"/transfers/{tid}/escort-sheet?paper=fr").get_data(as_text=True)
     assert "insulin at noon" in sheet
     assert "Dr Secret" not in sheet
     section = sheet.split('data-testid="escort-health">')[1].split("</dd>")[0]
@@ -59,7 +59,7 @@ def test_transfers_escort_health_fills_the_escort_sheet_with_fit_and_needs_only(
     # without any answer: "no decision"
     plain = app.test_client()
     plain.post("/login", data={"username": officer.username, "password": TEST_PASSWORD})
-    page = plain.get(f"/transfers/{tid}/escort-sheet?lang=fr").get_data(as_text=True)
+    page = plain.get(f"/transfers/{tid}/escort-sheet?paper=fr").get_data(as_text=True)
     assert "insulin at noon" not in page
 
 

@@ -71,7 +71,7 @@ def test_who_may_open_the_pages(app, client, factories, login_as, role, side):
     assert page.status_code == (
         200 if viewer else (404 if role in ("director", "transfers_officer") else 403)
     ), (role, side)
-    for path in (f"/transfers/{tid}/order?lang=fr", f"/transfers/{tid}/escort-sheet?lang=ar"):
+    for path in (f"/transfers/{tid}/order?paper=fr", f"/transfers/{tid}/escort-sheet?paper=ar"):
         assert client.get(path).status_code == page.status_code
     requester = role == "transfers_officer"
     assert client.get("/transfers/new").status_code == (200 if requester else 403)
@@ -136,10 +136,13 @@ def test_the_journey_through_the_pages(app, nocsrf, factories, login_as):
         ).status_code
         == 302
     )
-    sheet = officer_a.get(f"/transfers/{tid}/escort-sheet?lang=fr").get_data(as_text=True)
+    sheet = officer_a.get(f"/transfers/{tid}/escort-sheet?paper=fr").get_data(as_text=True)
     assert "S-1, S-2" in sheet and 'lang="fr"' in sheet
-    order = officer_a.get(f"/transfers/{tid}/order?lang=ar").get_data(as_text=True)
+    order = officer_a.get(f"/transfers/{tid}/order?paper=ar").get_data(as_text=True)
     assert 'lang="ar"' in order and 'dir="rtl"' in order
+    # a paper in French does not switch the portal's language
+    officer_a.get(f"/transfers/{tid}/order?paper=fr")
+    assert '<html lang="ar"' in officer_a.get("/transfers/").get_data(as_text=True)
     assert officer_a.post(f"/transfers/{tid}/depart", data={}).status_code == 302
     assert officer_b.post(f"/transfers/{tid}/complete", data={}).status_code == 302
     assert status_of(app, tid) == "completed"
