@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
@@ -493,13 +493,15 @@ def move(
     note: str = "",
     kind: str = "transfer",
     override: bool = False,
+    waived: Collection[tuple[str, str]] = (),
 ) -> Detainee:
     """Move a detainee to another establishment (used by the transfers module), atomically.
 
     Checks the actor's permission (``detainees.move``) and that they work at the origin or
     the destination, takes the detainee's lock first (the lock order), asks the modules'
     ``transfer_blockers`` with a :class:`~core.vetoes.MoveContext`, then moves and tells
-    ``on_detainee_transferred`` inside the same transaction.
+    ``on_detainee_transferred`` inside the same transaction. ``waived``: overridable blockers
+    a director already went ahead over (``(module, code)`` pairs; see :func:`core.vetoes.check`).
     """
     _may_move(actor, det, destination)
     lock_detainee(det)
@@ -532,6 +534,7 @@ def move(
         vetoes.MOVE_BLOCKED,
         actor,
         override=override,
+        waived=waived,
         detainee=det,
         destination=destination,
         context=context,

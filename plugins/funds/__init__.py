@@ -121,6 +121,13 @@ def release_blockers(detainee: Any) -> list[Any]:
 
 
 @hookimpl
+def transfer_blockers(detainee: Any) -> list[Any]:
+    from plugins.funds import services
+
+    return services.transfer_blockers(detainee)
+
+
+@hookimpl
 def on_detainee_released(detainee: Any, actor: Any) -> None:
     from plugins.funds import services
 

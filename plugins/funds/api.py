@@ -48,6 +48,22 @@ class WithdrawalIn(ApiModel):
     _amount = field_validator("amount", mode="before")(_check_amount)
 
 
+def _check_hold(value: Any) -> str:
+    if isinstance(value, str) and value.strip() in ("0", "0.00"):
+        return value.strip()
+    return _check_amount(value)
+
+
+class HoldIn(ApiModel):
+    amount: str = Field(
+        description='The amount in MAD to keep on hold ("0" lifts the hold), e.g. "50.00".',
+        examples=["50.00"],
+    )
+    memo: str = Field(max_length=300)
+
+    _amount = field_validator("amount", mode="before")(_check_hold)
+
+
 class AccountOut(BaseModel):
     balance: str
     available: str
@@ -146,3 +162,21 @@ def transactions(rn: str, user: User) -> dict[str, Any]:
     page, per_page = pagination()
     _view, items, total = services.list_transactions(rn, user, page, per_page)
     return page_payload([m.as_json() for m in items], total, page, per_page)
+
+
+@bp.post("/accounts/<rn>/hold")
+@endpoint(
+    "Set the amount on hold on a detainee's account (0 lifts it)",
+    body=HoldIn,
+    response=AccountOut,
+    permission="funds.write",
+    tags=["funds"],
+    errors=(403, 404, 409, 422),
+    description="Money on hold cannot be spent nor paid out; it blocks a release, and a move "
+    "to another establishment until lifted or overridden by a director. 409 "
+    "`insufficient_funds` when the available balance is below the amount.",
+)
+def set_hold(rn: str, body: HoldIn, user: User) -> dict[str, Any]:
+    det = get_detainee(rn, user)
+    services.set_hold(det, user, amount=body.amount, memo=body.memo)
+    return services.view_account(rn, user).as_json()

@@ -150,6 +150,13 @@ def on_detainee_transferred(detainee: Any, source: Any, destination: Any, actor:
 
 
 @hookimpl
+def transfer_blockers(detainee: Any) -> list[Any]:
+    from .services.lifecycle import transfer_blockers as blockers
+
+    return blockers(detainee)
+
+
+@hookimpl
 def on_detainee_released(detainee: Any, actor: Any) -> None:
     from .services import cancel_future_for_detainee
 

@@ -67,6 +67,7 @@ from plugins.funds.services.life_events import (
     on_released,
     on_transferred,
     release_blockers,
+    transfer_blockers,
 )
 from plugins.funds.services.localtime import LOCAL_TZ, local_day_bounds, today_local
 from plugins.funds.services.money import (
@@ -155,6 +156,7 @@ __all__ = [
     "statement",
     "to_decimal",
     "today_local",
+    "transfer_blockers",
     "tx_label",
     "update_settings",
     "utcnow",

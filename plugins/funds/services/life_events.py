@@ -12,8 +12,8 @@ from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Conflict
 from core.establishments.models import Establishment
-from core.principals import Principal
-from core.scoping import unscoped
+from core.principals import Principal, current_principal
+from core.scoping import can_see_establishment, unscoped
 from core.vetoes import Blocker
 from plugins.funds.models import AccountStatus, LedgerKind, Transaction, TxType
 from plugins.funds.services.accounts import (
@@ -50,6 +50,29 @@ def release_blockers(det: Detainee) -> list[Blocker]:
             held=money(b.held),
         )
         return [Blocker("money_on_hold", "funds", message, overridable=False)]
+    return []
+
+
+def transfer_blockers(det: Detainee) -> list[Blocker]:
+    """Money on hold stops a move between establishments until the accountant lifts it, or a
+    director goes ahead anyway (overridable: the hold follows the account, which moves with
+    the detainee). A court or hospital trip that returns to the origin is not asked about:
+    ``core.detainees.services.move`` is not called for it, and the transfers module asks with
+    the move's context."""
+    if can_see_establishment(current_principal(), det.establishment_id):
+        account = account_of(det)
+    else:  # the destination's staff complete a move: they must see the hold too
+        with unscoped("funds: is money on hold for a detainee moved to this establishment?"):
+            account = account_of(det)
+    if account is None or account.status == AccountStatus.closed:
+        return []
+    b = balances_of(account)
+    if b.held > 0:
+        message = _l(
+            "Funds: %(held)s MAD are on hold on the detainee's account.",
+            held=money(b.held),
+        )
+        return [Blocker("money_on_hold", "funds", message, overridable=True)]
     return []
 
 

@@ -1,0 +1,150 @@
+"""Reading transfers: the queue of one's establishments (filtered, paged in SQL), a detainee's
+transfers, the dashboard's figures, the destination's occupancy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from core.db import session as db_session
+from core.detainees.models import Detainee
+from core.establishments.services import population_by_establishment
+from core.identity.services import require
+from core.principals import Principal
+from core.scoping import can_see_establishment, establishment_ids
+from plugins.transfers.models import ACTIVE_STATUSES, Transfer
+from plugins.transfers.services.common import local_day_bounds, today_local, visible
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str = ""  # a status code, "active", or "" for all
+    kind: str = ""
+    direction: str = ""  # "out" (leaving my establishments), "in" (arriving), ""
+    establishment_id: int | None = None
+    registration_number: str = ""
+
+
+def _filtered(user: Principal, f: Filters) -> Any:
+    stmt = visible(select(Transfer), user)
+    if f.status == "active":
+        stmt = stmt.where(Transfer.status.in_(ACTIVE_STATUSES))
+    elif f.status:
+        stmt = stmt.where(Transfer.status == f.status)
+    if f.kind:
+        stmt = stmt.where(Transfer.kind == f.kind)
+    ids = establishment_ids(user)
+    if f.establishment_id is not None:
+        ids = frozenset({f.establishment_id})
+    if ids is not None:
+        allowed = sorted(ids) or [-1]
+        if f.direction == "out":
+            stmt = stmt.where(Transfer.origin_id.in_(allowed))
+        elif f.direction == "in":
+            stmt = stmt.where(Transfer.destination_id.in_(allowed))
+        elif f.establishment_id is not None:
+            stmt = stmt.where(
+                or_(Transfer.origin_id.in_(allowed), Transfer.destination_id.in_(allowed))
+            )
+    if f.registration_number:
+        stmt = stmt.join(Detainee, Detainee.id == Transfer.detainee_id).where(
+            Detainee.registration_number == f.registration_number
+        )
+    return stmt
+
+
+def list_transfers(
+    user: Principal, f: Filters, page: int, per_page: int
+) -> tuple[list[Transfer], int]:
+    """One page of the transfers the user may see, newest first, and how many in all."""
+    require(user, "transfers.view")
+    stmt = _filtered(user, f)
+    total = db_session().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db_session().scalars(
+        stmt.order_by(Transfer.created_at.desc(), Transfer.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(rows.unique()), int(total or 0)
+
+
+def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[Transfer]:
+    """A detainee's transfers (current first, then the past ones, newest first) — every
+    establishment's: the profile shows the whole history of a record one may see."""
+    stmt = (
+        select(Transfer)
+        .where(Transfer.detainee_id == det.id)
+        .order_by(Transfer.created_at.desc(), Transfer.id.desc())
+        .limit(limit)
+    )
+    return list(db_session().scalars(stmt).unique())
+
+
+@dataclass(frozen=True)
+class DashboardFigures:
+    departures_today: int
+    arrivals_today: int
+    pending_approvals: int
+    pending_acceptances: int
+    in_transit: int
+
+
+def dashboard_figures(user: Principal) -> DashboardFigures:
+    """Today's departures (scheduled today or left today from my establishments), arrivals
+    (on the way to or arrived today at my establishments), approvals and acceptances waiting."""
+    ids = establishment_ids(user)
+    allowed = None if ids is None else (sorted(ids) or [-1])
+    today = today_local()
+    start, end = local_day_bounds(today)
+    sess = db_session()
+
+    def count(*where: Any) -> int:
+        return int(sess.scalar(select(func.count(Transfer.id)).where(*where)) or 0)
+
+    def mine(column: Any) -> Any:
+        return column.in_(allowed) if allowed is not None else column.isnot(None)
+
+    departures = count(
+        mine(Transfer.origin_id),
+        or_(
+            (Transfer.status == "scheduled") & (Transfer.scheduled_for == today),
+            (Transfer.departed_at >= start) & (Transfer.departed_at < end),
+        ),
+    )
+    arrivals = count(
+        mine(Transfer.destination_id),
+        or_(
+            Transfer.status == "in_transit",
+            (Transfer.completed_at >= start) & (Transfer.completed_at < end),
+        ),
+    )
+    return DashboardFigures(
+        departures_today=departures,
+        arrivals_today=arrivals,
+        pending_approvals=count(mine(Transfer.origin_id), Transfer.status == "requested"),
+        pending_acceptances=count(mine(Transfer.destination_id), Transfer.status == "approved"),
+        in_transit=count(
+            or_(mine(Transfer.origin_id), mine(Transfer.destination_id)),
+            Transfer.status == "in_transit",
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    population: int
+    capacity: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.population / self.capacity) if self.capacity else 0
+
+
+def destination_occupancy(transfer: Transfer, user: Principal) -> Occupancy | None:
+    """The destination's occupancy against its capacity (shown to whoever decides there)."""
+    if not can_see_establishment(user, transfer.destination_id):
+        return None
+    pop = population_by_establishment([transfer.destination_id]).get(transfer.destination_id, 0)
+    return Occupancy(pop, transfer.destination.capacity)

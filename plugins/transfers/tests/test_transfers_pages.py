@@ -1,0 +1,258 @@
+"""The transfers pages: who may open each (each role, own/other establishment, anonymous),
+the journey through the pages, bad input, the printable papers in Arabic and French."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from plugins.transfers.tests.helpers import (
+    DEST,
+    ORIGIN,
+    OTHER,
+    detainee,
+    establishment_of,
+    make_transfer,
+    status_of,
+)
+
+ROLES = (
+    "central_admin",
+    "director",
+    "registry_clerk",
+    "visits_officer",
+    "doctor",
+    "nurse",
+    "accountant",
+    "transfers_officer",
+    "complaints_officer",
+    "auditor",
+)
+
+
+@pytest.fixture
+def nocsrf(app):
+    before = app.config.get("WTF_CSRF_ENABLED", True)
+    app.config["WTF_CSRF_ENABLED"] = False
+    yield app
+    app.config["WTF_CSRF_ENABLED"] = before
+
+
+def test_anonymous_is_sent_to_sign_in(app, client, factories):
+    tid = make_transfer(app, detainee(app, factories))
+    for path in (
+        "/transfers/",
+        "/transfers/new",
+        f"/transfers/{tid}",
+        "/transfers/bulk",
+        "/transfers/hearings",
+        f"/transfers/{tid}/order",
+        f"/transfers/{tid}/escort",
+    ):
+        resp = client.get(path)
+        assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
+    assert client.post(f"/transfers/{tid}/cancel", data={}).status_code in (302, 400)
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("side", [ORIGIN, DEST, OTHER])
+def test_who_may_open_the_pages(app, client, factories, login_as, role, side):
+    tid = make_transfer(app, detainee(app, factories))
+    login_as(role, side)
+    viewer = role in ("central_admin", "auditor") or (
+        role in ("director", "transfers_officer") and side != OTHER
+    )
+    index = client.get("/transfers/")
+    assert index.status_code == (
+        200 if role in ("central_admin", "auditor", "director", "transfers_officer") else 403
+    )
+    page = client.get(f"/transfers/{tid}")
+    assert page.status_code == (
+        200 if viewer else (404 if role in ("director", "transfers_officer") else 403)
+    ), (role, side)
+    for path in (f"/transfers/{tid}/order?paper=fr", f"/transfers/{tid}/escort-sheet?paper=ar"):
+        assert client.get(path).status_code == page.status_code
+    requester = role == "transfers_officer"
+    assert client.get("/transfers/new").status_code == (200 if requester else 403)
+    assert client.get("/transfers/bulk").status_code == (200 if requester else 403)
+    escort = client.get(f"/transfers/{tid}/escort")
+    assert escort.status_code == (
+        200 if requester and side == ORIGIN else (404 if requester and side == OTHER else 403)
+    )
+
+
+def test_the_page_shows_only_the_steps_the_user_may_take(app, client, factories, login_as):
+    tid = make_transfer(app, detainee(app, factories))
+    login_as("transfers_officer", ORIGIN)
+    html = client.get(f"/transfers/{tid}").get_data(as_text=True)
+    assert 'data-testid="do-cancel"' in html and 'data-testid="do-approve"' not in html
+    client.post("/logout")
+    login_as("director", ORIGIN)
+    html = client.get(f"/transfers/{tid}").get_data(as_text=True)
+    assert 'data-testid="do-approve"' in html
+
+
+def test_the_journey_through_the_pages(app, nocsrf, factories, login_as):
+    rn = detainee(app, factories)
+    from core.testing import TEST_PASSWORD
+
+    def signed_in(role: str, est: str) -> Any:
+        c = app.test_client()
+        with app.app_context():
+            u = factories.user(role, (est,))
+        c.post("/login", data={"username": u.username, "password": TEST_PASSWORD})
+        return c
+
+    officer_a = signed_in("transfers_officer", ORIGIN)
+    resp = officer_a.post(
+        "/transfers/new",
+        data={"detainee": rn, "kind": "transfer", "destination": DEST, "reason": "overcrowding"},
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:2000]
+    tid = int(resp.headers["Location"].rstrip("/").split("/")[-1])
+    director_a = signed_in("director", ORIGIN)
+    assert (
+        director_a.post(
+            f"/transfers/{tid}/approve", data={"approve-judicial_authorisation": ""}
+        ).status_code
+        == 302
+    )
+    officer_b = signed_in("transfers_officer", DEST)
+    page = officer_b.get(f"/transfers/{tid}").get_data(as_text=True)
+    assert 'data-testid="transfer-occupancy"' in page
+    assert officer_b.post(f"/transfers/{tid}/accept", data={}).status_code == 302
+    assert (
+        officer_a.post(
+            f"/transfers/{tid}/schedule",
+            data={"schedule-date": "2999-01-01", "schedule-vehicle": "V-12"},
+        ).status_code
+        == 302
+    )
+    assert (
+        officer_a.post(
+            f"/transfers/{tid}/escort",
+            data={"risk_escape": "y", "bags": "2", "seal_numbers": "S-1, S-2"},
+        ).status_code
+        == 302
+    )
+    sheet = officer_a.get(f"/transfers/{tid}/escort-sheet?paper=fr").get_data(as_text=True)
+    assert "S-1, S-2" in sheet and 'lang="fr"' in sheet
+    order = officer_a.get(f"/transfers/{tid}/order?paper=ar").get_data(as_text=True)
+    assert 'lang="ar"' in order and 'dir="rtl"' in order
+    # a paper in French does not switch the portal's language
+    officer_a.get(f"/transfers/{tid}/order?paper=fr")
+    assert '<html lang="ar"' in officer_a.get("/transfers/").get_data(as_text=True)
+    assert officer_a.post(f"/transfers/{tid}/depart", data={}).status_code == 302
+    assert officer_b.post(f"/transfers/{tid}/complete", data={}).status_code == 302
+    assert status_of(app, tid) == "completed"
+    assert establishment_of(app, rn) == DEST
+    again = officer_b.post(f"/transfers/{tid}/complete", data={})
+    assert again.status_code in (403, 409)
+
+
+@pytest.mark.parametrize(
+    "data, field",
+    [
+        ({"reason": "other"}, "reason_text"),
+        ({"reason": "teleport"}, "reason"),
+        ({"detainee": "9999-999999"}, "detainee"),
+        ({"detainee": "x\x00"}, "detainee"),
+        ({"planned_for": "12000-01-01"}, "planned_for"),
+        ({"destination": "ZZZ"}, "destination"),
+        ({"note": "n" * 501}, "note"),
+    ],
+)
+def test_bad_request_forms_are_422_beside_the_field(
+    app, nocsrf, client, factories, login_as, data, field
+):
+    rn = detainee(app, factories)
+    login_as("transfers_officer", ORIGIN)
+    body = {"detainee": rn, "kind": "transfer", "destination": DEST, "reason": "overcrowding"}
+    body.update(data)
+    resp = client.post("/transfers/new", data=body)
+    assert resp.status_code == 422
+    assert f'id="{field}-error"' in resp.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    "action, data",
+    [
+        ("schedule", {"schedule-date": "29999-01-01"}),
+        ("schedule", {"schedule-date": "2001-01-01"}),
+        ("cancel", {"cancel-reason": ""}),
+        ("cancel", {"cancel-reason": "\x00"}),
+        ("depart", {}),
+    ],
+)
+def test_bad_step_forms_change_nothing(app, nocsrf, client, factories, login_as, action, data):
+    tid = make_transfer(app, detainee(app, factories), "accepted")
+    login_as("transfers_officer", ORIGIN)
+    resp = client.post(f"/transfers/{tid}/{action}", data=data)
+    assert resp.status_code in (400, 409, 422)
+    assert status_of(app, tid) == "accepted"
+
+
+def test_bad_query_strings_are_never_500(app, client, factories, login_as):
+    make_transfer(app, detainee(app, factories))
+    login_as("transfers_officer", ORIGIN)
+    for q in (
+        "?page=99999999999999999999",
+        "?status=%00",
+        "?kind=x&direction=y",
+        "?q=%D9%A2%D9%A0",
+        "?establishment=\x00",
+        "?page=-1",
+    ):
+        assert client.get("/transfers/" + q).status_code in (200, 400, 404), q
+    assert client.get("/transfers/hearings?establishment=%00").status_code == 200
+    assert client.get("/transfers/99999999999999999999").status_code == 404
+    assert client.get("/transfers/bulk/99999999999999999999").status_code == 404
+
+
+def test_bulk_transfer_requests_one_per_detainee_with_a_summary(
+    app, nocsrf, client, factories, login_as
+):
+    rns = [detainee(app, factories) for _i in range(3)]
+    elsewhere = detainee(app, factories, OTHER)
+    make_transfer(app, rns[2])  # already under way
+    login_as("transfers_officer", ORIGIN)
+    numbers = "\n".join([rns[0], rns[1], rns[2], elsewhere, "nonsense"])
+    resp = client.post(
+        "/transfers/bulk",
+        data={"origin": ORIGIN, "destination": DEST, "reason": "overcrowding", "numbers": numbers},
+    )
+    assert resp.status_code == 302, resp.get_data(as_text=True)[:1000]
+    summary = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="bulk-requested">2<' in summary
+    assert 'data-testid="bulk-refused">3<' in summary
+
+
+def test_hearings_page_records_and_charts(app, nocsrf, client, factories, login_as):
+    rn = detainee(app, factories)
+    login_as("transfers_officer", ORIGIN)
+    page = client.get("/transfers/hearings").get_data(as_text=True)
+    assert "transfers-hearings-chart" in page
+    resp = client.post(
+        "/transfers/hearings", data={"detainee": rn, "court": "TPI Casablanca", "escort_hours": "8"}
+    )
+    assert resp.status_code == 302
+    bad = client.post(
+        "/transfers/hearings", data={"detainee": rn, "court": "TPI", "escort_hours": "999"}
+    )
+    assert bad.status_code == 422
+    from core.db import session
+    from plugins.transfers.models import RemoteHearing
+
+    with app.app_context():
+        assert [h.escort_hours for h in session().query(RemoteHearing)] == [8]
+
+
+def test_dashboard_widget_and_profile_panel(app, client, factories, login_as):
+    rn = detainee(app, factories)
+    make_transfer(app, rn)
+    login_as("director", ORIGIN)
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="transfers-widget-approvals">1<' in dash
+    profile = client.get(f"/detainees/{rn}").get_data(as_text=True)
+    assert "transfers/" in profile
