@@ -91,7 +91,20 @@ def plugin_periodic_tasks() -> list[Any]:
 def portal_nav_items(user: Any) -> list[NavItem]:
     return [
         NavItem("health.index", _l("Health"), order=50, permission="health.read"),
-        NavItem("health.figures", _l("Health figures"), order=51, permission="health.stats"),
+        NavItem(
+            "health.figures",
+            _l("Health figures"),
+            order=51,
+            permission="health.stats",
+            roles=("director", "central_admin", "head_doctor"),
+        ),
+        NavItem(
+            "health.access_search",
+            _l("Health file readers"),
+            order=52,
+            permission="health.access_log",
+            roles=("auditor", "central_admin"),
+        ),
     ]
 
 
