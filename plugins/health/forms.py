@@ -4,6 +4,7 @@ consultation, not two. Services check every value again."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from wtforms import (
     BooleanField,
     DateField,
@@ -185,9 +186,10 @@ class UnitForm(OnceForm):
     establishment = SelectField(_l("Establishment"), choices=[])
     kind = SelectField(_l("Kind"), choices=UNIT_CHOICES, default="general")
     name = _line(_l("Name"), required=True, max_len=120)
+    name_ar = _line(_l("Name in Arabic"), max_len=120)
     schedule = _line(_l("Schedule"), max_len=300, placeholder=_l("Mon–Fri 08:30–16:30"))
 
 
 class UnitEditForm(IdmajForm):
     schedule = _line(_l("Schedule"), max_len=300)
-    active = BooleanField(_l("Open"))
+    active = BooleanField(lazy_pgettext("medical unit", "Open"))

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from core.db import session as db_session
@@ -26,7 +27,7 @@ LABELS: dict[str, Any] = {
     "draft": _l("Draft"),
     "signed": _l("Signed"),
     "stopped": _l("Stopped"),
-    "requested": _l("Requested"),
+    "requested": lazy_pgettext("referral", "Requested"),
     "transfer_requested": _l("Hospital move requested"),
     "done": _l("Done"),
     "cancelled": _l("Cancelled"),

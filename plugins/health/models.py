@@ -322,10 +322,17 @@ class MedicalUnit(EstablishmentScoped, Base):
     )
     kind: Mapped[UnitKind] = mapped_column(value_enum(UnitKind, 20, check="kind"))
     name: Mapped[str] = mapped_column(String(120))
+    name_ar: Mapped[str] = mapped_column(String(120), default="")
     schedule: Mapped[str] = mapped_column(String(300), default="")
     active: Mapped[bool] = mapped_column(default=True)
 
     establishment: Mapped[Establishment] = relationship()
+
+    def display_name(self, locale: str | None = None) -> str:
+        """Arabic on Arabic pages when recorded, else the French name."""
+        if (locale or "").startswith("ar") and self.name_ar:
+            return self.name_ar
+        return self.name
 
 
 class Change(Base):

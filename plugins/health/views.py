@@ -232,6 +232,7 @@ def unit_new() -> Any:
                 est,
                 kind=form.kind.data,
                 name=form.name.data,
+                name_ar=form.name_ar.data or "",
                 schedule=form.schedule.data or "",
             )
         except DomainError as exc:
@@ -713,7 +714,7 @@ def appointment_new(rn: str) -> Any:
     with acc.reading():
         units_here = [u for u in care.units([acc.file.establishment_id]) if u.active]
     form.unit_id.choices = [("", _("No particular unit"))] + [
-        (str(u.id), u.name) for u in units_here
+        (str(u.id), u.display_name(labels.lang())) for u in units_here
     ]
 
     def act(f: forms.AppointmentForm) -> Any:

@@ -225,7 +225,13 @@ def units(establishment_ids: list[int] | None = None) -> list[MedicalUnit]:
 
 
 def add_unit(
-    actor: Any, establishment: Establishment, *, kind: Any, name: Any, schedule: Any = ""
+    actor: Any,
+    establishment: Establishment,
+    *,
+    kind: Any,
+    name: Any,
+    schedule: Any = "",
+    name_ar: Any = "",
 ) -> MedicalUnit:
     if not has_permission(actor, UNITS):
         raise Forbidden(_("You are not allowed to do this."))
@@ -234,6 +240,7 @@ def add_unit(
         establishment_id=establishment.id,
         kind=choice(kind, UnitKind, "kind"),
         name=clean_text(name, "name", required=True, max_len=120, line=True),
+        name_ar=clean_text(name_ar, "name_ar", max_len=120, line=True),
         schedule=clean_text(schedule, "schedule", max_len=300, line=True),
     )
     db_session().add(row)

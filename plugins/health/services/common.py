@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import update
 
 from core.audit import services as audit
@@ -45,7 +46,13 @@ def clean_text(
     if required and not value:
         raise invalid(**{field: _("This field is required.")})
     if len(value) > max_len:
-        raise invalid(**{field: _("At most %(num)d characters.", num=max_len)})
+        raise invalid(
+            **{
+                field: ngettext(
+                    "At most %(num)d character.", "At most %(num)d characters.", max_len
+                )
+            }
+        )
     return value
 
 

@@ -40,6 +40,7 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("name", sa.String(length=120), nullable=False),
+        sa.Column("name_ar", sa.String(length=120), nullable=False),
         sa.Column("schedule", sa.String(length=300), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
