@@ -48,6 +48,22 @@ bp = Blueprint(
 PER_PAGE = 20
 
 
+def care_page(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Pages about one file: the care team, or a clinician / the medical inspector who may ask
+    for emergency access (the file itself decides, in ``_open``); anybody else gets 403."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not current_user.is_authenticated:
+            return redirect(url_for("auth.login", next=request.full_path))
+        if not (access.is_clinician(current_user) or access.may_ask_emergency(current_user)):
+            abort(403)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 @bp.app_context_processor
 def _health_labels() -> dict[str, Any]:
     return {"health_label": labels.label}
@@ -278,7 +294,7 @@ def unit_edit(unit_id: int) -> Any:
 
 
 @bp.get("/files/<rn>")
-@permission_required(READ)
+@care_page
 def file(rn: str) -> Any:
     acc = _open(rn, "file")
     with acc.reading():
@@ -306,7 +322,7 @@ def file(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/screening", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def screening(rn: str) -> Any:
     acc = _open(rn, "screening", write=True)
     form = forms.ScreeningForm()
@@ -335,7 +351,7 @@ def screening(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/allergies/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def allergy_new(rn: str) -> Any:
     acc = _open(rn, "allergy", write=True)
     return _form_page(
@@ -351,7 +367,7 @@ def allergy_new(rn: str) -> Any:
 
 
 @bp.post("/files/<rn>/allergies/<int:allergy_id>/remove")
-@permission_required(READ)
+@care_page
 def allergy_remove(rn: str, allergy_id: int) -> Any:
     return _post_action(
         rn,
@@ -362,7 +378,7 @@ def allergy_remove(rn: str, allergy_id: int) -> Any:
 
 
 @bp.route("/files/<rn>/problems/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def problem_new(rn: str) -> Any:
     acc = _open(rn, "problem", write=True)
     return _form_page(
@@ -376,7 +392,7 @@ def problem_new(rn: str) -> Any:
 
 
 @bp.post("/files/<rn>/problems/<int:problem_id>/resolve")
-@permission_required(READ)
+@care_page
 def problem_resolve(rn: str, problem_id: int) -> Any:
     return _post_action(
         rn,
@@ -387,7 +403,7 @@ def problem_resolve(rn: str, problem_id: int) -> Any:
 
 
 @bp.route("/files/<rn>/vaccinations/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def vaccination_new(rn: str) -> Any:
     acc = _open(rn, "vaccination", write=True)
     return _form_page(
@@ -406,7 +422,7 @@ def vaccination_new(rn: str) -> Any:
 
 
 @bp.get("/files/<rn>/consultations")
-@permission_required(READ)
+@care_page
 def consultation_list(rn: str) -> Any:
     acc = _open(rn, "consultations")
     page = page_number(request.args.get("page"))
@@ -422,7 +438,7 @@ def consultation_list(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/consultations/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def consultation_new(rn: str) -> Any:
     acc = _open(rn, "consultation", write=True)
     form = forms.ConsultationForm()
@@ -449,7 +465,7 @@ def consultation_new(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/consultations/<int:cid>", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def consultation(rn: str, cid: int) -> Any:
     acc = _open(rn, "consultation")
     try:
@@ -487,7 +503,7 @@ def consultation(rn: str, cid: int) -> Any:
 
 
 @bp.post("/files/<rn>/consultations/<int:cid>/sign")
-@permission_required(READ)
+@care_page
 def consultation_sign(rn: str, cid: int) -> Any:
     return _post_action(
         rn,
@@ -501,7 +517,7 @@ def consultation_sign(rn: str, cid: int) -> Any:
 
 
 @bp.route("/files/<rn>/prescriptions/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def prescription_new(rn: str) -> Any:
     acc = _open(rn, "prescription", write=True)
     return _form_page(
@@ -523,7 +539,7 @@ def prescription_new(rn: str) -> Any:
 
 
 @bp.get("/files/<rn>/prescriptions/<int:pid>")
-@permission_required(READ)
+@care_page
 def prescription(rn: str, pid: int) -> Any:
     acc = _open(rn, "prescription")
     try:
@@ -543,7 +559,7 @@ def prescription(rn: str, pid: int) -> Any:
 
 
 @bp.get("/files/<rn>/prescriptions/<int:pid>/print")
-@permission_required(READ)
+@care_page
 def prescription_print(rn: str, pid: int) -> Any:
     """The printable prescription, in Arabic (``?lang=ar``, the default) or French."""
     acc = _open(rn, "print")
@@ -568,7 +584,7 @@ def prescription_print(rn: str, pid: int) -> Any:
 
 
 @bp.post("/files/<rn>/prescriptions/<int:pid>/sign")
-@permission_required(READ)
+@care_page
 def prescription_sign(rn: str, pid: int) -> Any:
     return _post_action(
         rn,
@@ -579,7 +595,7 @@ def prescription_sign(rn: str, pid: int) -> Any:
 
 
 @bp.post("/files/<rn>/prescriptions/<int:pid>/stop")
-@permission_required(READ)
+@care_page
 def prescription_stop(rn: str, pid: int) -> Any:
     return _post_action(
         rn,
@@ -590,7 +606,7 @@ def prescription_stop(rn: str, pid: int) -> Any:
 
 
 @bp.post("/files/<rn>/prescriptions/<int:pid>/dose")
-@permission_required(READ)
+@care_page
 def dose(rn: str, pid: int) -> Any:
     acc = _open(rn, "doses", write=True)
     form = forms.DoseForm()
@@ -621,7 +637,7 @@ def dose(rn: str, pid: int) -> Any:
 
 
 @bp.route("/files/<rn>/fitness", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def fitness(rn: str) -> Any:
     acc = _open(rn, "fitness", write=True)
     if not acc.is_doctor:
@@ -642,7 +658,7 @@ def fitness(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/referrals/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def referral_new(rn: str) -> Any:
     acc = _open(rn, "referral", write=True)
     if not acc.is_doctor:
@@ -664,7 +680,7 @@ def referral_new(rn: str) -> Any:
 
 
 @bp.route("/files/<rn>/referrals/<int:ref_id>/move", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def referral_move(rn: str, ref_id: int) -> Any:
     """Ask the transfers module for a hospital move (only when it is installed)."""
     if not care.hospital_moves_available():
@@ -695,7 +711,7 @@ def referral_move(rn: str, ref_id: int) -> Any:
 
 
 @bp.post("/files/<rn>/referrals/<int:ref_id>/status")
-@permission_required(READ)
+@care_page
 def referral_status(rn: str, ref_id: int) -> Any:
     status = request.form.get("status", "")
     return _post_action(
@@ -707,7 +723,7 @@ def referral_status(rn: str, ref_id: int) -> Any:
 
 
 @bp.route("/files/<rn>/appointments/new", methods=["GET", "POST"])
-@permission_required(READ)
+@care_page
 def appointment_new(rn: str) -> Any:
     acc = _open(rn, "appointment", write=True)
     form = forms.AppointmentForm()
@@ -739,7 +755,7 @@ def appointment_new(rn: str) -> Any:
 
 
 @bp.post("/files/<rn>/appointments/<int:aid>/status")
-@permission_required(READ)
+@care_page
 def appointment_status(rn: str, aid: int) -> Any:
     status = request.form.get("status", "")
     return _post_action(
@@ -754,7 +770,7 @@ def appointment_status(rn: str, aid: int) -> Any:
 
 
 @bp.get("/files/<rn>/history")
-@permission_required(READ)
+@care_page
 def history(rn: str) -> Any:
     acc = _open(rn, "history")
     page = page_number(request.args.get("page"))
