@@ -135,7 +135,7 @@ def test_access_log_is_for_the_care_team_and_auditors(
     with app.app_context():
         user = factories.user(role, (where,) if where else ())
     client = app.test_client()
-    h = api_headers(user) if True else {}
+    h = api_headers(user)
     resp = client.get(f"/api/v1/health/files/{health_world['rn']}/access-log", headers=h)
     assert resp.status_code == status, resp.json
 

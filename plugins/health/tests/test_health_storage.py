@@ -110,7 +110,7 @@ def test_rotate_key_command(app, factories):
 def test_a_signed_consultation_altered_in_the_database_is_flagged(
     app, client, factories, api_headers
 ):
-    rn, cid, pid = _fill(app, factories)
+    rn, cid, _pid = _fill(app, factories)
     with app.app_context():
         doctor = factories.user("doctor", ("EST-A",))
         forged = crypto.encrypt("Rien à signaler")
@@ -158,7 +158,7 @@ def test_production_refuses_to_start_without_a_key(monkeypatch):
 
 
 def test_history_keeps_who_when_where_old_and_new(app, factories):
-    rn, cid, _pid = _fill(app, factories)
+    rn, _cid, _pid = _fill(app, factories)
     with app.app_context():
         doctor = factories.user("doctor", ("EST-A",))
         acc = open_file(rn, doctor)
