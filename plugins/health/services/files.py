@@ -93,7 +93,7 @@ def on_transferred(det: Detainee, source: Any, destination: Any, actor: Any) -> 
                 Appointment.status.in_([AppointmentStatus.booked, AppointmentStatus.checked_in]),
             )
             .values(status=AppointmentStatus.cancelled, status_at=utcnow())
-            .execution_options(synchronize_session=False)
+            .execution_options(synchronize_session="fetch")
         )
         sess.flush()
         audit.record(
