@@ -8,7 +8,7 @@ import datetime as dt
 from typing import Any, Literal
 
 from flask import Blueprint
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from core.api.idempotency import idempotent
 from core.api.toolkit import ApiModel, endpoint, page_payload, pagination
@@ -37,12 +37,12 @@ class ConsultationIn(ApiModel):
     notes: str = Field(max_length=5000)
     diagnosis: str = Field("", max_length=1000)
     vitals: Vitals | None = None
-    telemedicine: bool = False
-    sign: bool = False
+    telemedicine: StrictBool = False
+    sign: StrictBool = False
 
 
 class FitnessIn(ApiModel):
-    fit_to_travel: bool
+    fit_to_travel: StrictBool
     needs: str = Field("", max_length=500)
     until: dt.date | None = None
 
@@ -82,7 +82,7 @@ class AppointmentIn(ApiModel):
     starts_at: dt.datetime
     purpose: str = Field(max_length=300)
     unit_id: int | None = Field(None, ge=1, le=2**31 - 1)
-    telemedicine: bool = False
+    telemedicine: StrictBool = False
 
 
 class CreatedOut(BaseModel):
