@@ -11,6 +11,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from core.db import session as db_session
 from core.db import utcnow
@@ -221,6 +222,7 @@ def all_of(acc: FileAccess) -> list[Consultation]:
     return list(
         db_session().scalars(
             select(Consultation)
+            .options(selectinload(Consultation.addenda))
             .where(Consultation.file_id == acc.file.id)
             .order_by(Consultation.seen_at.desc(), Consultation.id.desc())
         )
