@@ -75,7 +75,7 @@ def _open(rn: str, what: str, *, write: bool = False) -> access.FileAccess:
     except Forbidden:
         abort(403)
     except NotFound:
-        if access.may_ask_emergency(current_user) and not write:
+        if access.may_ask_emergency(current_user) and not write and access.clean_rn(rn):
             # another establishment's detainee: the emergency page says what can be done
             return abort(redirect(url_for("health.emergency", rn=ascii_digits(rn)[:40])))
         abort(404)

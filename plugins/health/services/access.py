@@ -32,6 +32,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
+from core.detainees.services import REGNO_RE
 from core.errors import Conflict, Forbidden, NotFound
 from core.identity.models import User, UserEstablishment, UserRole
 from core.identity.services import has_permission
@@ -134,9 +135,18 @@ def _not_found() -> NotFound:
     return NotFound(_("No health file for this registration number."), code="health_file_not_found")
 
 
+def clean_rn(rn: str) -> str | None:
+    """A registration number as typed (Arabic-Indic digits accepted), or ``None`` when it
+    cannot be one (so NUL and other junk never reach the database)."""
+    rn = ascii_digits(rn or "").strip()
+    return rn if REGNO_RE.match(rn) and len(rn) <= 20 else None
+
+
 def _find_detainee(rn: str) -> Detainee | None:
-    rn = ascii_digits(rn or "").strip()[:40]
-    return db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
+    clean = clean_rn(rn)
+    if clean is None:
+        return None
+    return db_session().scalar(select(Detainee).where(Detainee.registration_number == clean))
 
 
 def _file_of(det: Detainee) -> HealthFile | None:
@@ -198,14 +208,16 @@ def open_file(rn: str, user: Any, *, what: str = "file", write: bool = False) ->
 
 def _emergency_open(rn: str, user: Any) -> FileAccess | None:
     """The file under a current emergency access of ``user``, read through the bypass."""
-    rn = ascii_digits(rn or "").strip()[:40]
+    clean = clean_rn(rn)
+    if clean is None:
+        return None
     grant = db_session().scalar(
         select(EmergencyAccess)
         .join(Detainee, Detainee.id == EmergencyAccess.detainee_id)
         .where(
             EmergencyAccess.user_id == user.id,
             EmergencyAccess.expires_at > utcnow(),
-            Detainee.registration_number == rn,
+            Detainee.registration_number == clean,
         )
         .order_by(EmergencyAccess.expires_at.desc())
         .limit(1)
