@@ -123,8 +123,9 @@ def test_the_escort_learns_fitness_and_needs_never_a_diagnosis(app, factories):
         assert escort.fit_to_travel is True and escort.needs == "Masque FFP2 pendant le trajet"
         assert "Tuberculose" not in repr(escort)
         # the hook answers through the plugin manager (transfers publishes it when installed)
-        from plugins import health
+        from core.plugins import get_plugin_manager
 
+        health = get_plugin_manager().get_plugin("health")
         assert health.transfers_escort_health(get_detainee(w["rn"], SYSTEM)) == escort
         [category] = health.complaints_categories()
         assert category.code == "health.care" and category.office == "doctor"
