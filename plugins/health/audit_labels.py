@@ -9,6 +9,7 @@ from sqlalchemy import select
 from core.contributions import AuditLabels
 from core.db import session
 from core.i18n import current_language
+from plugins.health.labels import LABELS, WHAT
 
 HEALTH_AUDIT_LABELS = AuditLabels(
     actions={
@@ -52,6 +53,7 @@ HEALTH_AUDIT_LABELS = AuditLabels(
         "status": _l("Status"),
         "schedule": _l("Schedule"),
     },
+    values={"what": {code: LABELS[code] for code in WHAT}},
 )
 
 

@@ -38,6 +38,19 @@ LABELS: dict[str, Any] = {
     "file": _l("File"),
     "api": _l("File (API)"),
     "panel": _l("Profile panel"),
+    "consultation": _l("Consultation"),
+    "consultations": _l("Consultations"),
+    "prescription": _l("Prescription"),
+    "print": _l("Printable prescription"),
+    "allergy": _l("Allergy"),
+    "problem": _l("Problem"),
+    "doses": _l("Doses today"),
+    "screening": _l("Arrival screening"),
+    "history": _l("Change history"),
+    "fitness": _l("Fitness to travel"),
+    "referral": _l("Referral to a hospital"),
+    "appointment": _l("Appointments"),
+    "vaccination": _l("Vaccinations"),
     "temperature": _l("Temperature (°C)"),
     "pulse": _l("Pulse (per minute)"),
     "systolic": _l("Blood pressure, systolic (mmHg)"),
@@ -64,6 +77,27 @@ FIELD_LABELS: dict[str, Any] = {
     "fitness_needs": _l("Needs for the journey"),
     "fitness_until": _l("Until"),
 }
+
+
+#: what an access-log line or a read event says was opened (``open_file(what=...)``)
+WHAT = (
+    "file",
+    "api",
+    "panel",
+    "consultation",
+    "consultations",
+    "prescription",
+    "print",
+    "allergy",
+    "problem",
+    "doses",
+    "screening",
+    "history",
+    "fitness",
+    "referral",
+    "appointment",
+    "vaccination",
+)
 
 
 def label(code: Any) -> str:
