@@ -100,11 +100,12 @@ def seed(context: Any) -> None:
         f.detainee_id: f
         for f in sess.scalars(select(HealthFile).where(HealthFile.detainee_id.in_(list(by_id))))
     }
-    # elsewhere: screened on paper at arrival (no contents in the demo)
-    for f in hfiles.values():
-        if f.establishment_id != home.id:
-            f.screened_at = f.screening_due_at - dt.timedelta(hours=20)
     patients = [d for d in held if d.establishment_id == home.id and d.id in hfiles][:12]
+    # everybody else: screened on paper at arrival (no contents in the demo)
+    chosen = {d.id for d in patients}
+    for f in hfiles.values():
+        if f.detainee_id not in chosen:
+            f.screened_at = f.screening_due_at - dt.timedelta(hours=20)
     today = today_local()
     now = utcnow()
     units = {
