@@ -145,7 +145,8 @@ def test_visits_and_core_declare_their_periodic_tasks(app: Any) -> None:
         "visits.generate_slots",
     } <= set(periodic)
     assert not [name for name in periodic if name.startswith("funds.")]
-    assert get_queue(app).due(dt.datetime(2026, 1, 1, 17, 0)) == [
+    due = get_queue(app).due(dt.datetime(2026, 1, 1, 17, 0))
+    assert [name for name in due if name.startswith(("core.", "visits."))] == [
         "core.audit_seal",
         "core.notifications",
         "visits.reminders",
