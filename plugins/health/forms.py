@@ -43,7 +43,11 @@ PREGNANCY_CHOICES = [
     ("unknown", _l("Unknown")),
 ]
 ALLERGY_CHOICES = [("drug", _l("Drug")), ("food", _l("Food")), ("other", _l("Other"))]
-OUTCOME_CHOICES = [("given", _l("Given")), ("refused", _l("Refused")), ("missed", _l("Missed"))]
+OUTCOME_CHOICES = [
+    ("given", _l("Given")),
+    ("refused", lazy_pgettext("dose outcome", "Refused")),
+    ("missed", _l("Missed")),
+]
 UNIT_CHOICES = [
     ("general", _l("General practice")),
     ("dental", _l("Dental")),
