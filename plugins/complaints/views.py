@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -495,7 +495,14 @@ def calendar_propose() -> Any:
         return _calendar_page(_year(), 422, propose=form)
     added = services.propose_year(int(form.year.data), current_user)
     db_session().commit()
-    flash(_("%(n)s holidays proposed from the national calendar.", n=added), "success")
+    flash(
+        ngettext(
+            "%(num)d holiday proposed from the national calendar.",
+            "%(num)d holidays proposed from the national calendar.",
+            added,
+        ),
+        "success",
+    )
     return redirect(url_for("complaints.calendar", year=form.year.data))
 
 

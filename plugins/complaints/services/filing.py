@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -69,8 +70,10 @@ def check_uploads(
 ) -> list[tuple[str, str, bytes]]:
     uploads = [u for u in uploads if u.data or u.filename]
     if len(uploads) > setting("COMPLAINTS_MAX_ATTACHMENTS"):
-        errors["attachments"] = _(
-            "Attach at most %(n)s files.", n=setting("COMPLAINTS_MAX_ATTACHMENTS")
+        errors["attachments"] = ngettext(
+            "Attach at most %(num)d file.",
+            "Attach at most %(num)d files.",
+            setting("COMPLAINTS_MAX_ATTACHMENTS"),
         )
         return []
     limit = setting("COMPLAINTS_MAX_ATTACHMENT_BYTES")
@@ -147,9 +150,10 @@ def _count_today(key: str, day: dt.date) -> None:
     )
     if done.rowcount != 1:
         raise TooManyRequests(
-            _(
-                "You have filed %(n)s complaints today, the most a day: file again tomorrow.",
-                n=setting("COMPLAINTS_DAILY_LIMIT"),
+            ngettext(
+                "You have filed %(num)d complaint today, the most a day: file again tomorrow.",
+                "You have filed %(num)d complaints today, the most a day: file again tomorrow.",
+                setting("COMPLAINTS_DAILY_LIMIT"),
             ),
             retry_after=3600,
             code="daily_limit",

@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from core.audit import services as audit
@@ -215,9 +216,10 @@ def appeal(complaint: Complaint, actor: Principal, reason: Any) -> Complaint:
         raise Conflict(_("This complaint was appealed already."), code="already_appealed")
     if not can_appeal(complaint):
         raise ValidationFailed(
-            _(
-                "The appeal period has ended (%(n)s days after the answer).",
-                n=setting("COMPLAINTS_APPEAL_DAYS"),
+            ngettext(
+                "The appeal period has ended (%(num)d day after the answer).",
+                "The appeal period has ended (%(num)d days after the answer).",
+                setting("COMPLAINTS_APPEAL_DAYS"),
             ),
             code="appeal_period_over",
             fields={"reason": _("The appeal period has ended.")},

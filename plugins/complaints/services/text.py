@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from core.errors import ValidationFailed
 from core.validation import storable
@@ -27,7 +28,9 @@ def clean_line(
     elif required and not text:
         errors[field] = _("This field is required.")
     elif len(text) > max_len:
-        errors[field] = _("Write at most %(n)s characters.", n=max_len)
+        errors[field] = ngettext(
+            "Write at most %(num)d character.", "Write at most %(num)d characters.", max_len
+        )
     return text
 
 
@@ -47,7 +50,9 @@ def clean_text(
     elif required and not text:
         errors[field] = _("This field is required.")
     elif len(text) > max_len:
-        errors[field] = _("Write at most %(n)s characters.", n=max_len)
+        errors[field] = ngettext(
+            "Write at most %(num)d character.", "Write at most %(num)d characters.", max_len
+        )
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 

@@ -17,7 +17,11 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 20
 
 def signed_in(app, user, lang="fr"):
     c = app.test_client()
-    resp = c.post("/login", data={"username": user.username, "password": TEST_PASSWORD}, headers={"Accept-Language": lang})
+    resp = c.post(
+        "/login",
+        data={"username": user.username, "password": TEST_PASSWORD},
+        headers={"Accept-Language": lang},
+    )
     assert resp.status_code == 302
     return c
 
@@ -93,7 +97,7 @@ def test_wrong_attachment_types_and_sizes_are_refused(app, factories) -> None:
 
 
 def test_officer_answers_on_the_page_and_the_letter_prints(app, factories) -> None:
-    visitor, det = family(app, factories)
+    visitor, _det = family(app, factories)
     ref = file_api(app, visitor).json["reference"]
     with app.app_context():
         officer = factories.user("complaints_officer", ("EST-A",))
