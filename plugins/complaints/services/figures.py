@@ -15,8 +15,7 @@ from core.db import session as db_session
 from core.establishments.models import Establishment
 from core.principals import Principal
 
-from ..models import Complaint
-from .access import staff_filter
+from .access import staff_select
 from .calendar import local_day, local_today
 
 
@@ -47,11 +46,7 @@ def _months(today: dt.date) -> list[dt.date]:
 
 
 def figures(user: Principal) -> Figures:
-    stmt = select(Complaint)
-    cond = staff_filter(user)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    sub = stmt.subquery()
+    sub = staff_select(user).subquery()
     sess = db_session()
     result = Figures()
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.audit import services as audit
+from core.contributions import ComplaintCategory
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
@@ -29,7 +30,7 @@ from core.plugins import get_plugin_manager
 
 from ..models import Attachment, Channel, Complaint, DailyCount, EntryKind, NamedStaff, Status
 from ..permissions import FILE
-from .calendar import add_working_days, local_today
+from .calendar import add_working_days, local_day, local_today
 from .categories import all_categories
 from .notify import notify_received
 from .settings import setting
@@ -219,16 +220,47 @@ def file_complaint(
     assert det is not None and cat is not None and chan is not None
 
     det = lock_detainee(det)  # the lock order: the detainee row first
-    today = local_today()
-    _count_today(f"user:{actor.id}" if not staff else f"detainee:{det.id}", today)
-    now = utcnow()
-    due = add_working_days(today, setting("COMPLAINTS_ANSWER_DAYS"))
+    _count_today(f"user:{actor.id}" if not staff else f"detainee:{det.id}", local_today())
+    return record(
+        actor,
+        det,
+        author=None if staff else actor,
+        category=cat,
+        channel=chan,
+        subject=subject_text,
+        body=body_text,
+        confidential=bool(confidential),
+        files=files,
+        named=named,
+    )
+
+
+def record(
+    actor: Any,
+    det: Detainee,
+    *,
+    author: User | None,
+    category: ComplaintCategory,
+    channel: Channel,
+    subject: str,
+    body: str,
+    confidential: bool = False,
+    files: Sequence[tuple[str, str, bytes]] = (),
+    named: Sequence[User] = (),
+    received_at: dt.datetime | None = None,
+) -> Complaint:
+    """Write a complaint already checked by :func:`file_complaint` (and demo data, which
+    files for the demo families): reference, due date, acknowledgement, audit."""
+    now = received_at or utcnow()
+    day = local_day(now)
+    due = add_working_days(day, setting("COMPLAINTS_ANSWER_DAYS"))
+    cat, chan, subject_text, body_text = category, channel, subject, body
     complaint = Complaint(
-        reference=new_reference(today.year),
+        reference=new_reference(day.year),
         establishment_id=det.establishment_id,
         detainee_id=det.id,
-        author_id=None if staff else actor.id,
-        filed_by_id=actor.id,
+        author_id=author.id if author is not None else None,
+        filed_by_id=getattr(actor, "id", None),
         channel=chan,
         category=cat.code,
         office=cat.office,

@@ -15,7 +15,7 @@ from core.detainees.models import Detainee
 from core.principals import Principal
 
 from ..models import Complaint, Entry, Status
-from .access import can_handle, ensure_readable, is_author, staff_filter
+from .access import can_handle, ensure_readable, is_author, staff_select
 from .calendar import local_today
 from .workflow import OPEN_STATUSES
 
@@ -64,11 +64,7 @@ class QueueFilters:
 
 
 def _staff_query(user: Principal) -> Select[Any]:
-    stmt = select(Complaint)
-    cond = staff_filter(user)
-    if cond is not None:
-        stmt = stmt.where(cond)
-    return stmt
+    return staff_select(user)
 
 
 def queue(

@@ -86,6 +86,13 @@ def test_another_establishment_sees_nothing(app, factories, filed, role) -> None
         assert c.get(f"/complaints/{ref}").status_code == 404
     queue = c.get("/complaints/?status=").get_data(as_text=True)
     assert not any(ref in queue for ref in refs.values())
+    with app.app_context():
+        from plugins.complaints import services
+
+        # counts too (they run over subqueries): nothing of EST-A leaks into EST-B's figures
+        assert services.dashboard(user).open == 0
+        assert services.queue(user, services.QueueFilters(status=""), 1, 20)[1] == 0
+        assert services.figures(user).total == 0
 
 
 def test_authors_see_only_their_own(app, filed) -> None:
