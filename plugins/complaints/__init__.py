@@ -151,3 +151,10 @@ def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str
     from .audit_labels import complaint_names
 
     return complaint_names(object_ids)
+
+
+@hookimpl
+def user_data_export(user: Any) -> list[Any]:
+    from plugins.complaints.services.privacy import export_sections
+
+    return export_sections(user)

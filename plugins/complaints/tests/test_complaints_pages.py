@@ -129,3 +129,13 @@ def test_officer_answers_on_the_page_and_the_letter_prints(app, factories) -> No
     # the family sees the answer, not the note
     fam = signed_in(app, visitor).get(f"/complaints/{ref}").get_data(as_text=True)
     assert "Les repas sont servis chauds." in fam and "chef de cuisine" not in fam
+
+
+def test_a_family_downloads_its_complaints_with_its_data(app, factories) -> None:
+    visitor, _det = family(app, factories)
+    ref = file_api(app, visitor).json["reference"]
+    c = signed_in(app, visitor, "fr")
+    data = c.get("/account/data.json").json
+    (row,) = data["sections"]["complaints.complaints"]
+    assert row["reference"] == ref and row["body"] == "Lmakla katji bard kol nhar."
+    assert row["status"] in {"Reçue", "تم التوصل بها"}  # in the account's language
