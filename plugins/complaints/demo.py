@@ -23,8 +23,8 @@ FAMILY_COMPLAINTS = [
     ("food", "الأكل بارد", "Lmakla katji bared kol nhar, w ma kaykfich.", 0, "received"),
     (
         "visits.visit",
-        "Visite écourtée",
-        "Ma visite de samedi a duré dix minutes au lieu de trente.",
+        "الزيارة تقصرات",
+        "Zyarat sebt dazt f 10 d9aye9 bla ma ykmlo tlatin.",
         12,
         "appealed",
     ),
@@ -93,11 +93,11 @@ def seed(context: Any) -> None:
             services.answer(
                 c,
                 officer or SYSTEM,
-                "La visite a été écourtée pour une raison de sécurité ; elle sera compensée.",
+                "تم تقليص مدة الزيارة لسبب أمني، وسيتم تعويضها بزيارة أخرى.",
                 "partly_founded",
             )
             c.answered_at = c.first_answered_at = when + dt.timedelta(days=3)
-            services.appeal(c, family, "La compensation n'a pas été proposée.")
+            services.appeal(c, family, "لم يقترح علينا أي تعويض إلى حد الآن.")
         elif story == "confidential":
             services.acknowledge(c, SYSTEM)
         made.append(c)

@@ -20,10 +20,10 @@ def test_the_demo_family_sees_its_complaints_with_status_due_date_and_answers(
     appealed = next(
         r
         for r in refs
-        if "Visite écourtée" in client.get(f"/complaints/{r}").get_data(as_text=True)
+        if "الزيارة تقصرات" in client.get(f"/complaints/{r}").get_data(as_text=True)
     )
     shown = client.get(f"/complaints/{appealed}?lang=fr").get_data(as_text=True)
-    assert "elle sera compensée" in shown and "En recours" in shown
+    assert "وسيتم تعويضها" in shown and "En recours" in shown
 
 
 def test_the_demo_officer_has_a_queue_with_overdue_complaints(demo_app: Any) -> None:
