@@ -42,6 +42,7 @@ COMPLAINTS_AUDIT_LABELS = AuditLabels(
         "complaints_complaint": _l("Complaint"),
         "complaints_holiday": _l("Public holiday"),
         "complaints_calendar": _l("Calendar year"),
+        "complaints_figures": _l("Complaints figures"),
     },
     fields={
         "category": _l("Category"),

@@ -115,6 +115,8 @@ def new() -> Any:
         if len(detainees) == 1 and not form.detainee.data:
             form.detainee.data = detainees[0].registration_number
     status = 200
+    if request.method == "GET" and staff:
+        form.detainee.data = ascii_digits(request.args.get("detainee") or "")[:20]
     if request.method == "POST":
         if form.validate_on_submit():
             replay = claim(form, current_user)

@@ -18,9 +18,7 @@ def test_the_demo_family_sees_its_complaints_with_status_due_date_and_answers(
     assert len(refs) == 3
     assert "موضوع تظلم" in page and "تم التوصل بها" in page  # appealed, received
     appealed = next(
-        r
-        for r in refs
-        if "الزيارة تقصرات" in client.get(f"/complaints/{r}").get_data(as_text=True)
+        r for r in refs if "الزيارة تقصرات" in client.get(f"/complaints/{r}").get_data(as_text=True)
     )
     shown = client.get(f"/complaints/{appealed}?lang=fr").get_data(as_text=True)
     assert "وسيتم تعويضها" in shown and "En recours" in shown

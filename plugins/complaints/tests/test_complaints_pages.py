@@ -139,3 +139,22 @@ def test_a_family_downloads_its_complaints_with_its_data(app, factories) -> None
     (row,) = data["sections"]["complaints.complaints"]
     assert row["reference"] == ref and row["body"] == "Lmakla katji bard kol nhar."
     assert row["status"] in {"Reçue", "تم التوصل بها"}  # in the account's language
+
+
+def test_the_detainee_profile_panel_and_the_dashboard_widget(app, factories) -> None:
+    visitor, det = family(app, factories)
+    ref = file_api(app, visitor).json["reference"]
+    with app.app_context():
+        officer = factories.user("complaints_officer", ("EST-A",))
+        clerk = factories.user("registry_clerk", ("EST-A",))
+    c = signed_in(app, officer)
+    profile = c.get(f"/detainees/{det.registration_number}").get_data(as_text=True)
+    assert ref in profile
+    assert f"/complaints/new?detainee={det.registration_number}" in profile
+    form = c.get(f"/complaints/new?detainee={det.registration_number}").get_data(as_text=True)
+    assert f'value="{det.registration_number}"' in form
+    assert 'data-testid="complaints-open">' in c.get("/dashboard").get_data(as_text=True)
+    # a registry clerk has no complaints panel nor widget
+    k = signed_in(app, clerk)
+    assert ref not in k.get(f"/detainees/{det.registration_number}").get_data(as_text=True)
+    assert "complaints-open" not in k.get("/dashboard").get_data(as_text=True)
