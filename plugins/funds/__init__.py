@@ -162,3 +162,12 @@ def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str
     from .audit_labels import account_names
 
     return account_names(object_ids)
+
+
+@hookimpl(optionalhook=True)
+def complaints_categories() -> list[Any]:
+    """Published by complaints: complaints about a detainee's money go to the accountant
+    (never called while complaints is absent)."""
+    from core.contributions import ComplaintCategory
+
+    return [ComplaintCategory("funds.money", _l("Money and deposits"), "funds", "accountant", 60)]

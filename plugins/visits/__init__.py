@@ -198,3 +198,21 @@ def audit_object_names(object_type: str, object_ids: list[str]) -> dict[str, str
     from .audit_labels import booking_names
 
     return booking_names(object_ids)
+
+
+@hookimpl(optionalhook=True)
+def complaints_categories() -> list[Any]:
+    """Published by complaints: families may complain about visits, handled by the visits
+    office (never called while complaints is absent)."""
+    from core.contributions import ComplaintCategory
+
+    return [ComplaintCategory("visits.visit", _l("Family visits"), "visits", "visits_officer", 50)]
+
+
+@hookimpl(optionalhook=True)
+def complaints_author_detainees(user: Any) -> list[Any]:
+    """Published by complaints: a family member complains about the detainees they are linked
+    to (approved relations)."""
+    from .services import linked_detainees
+
+    return linked_detainees(user)

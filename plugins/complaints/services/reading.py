@@ -1,0 +1,138 @@
+"""Reading complaints: one by reference (audited), the staff queue (filters, paged in SQL), the
+overdue list, a family's own list, a detainee's complaints, the dashboard's figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, func, select
+
+from core.audit import services as audit
+from core.db import session as db_session
+from core.detainees.models import Detainee
+from core.principals import Principal
+
+from ..models import Complaint, Entry, Status
+from .access import can_handle, ensure_readable, is_author, staff_select
+from .calendar import local_today
+from .workflow import OPEN_STATUSES
+
+
+def find(reference: str) -> Complaint | None:
+    ref = (reference or "").strip().upper()
+    if not ref or len(ref) > 20 or "\x00" in ref:
+        return None
+    return db_session().scalar(select(Complaint).where(Complaint.reference == ref))
+
+
+def get_complaint(reference: str, user: Principal, *, audit_read: bool = True) -> Complaint:
+    """The complaint if ``user`` may read it (404 otherwise); the read is audited."""
+    complaint = ensure_readable(user, find(reference))
+    if audit_read:
+        audit.record(
+            "complaints_complaint.read",
+            "complaints_complaint",
+            complaint.reference,
+            establishment_id=complaint.establishment_id,
+            summary={"as": "author" if is_author(user, complaint) else "staff"},
+            actor=user,
+        )
+    return complaint
+
+
+def visible_entries(complaint: Complaint, user: Principal) -> list[Entry]:
+    """The timeline the reader may see: the author never sees internal notes, nor who acted."""
+    if is_author(user, complaint) and not can_handle(user, complaint):
+        return [e for e in complaint.entries if e.visible_to_author]
+    return list(complaint.entries)
+
+
+def answers(complaint: Complaint, user: Principal) -> list[Entry]:
+    return [e for e in visible_entries(complaint, user) if e.kind.value == "answer"]
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    status: str = ""  # a status code, "open" or "" (all)
+    category: str = ""
+    establishment_id: int | None = None
+    overdue: bool = False
+    mine: bool = False
+    q: str = ""  # a reference or words of the subject
+
+
+def _staff_query(user: Principal) -> Select[Any]:
+    return staff_select(user)
+
+
+def queue(
+    user: Principal, filters: QueueFilters, page: int, per_page: int
+) -> tuple[list[Complaint], int]:
+    stmt = _staff_query(user)
+    if filters.status == "open":
+        stmt = stmt.where(Complaint.status.in_(OPEN_STATUSES))
+    elif filters.status in set(Status):
+        stmt = stmt.where(Complaint.status == Status(filters.status))
+    if filters.category:
+        stmt = stmt.where(Complaint.category == filters.category)
+    if filters.establishment_id is not None:
+        stmt = stmt.where(Complaint.establishment_id == filters.establishment_id)
+    if filters.overdue:
+        stmt = stmt.where(Complaint.status.in_(OPEN_STATUSES), Complaint.due_on < local_today())
+    if filters.mine and getattr(user, "id", None) is not None:
+        stmt = stmt.where(Complaint.assigned_to_id == user.id)
+    if filters.q:
+        q = filters.q.strip()[:100]
+        stmt = stmt.where((Complaint.reference == q.upper()) | Complaint.subject.ilike(f"%{q}%"))
+    total = db_session().scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db_session().scalars(
+        stmt.order_by(Complaint.due_on, Complaint.id).offset((page - 1) * per_page).limit(per_page)
+    )
+    return list(rows), int(total)
+
+
+def my_complaints(user: Principal, page: int, per_page: int) -> tuple[list[Complaint], int]:
+    stmt = select(Complaint).where(Complaint.author_id == user.id)
+    total = db_session().scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = db_session().scalars(
+        stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return list(rows), int(total)
+
+
+def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Complaint]:
+    stmt = _staff_query(user).where(Complaint.detainee_id == detainee.id)
+    return list(db_session().scalars(stmt.order_by(Complaint.received_at.desc()).limit(limit)))
+
+
+def is_overdue(complaint: Complaint, today: dt.date | None = None) -> bool:
+    return complaint.status in OPEN_STATUSES and complaint.due_on < (today or local_today())
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    open: int
+    overdue: int
+    due_this_week: int
+
+
+def dashboard(user: Principal) -> Dashboard:
+    today = local_today()
+    week_end = today + dt.timedelta(days=6 - today.weekday())
+    base = _staff_query(user).where(Complaint.status.in_(OPEN_STATUSES)).subquery()
+    row = (
+        db_session()
+        .execute(
+            select(
+                func.count(),
+                func.count().filter(base.c.due_on < today),
+                func.count().filter(base.c.due_on >= today, base.c.due_on <= week_end),
+            ).select_from(base)
+        )
+        .one()
+    )
+    return Dashboard(int(row[0]), int(row[1]), int(row[2]))
