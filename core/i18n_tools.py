@@ -83,6 +83,8 @@ def update(names: list[str] | None = None) -> None:
             "-k",
             "lazy_gettext",
             "-k",
+            "lazy_pgettext:1c,2",
+            "-k",
             "count_message:1,2",
             "--no-location",
             "--sort-output",

@@ -448,23 +448,16 @@ def test_example_sells_through_the_funds_port(example_app: Any) -> None:
 
 def test_example_contract_roles_and_optional_hooks(example_app: Any) -> None:
     pm = get_plugin_manager(example_app)
-<<<<<<< HEAD
-    assert {h: p for h, p in pm.published.items() if p == "example"} == {
-        "example_item_notes": "example"
-    }
-    assert not pm.hook.complaints_categories.has_spec()  # no complaints module: ignored
-=======
     published = dict(pm.published)
     assert published.pop("example_item_notes") == "example"
     hook = pm.hook.complaints_categories
     if "complaints" in pm.infos:  # installed: it publishes the hook and the example answers
-        assert set(published.values()) == {"complaints"}
+        assert "complaints" in set(published.values())
         assert hook.has_spec()
         assert "example" in [impl.plugin_name for impl in hook.get_hookimpls()]
     else:
-        assert published == {}
+        assert "complaints" not in set(published.values())
         assert not hook.has_spec()  # no complaints module: ignored
->>>>>>> complaints
     result = _cli_output(example_app, "plugins", "--verbose")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()

@@ -42,7 +42,11 @@ PREGNANCY_CHOICES = [
     ("yes", _l("Yes")),
     ("unknown", _l("Unknown")),
 ]
-ALLERGY_CHOICES = [("drug", _l("Drug")), ("food", _l("Food")), ("other", _l("Other"))]
+ALLERGY_CHOICES = [
+    ("drug", _l("Drug")),
+    ("food", lazy_pgettext("allergy type", "Food")),
+    ("other", _l("Other")),
+]
 OUTCOME_CHOICES = [
     ("given", _l("Given")),
     ("refused", lazy_pgettext("dose outcome", "Refused")),
