@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -408,7 +408,7 @@ def bulk() -> Any:
     return render_template("transfers/bulk.html", form=form), status
 
 
-@bp.get("/bulk/<int:batch_id>")
+@bp.route("/bulk/<int:batch_id>", methods=["GET", "POST"])
 @permission_required("transfers.view")
 def bulk_summary(batch_id: int) -> Any:
     from plugins.transfers.models import BulkBatch, Transfer
@@ -416,6 +416,30 @@ def bulk_summary(batch_id: int) -> Any:
     batch = db_session().get(BulkBatch, batch_id) if batch_id < 2**31 else None
     if batch is None or not (services.on_side(current_user, _Sides(batch), "either")):
         abort(404)
+    approval = None
+    form = forms.BulkApproveForm()
+    status = 200
+    can_approve = has_permission(current_user, "transfers.approve") and services.on_side(
+        current_user, _Sides(batch), "origin"
+    )
+    if request.method == "POST":
+        if not can_approve:
+            abort(403)
+        if form.validate_on_submit():
+            approval = services.bulk_approve(
+                batch, current_user, judicial_authorisation=form.judicial_authorisation.data
+            )
+            db_session().commit()
+            flash(
+                ngettext(
+                    "%(num)d transfer approved.",
+                    "%(num)d transfers approved.",
+                    len(approval.approved),
+                ),
+                "success",
+            )
+        else:
+            status = 422
     rows = list(
         db_session()
         .scalars(
@@ -423,7 +447,15 @@ def bulk_summary(batch_id: int) -> Any:
         )
         .unique()
     )
-    return render_template("transfers/bulk_summary.html", batch=batch, rows=rows)
+    waiting = any(t.status.value == "requested" for t in rows)
+    return render_template(
+        "transfers/bulk_summary.html",
+        batch=batch,
+        rows=rows,
+        form=form,
+        approval=approval,
+        can_approve=can_approve and waiting,
+    ), status
 
 
 class _Sides:

@@ -12,7 +12,13 @@
 from __future__ import annotations
 
 from plugins.transfers.services import machine
-from plugins.transfers.services.bulk import BulkResult, bulk_request, parse_numbers
+from plugins.transfers.services.bulk import (
+    ApprovalResult,
+    BulkResult,
+    bulk_approve,
+    bulk_request,
+    parse_numbers,
+)
 from plugins.transfers.services.common import (
     can_view,
     establishment_by_code,
@@ -73,6 +79,7 @@ from plugins.transfers.services.workflow import (
 __all__ = [
     "DEFAULT_ESCORT_HOURS",
     "FLAGS",
+    "ApprovalResult",
     "BulkResult",
     "DashboardFigures",
     "EscortHealthView",
@@ -84,6 +91,7 @@ __all__ = [
     "allowed_actions",
     "approve",
     "blockers",
+    "bulk_approve",
     "bulk_request",
     "can_view",
     "cancel",

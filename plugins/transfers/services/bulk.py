@@ -144,3 +144,42 @@ def bulk_request(
         actor=actor,
     )
     return result
+
+
+@dataclass
+class ApprovalResult:
+    approved: list[int] = field(default_factory=list)
+    blocked: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def bulk_approve(
+    batch: BulkBatch, actor: Principal, *, judicial_authorisation: Any = ""
+) -> ApprovalResult:
+    """The origin's director approves a bulk transfer's requests, each on its own (its own
+    savepoint, its own vetoes; a pretrial detainee needs the reference given): the others go
+    on when one is blocked or refused."""
+    from plugins.transfers.models import Transfer
+
+    require(actor, "transfers.approve")
+    if not can_see_establishment(actor, batch.origin_id):
+        raise Forbidden(_("You are not allowed to do this."))
+    sess = db_session()
+    result = ApprovalResult()
+    pending = sess.scalars(
+        select(Transfer)
+        .where(Transfer.bulk_id == batch.id, Transfer.status == "requested")
+        .order_by(Transfer.id)
+    ).unique()
+    for transfer in list(pending):
+        rn = transfer.detainee.registration_number
+        try:
+            with sess.begin_nested():
+                workflow.approve(transfer, actor, judicial_authorisation=judicial_authorisation)
+            result.approved.append(transfer.id)
+        except Blocked as exc:
+            result.blocked.append((rn, "; ".join(exc.reasons)))
+        except DomainError as exc:
+            why = "; ".join(str(m) for m in exc.fields.values()) or str(exc.message)
+            result.refused.append((rn, why))
+    return result

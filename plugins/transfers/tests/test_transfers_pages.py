@@ -256,3 +256,42 @@ def test_dashboard_widget_and_profile_panel(app, client, factories, login_as):
     assert 'data-testid="transfers-widget-approvals">1<' in dash
     profile = client.get(f"/detainees/{rn}").get_data(as_text=True)
     assert "transfers/" in profile
+
+
+def test_the_director_approves_a_bulk_list_each_on_its_own(
+    app, nocsrf, client, factories, login_as
+):
+    convicted = [detainee(app, factories) for _i in range(2)]
+    pretrial = detainee(app, factories, legal_status="pretrial")
+    login_as("transfers_officer", ORIGIN)
+    resp = client.post(
+        "/transfers/bulk",
+        data={
+            "origin": ORIGIN,
+            "destination": DEST,
+            "reason": "overcrowding",
+            "numbers": " ".join([*convicted, pretrial]),
+        },
+    )
+    summary_url = resp.headers["Location"]
+    assert "bulk-approve" not in client.get(summary_url).get_data(as_text=True)  # officer
+    assert client.post(summary_url, data={}).status_code == 403
+    client.post("/logout")
+    login_as("director", DEST)  # the destination's director may not approve
+    assert client.post(summary_url, data={}).status_code == 403
+    client.post("/logout")
+    login_as("director", ORIGIN)
+    page = client.post(summary_url, data={"judicial_authorisation": ""})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert pretrial in html.split("bulk-approve")[0]  # listed as not approved, with why
+    from core.db import session
+    from plugins.transfers.models import Transfer
+
+    with app.app_context():
+        statuses = sorted(t.status.value for t in session().query(Transfer))
+    assert statuses == ["approved", "approved", "requested"]
+    client.post(summary_url, data={"judicial_authorisation": "TPI 2026/9"})
+    with app.app_context():
+        session().expire_all()
+        assert {t.status.value for t in session().query(Transfer)} == {"approved"}
