@@ -94,6 +94,7 @@ def portal_dashboard_widgets(user: Any) -> list[Widget]:
             template="transfers/widget.html",
             context={
                 "transfers_figures": services.dashboard_figures(user),
+                "transfers_by_establishment": services.dashboard_by_establishment(user),
                 "transfers_hearings": services.monthly_figures(user, months=6),
             },
             order=50,

@@ -52,6 +52,7 @@ from plugins.transfers.services.labels import (
 from plugins.transfers.services.queries import (
     DashboardFigures,
     Filters,
+    dashboard_by_establishment,
     dashboard_figures,
     destination_occupancy,
     detainee_transfers,
@@ -96,6 +97,7 @@ __all__ = [
     "can_view",
     "cancel",
     "complete",
+    "dashboard_by_establishment",
     "dashboard_figures",
     "depart",
     "destination_occupancy",

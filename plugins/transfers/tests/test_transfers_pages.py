@@ -295,3 +295,20 @@ def test_the_director_approves_a_bulk_list_each_on_its_own(
     with app.app_context():
         session().expire_all()
         assert {t.status.value for t in session().query(Transfer)} == {"approved"}
+
+
+def test_the_widget_splits_today_per_establishment_for_national_roles(
+    app, client, factories, login_as
+):
+    make_transfer(app, detainee(app, factories))  # waiting at EST-A
+    make_transfer(app, detainee(app, factories, OTHER), "in_transit", destination=ORIGIN)
+    login_as("central_admin", ())
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="transfers-widget-per-establishment"' in dash
+    from core.principals import SYSTEM
+    from plugins.transfers import services
+
+    with app.app_context():
+        rows = {r.establishment.code: r for r in services.dashboard_by_establishment(SYSTEM)}
+    assert rows[ORIGIN].pending_approvals == 1 and rows[ORIGIN].arrivals == 1
+    assert rows[OTHER].departures == 1
