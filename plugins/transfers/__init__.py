@@ -119,6 +119,27 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
     ]
 
 
+@hookimpl
+def release_blockers(detainee: Any) -> list[Any]:
+    from plugins.transfers.services import life_events
+
+    return life_events.release_blockers(detainee)
+
+
+@hookimpl
+def on_detainee_released(detainee: Any, actor: Any) -> None:
+    from plugins.transfers.services import life_events
+
+    life_events.on_released(detainee, actor)
+
+
+@hookimpl
+def on_detainee_transferred(detainee: Any, actor: Any) -> None:
+    from plugins.transfers.services import life_events
+
+    life_events.on_transferred(detainee, actor)
+
+
 @hookimpl(optionalhook=True)
 def complaints_categories() -> list[ComplaintCategory]:
     return [
