@@ -77,6 +77,16 @@ def plugin_services() -> list[Any]:
 
 
 @hookimpl
+def plugin_periodic_tasks() -> list[Any]:
+    from datetime import timedelta
+
+    from core.contributions import PeriodicTask
+    from plugins.transfers.services import run_queued_batches
+
+    return [PeriodicTask("transfers.bulk", timedelta(minutes=1), run_queued_batches)]
+
+
+@hookimpl
 def portal_nav_items(user: Any) -> list[NavItem]:
     return [NavItem("transfers.index", _l("Transfers"), order=50, permission="transfers.view")]
 

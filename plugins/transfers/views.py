@@ -23,6 +23,7 @@ from core.identity.services import has_permission
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number
 from core.scoping import establishment_ids
+from core.tasks import get_queue
 from core.validation import ascii_digits
 from plugins.transfers import forms, services
 from plugins.transfers.services import machine
@@ -385,23 +386,27 @@ def bulk() -> Any:
         replay = claim(form, current_user)
         if replay is not None:
             return replay
+        numbers = services.parse_numbers(form.numbers.data)
         try:
-            result = services.bulk_request(
+            batch = services.create_batch(
                 form.origin.data,
                 form.destination.data,
-                services.parse_numbers(form.numbers.data),
+                numbers,
                 {"reason": form.reason.data, "reason_text": form.reason_text.data},
                 current_user,
             )
+            if len(numbers) <= services.SYNC_LIMIT:
+                services.process_batch(batch, current_user)
         except DomainError as exc:
             db_session().rollback()
             apply_errors(form, exc)
             status = 422
         else:
-            assert result.batch is not None
-            target = url_for("transfers.bulk_summary", batch_id=result.batch.id)
+            target = url_for("transfers.bulk_summary", batch_id=batch.id)
             complete(form, target)
             db_session().commit()
+            if not batch.done:  # the worker goes on with it, a chunk at a time
+                get_queue().enqueue("transfers.bulk")
             return redirect(target)
     elif request.method == "POST":
         status = 422

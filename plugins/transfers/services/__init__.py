@@ -13,11 +13,15 @@ from __future__ import annotations
 
 from plugins.transfers.services import machine
 from plugins.transfers.services.bulk import (
+    SYNC_LIMIT,
     ApprovalResult,
     BulkResult,
     bulk_approve,
     bulk_request,
+    create_batch,
     parse_numbers,
+    process_batch,
+    run_queued_batches,
 )
 from plugins.transfers.services.common import (
     can_view,
@@ -80,6 +84,7 @@ from plugins.transfers.services.workflow import (
 __all__ = [
     "DEFAULT_ESCORT_HOURS",
     "FLAGS",
+    "SYNC_LIMIT",
     "ApprovalResult",
     "BulkResult",
     "DashboardFigures",
@@ -97,6 +102,7 @@ __all__ = [
     "can_view",
     "cancel",
     "complete",
+    "create_batch",
     "dashboard_by_establishment",
     "dashboard_figures",
     "depart",
@@ -115,12 +121,14 @@ __all__ = [
     "on_side",
     "override",
     "parse_numbers",
+    "process_batch",
     "reason_label",
     "recent_hearings",
     "record_hearing",
     "refusal_label",
     "refuse",
     "request_transfer",
+    "run_queued_batches",
     "schedule",
     "standing",
     "status_label",

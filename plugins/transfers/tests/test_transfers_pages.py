@@ -312,3 +312,51 @@ def test_the_widget_splits_today_per_establishment_for_national_roles(
         rows = {r.establishment.code: r for r in services.dashboard_by_establishment(SYSTEM)}
     assert rows[ORIGIN].pending_approvals == 1 and rows[ORIGIN].arrivals == 1
     assert rows[OTHER].departures == 1
+
+
+def test_a_long_bulk_list_is_worked_through_by_the_task_queue(
+    app, nocsrf, client, factories, login_as, monkeypatch
+):
+    from plugins.transfers import services
+    from plugins.transfers.services import bulk
+
+    monkeypatch.setattr(bulk, "SYNC_LIMIT", 2)
+    monkeypatch.setattr(services, "SYNC_LIMIT", 2)
+    rns = [detainee(app, factories) for _i in range(5)]
+    officer = login_as("transfers_officer", ORIGIN)
+    resp = client.post(
+        "/transfers/bulk",
+        data={
+            "origin": ORIGIN,
+            "destination": DEST,
+            "reason": "overcrowding",
+            "numbers": "\n".join([*rns, "bad"]),
+        },
+    )
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="bulk-progress"' in page
+    assert 'data-testid="bulk-requested">0<' in page
+    with app.app_context():
+        assert services.run_queued_batches(chunk=4) == 6  # two chunks, each committed
+        assert services.run_queued_batches() == 0  # nothing left: never twice
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="bulk-progress"' not in page
+    assert 'data-testid="bulk-requested">5<' in page
+    assert 'data-testid="bulk-refused">1<' in page
+    from core.audit.models import AuditEvent
+    from core.db import session
+
+    with app.app_context():
+        actors = set(
+            session().scalars(
+                select_actor(AuditEvent).where(AuditEvent.action == "transfers.request")
+            )
+        )
+    assert actors == {officer.username}  # made in the officer's name, not the system's
+
+
+def select_actor(model: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(model.actor_username)
