@@ -544,7 +544,8 @@ def complete(transfer: Transfer, actor: Principal) -> Transfer:
         except Exception as exc:  # a module's reaction broke: say so; the caller rolls back
             raise Conflict(
                 _(
-                    "The move was not made: a module failed while following the detainee (%(error)s).",
+                    "The move was not made: a module failed while following the detainee "
+                    "(%(error)s).",
                     error=type(exc).__name__,
                 ),
                 code="reaction_failed",
