@@ -23,7 +23,7 @@ import re
 from collections import deque
 from html.parser import HTMLParser
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 
@@ -55,6 +55,9 @@ class _Page(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.links: list[str] = []
+        # links marked ``hreflang`` lead to a page in that language on purpose (a printable
+        # paper in French from an Arabic page): that page is checked against it
+        self.hreflang: dict[str, str] = {}
         self.html_attrs: dict[str, str | None] | None = None
         self.h1: list[str] = []
         self._in_h1 = 0
@@ -66,6 +69,8 @@ class _Page(HTMLParser):
             href = dict(attrs).get("href")
             if href:
                 self.links.append(href)
+                if dict(attrs).get("hreflang"):
+                    self.hreflang[href] = str(dict(attrs)["hreflang"])
         elif tag == "h1":
             self._in_h1 += 1
             self.h1.append("")
@@ -114,6 +119,7 @@ def crawl(app: Any, lang: str, start: str, username: str | None) -> tuple[int, l
     seen: set[str] = set()
     per_kind: dict[str, int] = {}
     lang_links_done = False
+    wanted_lang: dict[str, str] = {}
     queue: deque[tuple[str, int, str]] = deque([(start, 0, "(start)")])
     pages = 0
     while queue:
@@ -156,16 +162,14 @@ def crawl(app: Any, lang: str, start: str, username: str | None) -> tuple[int, l
         page = _Page()
         page.feed(response.get_data(as_text=True))
         attrs = page.html_attrs or {}
-        # a printable paper asked for in a language (``?paper=fr``: a transfer order for the
-        # court) is in that language, whatever the reader's
-        want_lang = parse_qs(urlsplit(url).query).get("paper", [lang])[0]
-        want_dir = "rtl" if want_lang == "ar" else "ltr"
-        if attrs.get("lang") != want_lang or attrs.get("dir") != want_dir:
+        want = wanted_lang.get(url, lang)
+        want_dir = "rtl" if want == "ar" else "ltr"
+        if attrs.get("lang") != want or attrs.get("dir") != want_dir:
             problems.append(
                 f"<html lang={attrs.get('lang')!r} dir={attrs.get('dir')!r}> on {where}, "
-                f"wanted lang={want_lang!r} dir={want_dir!r}"
+                f"wanted lang={want!r} dir={want_dir!r}"
             )
-        if want_lang == "ar" and response.status_code < 400:
+        if want == "ar" and response.status_code < 400:
             if not page.h1:
                 problems.append(f"no <h1> on {where}")
             elif not ARABIC.search(page.h1[0]):
@@ -175,6 +179,8 @@ def crawl(app: Any, lang: str, start: str, username: str | None) -> tuple[int, l
         for href in page.links:
             target = _same_site("http://localhost" + url, href)
             if target and target not in seen:
+                if href in page.hreflang:
+                    wanted_lang[target] = page.hreflang[href]
                 queue.append((target, depth + 1, url))
     return pages, problems
 

@@ -77,6 +77,16 @@ def plugin_services() -> list[Any]:
 
 
 @hookimpl
+def plugin_periodic_tasks() -> list[Any]:
+    from datetime import timedelta
+
+    from core.contributions import PeriodicTask
+    from plugins.transfers.services import run_queued_batches
+
+    return [PeriodicTask("transfers.bulk", timedelta(minutes=1), run_queued_batches)]
+
+
+@hookimpl
 def portal_nav_items(user: Any) -> list[NavItem]:
     return [NavItem("transfers.index", _l("Transfers"), order=50, permission="transfers.view")]
 
@@ -94,6 +104,7 @@ def portal_dashboard_widgets(user: Any) -> list[Widget]:
             template="transfers/widget.html",
             context={
                 "transfers_figures": services.dashboard_figures(user),
+                "transfers_by_establishment": services.dashboard_by_establishment(user),
                 "transfers_hearings": services.monthly_figures(user, months=6),
             },
             order=50,
@@ -116,6 +127,27 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
             order=50,
         )
     ]
+
+
+@hookimpl
+def release_blockers(detainee: Any) -> list[Any]:
+    from plugins.transfers.services import life_events
+
+    return life_events.release_blockers(detainee)
+
+
+@hookimpl
+def on_detainee_released(detainee: Any, actor: Any) -> None:
+    from plugins.transfers.services import life_events
+
+    life_events.on_released(detainee, actor)
+
+
+@hookimpl
+def on_detainee_transferred(detainee: Any, actor: Any) -> None:
+    from plugins.transfers.services import life_events
+
+    life_events.on_transferred(detainee, actor)
 
 
 @hookimpl(optionalhook=True)

@@ -49,6 +49,7 @@ TRANSFERS_AUDIT_LABELS = AuditLabels(
         "bags": _l("Bags"),
         "seal_numbers": _l("Seal numbers"),
         "requested": _l("Transfers requested"),
+        "detainees": _l("Detainees"),
         "blocked": _l("Blocked"),
         "refused": _l("Refused"),
         "risk_escape": _l("Escape risk"),

@@ -142,6 +142,14 @@ class BulkForm(OnceForm):
     )
 
 
+class BulkApproveForm(IdmajForm):
+    judicial_authorisation = _text(
+        _l("Judicial authorisation (reference)"),
+        max_len=100,
+        description=_l("Required for the pretrial detainees of the list."),
+    )
+
+
 ACTION_FORMS = {
     "approve": ApproveForm,
     "accept": AcceptForm,

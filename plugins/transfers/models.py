@@ -248,7 +248,15 @@ class BulkBatch(Base):
     reason: Mapped[Reason] = mapped_column(value_enum(Reason, 24, check="reason"))
     reason_text: Mapped[str] = mapped_column(String(300), default="")
     created_by: Mapped[str] = mapped_column(String(80))
+    created_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("core_users.id", ondelete="SET NULL"), default=None
+    )
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # a long list is worked through by the task queue (``transfers.bulk``), a chunk at a time:
+    # ``numbers`` waits there, ``position`` says how far it went, ``done`` when finished
+    numbers: Mapped[list] = mapped_column(JSON, default=list)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[dict] = mapped_column(JSON, default=dict)
 
     origin: Mapped[Establishment] = relationship(foreign_keys=[origin_id], lazy="joined")

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -23,6 +23,7 @@ from core.identity.services import has_permission
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number
 from core.scoping import establishment_ids
+from core.tasks import get_queue
 from core.validation import ascii_digits
 from plugins.transfers import forms, services
 from plugins.transfers.services import machine
@@ -385,30 +386,34 @@ def bulk() -> Any:
         replay = claim(form, current_user)
         if replay is not None:
             return replay
+        numbers = services.parse_numbers(form.numbers.data)
         try:
-            result = services.bulk_request(
+            batch = services.create_batch(
                 form.origin.data,
                 form.destination.data,
-                services.parse_numbers(form.numbers.data),
+                numbers,
                 {"reason": form.reason.data, "reason_text": form.reason_text.data},
                 current_user,
             )
+            if len(numbers) <= services.SYNC_LIMIT:
+                services.process_batch(batch, current_user)
         except DomainError as exc:
             db_session().rollback()
             apply_errors(form, exc)
             status = 422
         else:
-            assert result.batch is not None
-            target = url_for("transfers.bulk_summary", batch_id=result.batch.id)
+            target = url_for("transfers.bulk_summary", batch_id=batch.id)
             complete(form, target)
             db_session().commit()
+            if not batch.done:  # the worker goes on with it, a chunk at a time
+                get_queue().enqueue("transfers.bulk")
             return redirect(target)
     elif request.method == "POST":
         status = 422
     return render_template("transfers/bulk.html", form=form), status
 
 
-@bp.get("/bulk/<int:batch_id>")
+@bp.route("/bulk/<int:batch_id>", methods=["GET", "POST"])
 @permission_required("transfers.view")
 def bulk_summary(batch_id: int) -> Any:
     from plugins.transfers.models import BulkBatch, Transfer
@@ -416,6 +421,30 @@ def bulk_summary(batch_id: int) -> Any:
     batch = db_session().get(BulkBatch, batch_id) if batch_id < 2**31 else None
     if batch is None or not (services.on_side(current_user, _Sides(batch), "either")):
         abort(404)
+    approval = None
+    form = forms.BulkApproveForm()
+    status = 200
+    can_approve = has_permission(current_user, "transfers.approve") and services.on_side(
+        current_user, _Sides(batch), "origin"
+    )
+    if request.method == "POST":
+        if not can_approve:
+            abort(403)
+        if form.validate_on_submit():
+            approval = services.bulk_approve(
+                batch, current_user, judicial_authorisation=form.judicial_authorisation.data
+            )
+            db_session().commit()
+            flash(
+                ngettext(
+                    "%(num)d transfer approved.",
+                    "%(num)d transfers approved.",
+                    len(approval.approved),
+                ),
+                "success",
+            )
+        else:
+            status = 422
     rows = list(
         db_session()
         .scalars(
@@ -423,7 +452,15 @@ def bulk_summary(batch_id: int) -> Any:
         )
         .unique()
     )
-    return render_template("transfers/bulk_summary.html", batch=batch, rows=rows)
+    waiting = any(t.status.value == "requested" for t in rows)
+    return render_template(
+        "transfers/bulk_summary.html",
+        batch=batch,
+        rows=rows,
+        form=form,
+        approval=approval,
+        can_approve=can_approve and waiting,
+    ), status
 
 
 class _Sides:

@@ -151,7 +151,7 @@ def on_detainee_transferred(detainee: Any, source: Any, destination: Any, actor:
 
 @hookimpl
 def transfer_blockers(detainee: Any) -> list[Any]:
-    from .services.lifecycle import transfer_blockers as blockers
+    from .services import transfer_blockers as blockers
 
     return blockers(detainee)
 

@@ -12,7 +12,17 @@
 from __future__ import annotations
 
 from plugins.transfers.services import machine
-from plugins.transfers.services.bulk import BulkResult, bulk_request, parse_numbers
+from plugins.transfers.services.bulk import (
+    SYNC_LIMIT,
+    ApprovalResult,
+    BulkResult,
+    bulk_approve,
+    bulk_request,
+    create_batch,
+    parse_numbers,
+    process_batch,
+    run_queued_batches,
+)
 from plugins.transfers.services.common import (
     can_view,
     establishment_by_code,
@@ -46,6 +56,7 @@ from plugins.transfers.services.labels import (
 from plugins.transfers.services.queries import (
     DashboardFigures,
     Filters,
+    dashboard_by_establishment,
     dashboard_figures,
     destination_occupancy,
     detainee_transfers,
@@ -73,6 +84,8 @@ from plugins.transfers.services.workflow import (
 __all__ = [
     "DEFAULT_ESCORT_HOURS",
     "FLAGS",
+    "SYNC_LIMIT",
+    "ApprovalResult",
     "BulkResult",
     "DashboardFigures",
     "EscortHealthView",
@@ -84,10 +97,13 @@ __all__ = [
     "allowed_actions",
     "approve",
     "blockers",
+    "bulk_approve",
     "bulk_request",
     "can_view",
     "cancel",
     "complete",
+    "create_batch",
+    "dashboard_by_establishment",
     "dashboard_figures",
     "depart",
     "destination_occupancy",
@@ -105,12 +121,14 @@ __all__ = [
     "on_side",
     "override",
     "parse_numbers",
+    "process_batch",
     "reason_label",
     "recent_hearings",
     "record_hearing",
     "refusal_label",
     "refuse",
     "request_transfer",
+    "run_queued_batches",
     "schedule",
     "standing",
     "status_label",

@@ -24,6 +24,8 @@ from plugins.transfers.services import workflow
 from plugins.transfers.services.common import establishment_by_code, raise_if
 
 MAX_BULK = 5000
+SYNC_LIMIT = 100  # a longer list goes to the task queue (a page must answer quickly)
+CHUNK = 200
 RN_RE = re.compile(r"^\d{4}-\d{6,}$")
 
 
@@ -45,15 +47,15 @@ def parse_numbers(text: Any) -> list[str]:
     return list(seen)
 
 
-def bulk_request(
+def create_batch(
     origin_code: Any,
     destination_code: Any,
     numbers: list[str],
     data: dict[str, Any],
     actor: Principal,
-) -> BulkResult:
-    """One request per detainee held at the origin. Each runs in its own savepoint: a vetoed
-    or refused one is listed with its reason and the others go on."""
+) -> BulkBatch:
+    """Check and keep a bulk transfer (audited); its requests are made by
+    :func:`process_batch` — at once for a short list, by the task queue for a long one."""
     require(actor, "transfers.request")
     errors: dict[str, str] = {}
     try:
@@ -76,14 +78,7 @@ def bulk_request(
     assert origin is not None and destination is not None
     if not can_see_establishment(actor, origin.id):
         raise Forbidden(_("You are not allowed to do this."))
-    request = {
-        "kind": "transfer",
-        "destination": destination.code,
-        "reason": data.get("reason") or "",
-        "reason_text": data.get("reason_text") or "",
-        "note": data.get("note") or "",
-        "planned_for": data.get("planned_for"),
-    }
+    request = _request_data(destination.code, data)
     workflow.validate_request(request, origin.id)  # the shared fields, once
     sess = db_session()
     batch = BulkBatch(
@@ -92,20 +87,67 @@ def bulk_request(
         reason=request["reason"],
         reason_text=request["reason_text"] if request["reason"] == "other" else "",
         created_by=getattr(actor, "username", "") or "system",
-        summary={},
+        created_by_id=getattr(actor, "id", None),
+        numbers=[str(n)[:40] for n in numbers],
+        position=0,
+        done=False,
+        summary={
+            "requested": 0,
+            "blocked": [],
+            "refused": [],
+            "blocked_count": 0,
+            "refused_count": 0,
+        },
     )
     sess.add(batch)
     sess.flush()
+    audit.record(
+        "transfers.bulk",
+        "transfers_bulk",
+        str(batch.id),
+        establishment_id=origin.id,
+        summary={"destination": destination.code, "detainees": len(numbers)},
+        actor=actor,
+    )
+    return batch
+
+
+def _request_data(destination_code: str, data: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "kind": "transfer",
+        "destination": destination_code,
+        "reason": data.get("reason") or "",
+        "reason_text": data.get("reason_text") or "",
+        "note": data.get("note") or "",
+    }
+
+
+def process_batch(batch: BulkBatch, actor: Principal, limit: int | None = None) -> BulkResult:
+    """Request the transfers of the batch's next ``limit`` numbers (all without a limit), each
+    in its own savepoint: a vetoed or refused one is listed with its reason, the others go on.
+    The position moves in the same transaction, so a number is never requested twice."""
+    sess = db_session()
+    numbers = list(batch.numbers or [])
+    end = len(numbers) if limit is None else min(len(numbers), batch.position + limit)
+    chunk = numbers[batch.position : end]
+    request = _request_data(
+        batch.destination.code,
+        {
+            "reason": getattr(batch.reason, "value", batch.reason),
+            "reason_text": batch.reason_text,
+        },
+    )
     result = BulkResult(batch)
-    valid = [n for n in numbers if RN_RE.match(n)]
-    for n in numbers:
+    valid = [n for n in chunk if RN_RE.match(n)]
+    for n in chunk:
         if not RN_RE.match(n):
             result.refused.append((n, _("This is not a registration number.")))
     found = {
         d.registration_number: d
         for d in sess.scalars(
             select(Detainee).where(
-                Detainee.registration_number.in_(valid), Detainee.establishment_id == origin.id
+                Detainee.registration_number.in_(valid),
+                Detainee.establishment_id == batch.origin_id,
             )
         )
     }
@@ -122,25 +164,97 @@ def bulk_request(
             result.blocked.append((n, "; ".join(exc.reasons)))
         except DomainError as exc:
             result.refused.append((n, str(exc.message)))
-    batch.summary = {
-        "requested": len(result.requested),
-        "blocked": [list(x) for x in result.blocked][:500],
-        "refused": [list(x) for x in result.refused][:500],
-        "blocked_count": len(result.blocked),
-        "refused_count": len(result.refused),
-    }
+    summary = dict(batch.summary or {})
+    summary["requested"] = int(summary.get("requested", 0)) + len(result.requested)
+    summary["blocked"] = (list(summary.get("blocked", [])) + [list(x) for x in result.blocked])[
+        :500
+    ]
+    summary["refused"] = (list(summary.get("refused", [])) + [list(x) for x in result.refused])[
+        :500
+    ]
+    summary["blocked_count"] = int(summary.get("blocked_count", 0)) + len(result.blocked)
+    summary["refused_count"] = int(summary.get("refused_count", 0)) + len(result.refused)
+    batch.summary = summary
+    batch.position = end
+    batch.done = end >= len(numbers)
     sess.flush()
-    audit.record(
-        "transfers.bulk",
-        "transfers_bulk",
-        str(batch.id),
-        establishment_id=origin.id,
-        summary={
-            "destination": destination.code,
-            "requested": len(result.requested),
-            "blocked": len(result.blocked),
-            "refused": len(result.refused),
-        },
-        actor=actor,
-    )
+    return result
+
+
+def bulk_request(
+    origin_code: Any,
+    destination_code: Any,
+    numbers: list[str],
+    data: dict[str, Any],
+    actor: Principal,
+) -> BulkResult:
+    """A bulk transfer done at once, in the caller's transaction (short lists, the benchmark)."""
+    batch = create_batch(origin_code, destination_code, numbers, data, actor)
+    return process_batch(batch, actor)
+
+
+def run_queued_batches(chunk: int = CHUNK) -> int:
+    """The ``transfers.bulk`` periodic task: work through the batches left for the queue, a
+    chunk at a time (committed after each, as the person who made the batch: their
+    permissions and scope, their name in the audit trail). Returns the numbers handled."""
+    from core.identity.models import User
+    from core.principals import acting_as
+
+    sess = db_session()
+    handled = 0
+    for batch_id in list(
+        sess.scalars(select(BulkBatch.id).where(BulkBatch.done.is_(False)).order_by(BulkBatch.id))
+    ):
+        batch = sess.get(BulkBatch, batch_id)
+        user = sess.get(User, batch.created_by_id) if batch and batch.created_by_id else None
+        if batch is None or user is None or not user.is_active:
+            if batch is not None:
+                batch.done = True  # nobody left to act for: stop, as it stands
+                sess.commit()
+            continue
+        while not batch.done:
+            before = batch.position
+            with acting_as(user):
+                process_batch(batch, user, limit=chunk)
+            handled += batch.position - before
+            sess.commit()
+    return handled
+
+
+@dataclass
+class ApprovalResult:
+    approved: list[int] = field(default_factory=list)
+    blocked: list[tuple[str, str]] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def bulk_approve(
+    batch: BulkBatch, actor: Principal, *, judicial_authorisation: Any = ""
+) -> ApprovalResult:
+    """The origin's director approves a bulk transfer's requests, each on its own (its own
+    savepoint, its own vetoes; a pretrial detainee needs the reference given): the others go
+    on when one is blocked or refused."""
+    from plugins.transfers.models import Transfer
+
+    require(actor, "transfers.approve")
+    if not can_see_establishment(actor, batch.origin_id):
+        raise Forbidden(_("You are not allowed to do this."))
+    sess = db_session()
+    result = ApprovalResult()
+    pending = sess.scalars(
+        select(Transfer)
+        .where(Transfer.bulk_id == batch.id, Transfer.status == "requested")
+        .order_by(Transfer.id)
+    ).unique()
+    for transfer in list(pending):
+        rn = transfer.detainee.registration_number
+        try:
+            with sess.begin_nested():
+                workflow.approve(transfer, actor, judicial_authorisation=judicial_authorisation)
+            result.approved.append(transfer.id)
+        except Blocked as exc:
+            result.blocked.append((rn, "; ".join(exc.reasons)))
+        except DomainError as exc:
+            why = "; ".join(str(m) for m in exc.fields.values()) or str(exc.message)
+            result.refused.append((rn, why))
     return result

@@ -133,6 +133,61 @@ def dashboard_figures(user: Principal) -> DashboardFigures:
 
 
 @dataclass(frozen=True)
+class EstablishmentDay:
+    establishment: Any
+    departures: int
+    arrivals: int
+    pending_approvals: int
+
+
+def dashboard_by_establishment(user: Principal, limit: int = 12) -> list[EstablishmentDay]:
+    """Today's departures, arrivals and approvals waiting, per establishment of the user's
+    (those with something today), busiest first — three grouped counts."""
+    from core.establishments.models import Establishment
+
+    ids = establishment_ids(user)
+    allowed = None if ids is None else (sorted(ids) or [-1])
+    today = today_local()
+    start, end = local_day_bounds(today)
+    sess = db_session()
+
+    def grouped(column: Any, *where: Any) -> dict[int, int]:
+        stmt = select(column, func.count(Transfer.id)).where(*where).group_by(column)
+        if allowed is not None:
+            stmt = stmt.where(column.in_(allowed))
+        return {int(k): int(n) for k, n in sess.execute(stmt)}
+
+    departures = grouped(
+        Transfer.origin_id,
+        or_(
+            (Transfer.status == "scheduled") & (Transfer.scheduled_for == today),
+            (Transfer.departed_at >= start) & (Transfer.departed_at < end),
+        ),
+    )
+    arrivals = grouped(
+        Transfer.destination_id,
+        or_(
+            Transfer.status == "in_transit",
+            (Transfer.completed_at >= start) & (Transfer.completed_at < end),
+        ),
+    )
+    approvals = grouped(Transfer.origin_id, Transfer.status == "requested")
+    busy = set(departures) | set(arrivals) | set(approvals)
+    if not busy:
+        return []
+    ests = {e.id: e for e in sess.scalars(select(Establishment).where(Establishment.id.in_(busy)))}
+    rows = [
+        EstablishmentDay(ests[i], departures.get(i, 0), arrivals.get(i, 0), approvals.get(i, 0))
+        for i in busy
+        if i in ests
+    ]
+    rows.sort(
+        key=lambda r: (-(r.departures + r.arrivals + r.pending_approvals), r.establishment.code)
+    )
+    return rows[:limit]
+
+
+@dataclass(frozen=True)
 class Occupancy:
     population: int
     capacity: int

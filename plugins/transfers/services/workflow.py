@@ -21,7 +21,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.detainees import services as detainees
 from core.detainees.models import Detainee, LegalStatus
-from core.errors import Blocked, Conflict, Forbidden, ValidationFailed
+from core.errors import Blocked, Conflict, DomainError, Forbidden, ValidationFailed
 from core.identity.services import has_permission, require
 from core.principals import Principal
 from core.vetoes import Blocker, MoveContext
@@ -529,15 +529,27 @@ def complete(transfer: Transfer, actor: Principal) -> Transfer:
                 _("The detainee is no longer held at the origin of this transfer."),
                 code="moved_elsewhere",
             )
-        detainees.move(
-            det,
-            transfer.destination,
-            actor,
-            reason="transfer",
-            note=f"transfer {transfer.id}",
-            kind=transfer.kind.value,
-            waived=waived(transfer),
-        )
+        try:
+            detainees.move(
+                det,
+                transfer.destination,
+                actor,
+                reason="transfer",
+                note=f"transfer {transfer.id}",
+                kind=transfer.kind.value,
+                waived=waived(transfer),
+            )
+        except DomainError:
+            raise  # a module's own refusal, in its words
+        except Exception as exc:  # a module's reaction broke: say so; the caller rolls back
+            raise Conflict(
+                _(
+                    "The move was not made: a module failed while following the detainee "
+                    "(%(error)s).",
+                    error=type(exc).__name__,
+                ),
+                code="reaction_failed",
+            ) from exc
     return transfer
 
 

@@ -32,6 +32,39 @@ class _FailingReaction:
         raise Conflict("The archive refuses the move.", code="archive_refuses")
 
 
+class _BrokenReaction:
+    @hookimpl
+    def on_detainee_transferred(self, detainee: Any) -> None:
+        raise RuntimeError("disk full")
+
+
+def test_a_broken_reaction_is_a_409_naming_it_and_moves_nothing(app, factories, make_app):
+    from core.plugins import get_plugin_manager
+
+    rn = detainee(app, factories)
+    tid = make_transfer(app, rn, "in_transit")
+    other = make_app(rolled_back=True)
+    with other.app_context():
+        get_plugin_manager().register(_BrokenReaction(), name="broken")
+    officer = user(other, factories, "transfers_officer", DEST)
+    client = other.test_client()
+    resp = client.post(f"{BASE}/{tid}/complete", headers=_bearer(client, officer))
+    assert resp.status_code == 409
+    assert resp.json["error"]["code"] == "reaction_failed"
+    assert "RuntimeError" in resp.json["error"]["message"]
+    assert status_of(app, tid) == "in_transit"
+    assert establishment_of(app, rn) == ORIGIN
+    # the page says it too
+    from core.testing import TEST_PASSWORD as PW
+
+    page = other.test_client()
+    page.post("/login", data={"username": officer.username, "password": PW})
+    shown = page.post(f"/transfers/{tid}/complete", data={})
+    assert shown.status_code == 409
+    assert "RuntimeError" in shown.get_data(as_text=True)
+    assert status_of(app, tid) == "in_transit"
+
+
 def _bearer(client: Any, someone: Any) -> dict[str, str]:
     resp = client.post(
         "/api/v1/auth/token", json={"username": someone.username, "password": TEST_PASSWORD}

@@ -256,3 +256,107 @@ def test_dashboard_widget_and_profile_panel(app, client, factories, login_as):
     assert 'data-testid="transfers-widget-approvals">1<' in dash
     profile = client.get(f"/detainees/{rn}").get_data(as_text=True)
     assert "transfers/" in profile
+
+
+def test_the_director_approves_a_bulk_list_each_on_its_own(
+    app, nocsrf, client, factories, login_as
+):
+    convicted = [detainee(app, factories) for _i in range(2)]
+    pretrial = detainee(app, factories, legal_status="pretrial")
+    login_as("transfers_officer", ORIGIN)
+    resp = client.post(
+        "/transfers/bulk",
+        data={
+            "origin": ORIGIN,
+            "destination": DEST,
+            "reason": "overcrowding",
+            "numbers": " ".join([*convicted, pretrial]),
+        },
+    )
+    summary_url = resp.headers["Location"]
+    assert "bulk-approve" not in client.get(summary_url).get_data(as_text=True)  # officer
+    assert client.post(summary_url, data={}).status_code == 403
+    client.post("/logout")
+    login_as("director", DEST)  # the destination's director may not approve
+    assert client.post(summary_url, data={}).status_code == 403
+    client.post("/logout")
+    login_as("director", ORIGIN)
+    page = client.post(summary_url, data={"judicial_authorisation": ""})
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert pretrial in html.split("bulk-approve")[0]  # listed as not approved, with why
+    from core.db import session
+    from plugins.transfers.models import Transfer
+
+    with app.app_context():
+        statuses = sorted(t.status.value for t in session().query(Transfer))
+    assert statuses == ["approved", "approved", "requested"]
+    client.post(summary_url, data={"judicial_authorisation": "TPI 2026/9"})
+    with app.app_context():
+        session().expire_all()
+        assert {t.status.value for t in session().query(Transfer)} == {"approved"}
+
+
+def test_the_widget_splits_today_per_establishment_for_national_roles(
+    app, client, factories, login_as
+):
+    make_transfer(app, detainee(app, factories))  # waiting at EST-A
+    make_transfer(app, detainee(app, factories, OTHER), "in_transit", destination=ORIGIN)
+    login_as("central_admin", ())
+    dash = client.get("/dashboard").get_data(as_text=True)
+    assert 'data-testid="transfers-widget-per-establishment"' in dash
+    from core.principals import SYSTEM
+    from plugins.transfers import services
+
+    with app.app_context():
+        rows = {r.establishment.code: r for r in services.dashboard_by_establishment(SYSTEM)}
+    assert rows[ORIGIN].pending_approvals == 1 and rows[ORIGIN].arrivals == 1
+    assert rows[OTHER].departures == 1
+
+
+def test_a_long_bulk_list_is_worked_through_by_the_task_queue(
+    app, nocsrf, client, factories, login_as, monkeypatch
+):
+    from plugins.transfers import services
+    from plugins.transfers.services import bulk
+
+    monkeypatch.setattr(bulk, "SYNC_LIMIT", 2)
+    monkeypatch.setattr(services, "SYNC_LIMIT", 2)
+    rns = [detainee(app, factories) for _i in range(5)]
+    officer = login_as("transfers_officer", ORIGIN)
+    resp = client.post(
+        "/transfers/bulk",
+        data={
+            "origin": ORIGIN,
+            "destination": DEST,
+            "reason": "overcrowding",
+            "numbers": "\n".join([*rns, "bad"]),
+        },
+    )
+    assert resp.status_code == 302
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="bulk-progress"' in page
+    assert 'data-testid="bulk-requested">0<' in page
+    with app.app_context():
+        assert services.run_queued_batches(chunk=4) == 6  # two chunks, each committed
+        assert services.run_queued_batches() == 0  # nothing left: never twice
+    page = client.get(resp.headers["Location"]).get_data(as_text=True)
+    assert 'data-testid="bulk-progress"' not in page
+    assert 'data-testid="bulk-requested">5<' in page
+    assert 'data-testid="bulk-refused">1<' in page
+    from core.audit.models import AuditEvent
+    from core.db import session
+
+    with app.app_context():
+        actors = set(
+            session().scalars(
+                select_actor(AuditEvent).where(AuditEvent.action == "transfers.request")
+            )
+        )
+    assert actors == {officer.username}  # made in the officer's name, not the system's
+
+
+def select_actor(model: Any) -> Any:
+    from sqlalchemy import select
+
+    return select(model.actor_username)

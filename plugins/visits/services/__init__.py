@@ -30,7 +30,8 @@ need to know which file holds what. The files, by responsibility:
 - ``booking.py``: booking online, walk-ins at the gate, cancelling
 - ``bookings_read.py``: one booking, a family's list, bookable slots, a detainee's visits
 - ``gate.py``: check-in, outcomes, no-shows, the day sheet and its CSV
-- ``lifecycle.py``: a detainee's transfer or release cancels their future visits
+- ``lifecycle.py``: a detainee's transfer or release cancels their future visits; a visit
+  in progress stops a move (``transfer_blockers``)
 - ``reminders.py``: the reminder the day before a visit
 - ``dashboard.py``: the figures of the dashboard widget
 """
@@ -92,7 +93,7 @@ from .labels import (
     relationship_label,
     status_label,
 )
-from .lifecycle import cancel_future_for_detainee
+from .lifecycle import cancel_future_for_detainee, transfer_blockers
 from .office import (
     QueueFilters,
     QueuePage,
@@ -251,6 +252,7 @@ __all__ = [
     "staff_establishments",
     "status_label",
     "templates_of",
+    "transfer_blockers",
     "update_rules",
     "visitor_relations",
     "visitor_share_used",

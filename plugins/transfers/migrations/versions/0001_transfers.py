@@ -2,7 +2,7 @@
 
 Revision ID: 0001_transfers
 Revises:
-Create Date: 2026-12-02 04:33:19.120700
+Create Date: 2026-12-02 05:28:52.623519
 """
 
 from alembic import op
@@ -44,8 +44,18 @@ def upgrade() -> None:
         ),
         sa.Column("reason_text", sa.String(length=300), nullable=False),
         sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.Column("created_by_id", sa.Integer(), nullable=True),
         sa.Column("created_at", core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("numbers", sa.JSON(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("done", sa.Boolean(), nullable=False),
         sa.Column("summary", sa.JSON(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["created_by_id"],
+            ["core_users.id"],
+            name=op.f("fk_transfers_bulk_batches_created_by_id_core_users"),
+            ondelete="SET NULL",
+        ),
         sa.ForeignKeyConstraint(
             ["destination_id"],
             ["core_establishments.id"],
