@@ -50,7 +50,6 @@ class FundsAccountsPort:
             spendable_after=services.to_decimal(after),
         )
 
-
     def refund(
         self, actor: Principal, registration_number: str, receipt_number: str, memo: str
     ) -> FundsReceipt:
