@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from core.audit import services as audit
@@ -33,7 +34,7 @@ def _text(data: Mapping[str, Any], key: str, errors: dict[str, str], *, required
     elif required and not value:
         errors[key] = _("This field is required.")
     elif len(value) > 120:
-        errors[key] = _("At most %(n)d characters.", n=120)
+        errors[key] = ngettext("At most %(num)d character.", "At most %(num)d characters.", 120)
     return value
 
 

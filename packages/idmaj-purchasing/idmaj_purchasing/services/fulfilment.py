@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from core.audit import services as audit
@@ -104,7 +105,9 @@ def refuse(order: Order, actor: Any, *, reason: Any) -> Order:
     if len(text) > 300 or not storable(text):
         raise ValidationFailed(
             _("Please correct the highlighted fields."),
-            fields={"reason": _("At most %(n)d characters.", n=300)},
+            fields={
+                "reason": ngettext("At most %(num)d character.", "At most %(num)d characters.", 300)
+            },
         )
     if order.status != OrderStatus.prepared:
         raise state_changed()

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select, update
 
 from core.audit import services as audit
@@ -103,7 +104,13 @@ def _wanted(items: Any) -> tuple[dict[int, int], dict[str, str]]:
     if not isinstance(items, list | tuple) or not items:
         return {}, {"items": _("Choose at least one product.")}
     if len(items) > MAX_LINES:
-        return {}, {"items": _("At most %(n)d products in one order.", n=MAX_LINES)}
+        return {}, {
+            "items": ngettext(
+                "At most %(num)d product in one order.",
+                "At most %(num)d products in one order.",
+                MAX_LINES,
+            )
+        }
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             errors[f"items.{i}"] = _("Enter an object.")
@@ -159,8 +166,10 @@ def place_order(family: Any, registration_number: Any, items: Any, payment: Any)
             errors[f"{key}.product_id"] = _("This product cannot be ordered for this detainee.")
         left = product.max_per_week - week.per_product.get(pid, 0)
         if qty > left:
-            errors[f"{key}.quantity"] = _(
-                "At most %(left)d more of this product this week.", left=max(0, left)
+            errors[f"{key}.quantity"] = ngettext(
+                "At most %(num)d more of this product this week.",
+                "At most %(num)d more of this product this week.",
+                max(0, left),
             )
         total += product.price_centimes * qty
     if errors:

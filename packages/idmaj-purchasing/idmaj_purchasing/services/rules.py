@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy import func, select
 
 from core.audit import services as audit
@@ -175,7 +176,9 @@ def add_restriction(detainee: Detainee, category: Any, reason: Any, actor: Any) 
     if not text:
         errors["reason"] = _("Give a reason.")
     elif len(text) > 300 or not storable(text):
-        errors["reason"] = _("At most %(n)d characters.", n=300)
+        errors["reason"] = ngettext(
+            "At most %(num)d character.", "At most %(num)d characters.", 300
+        )
     if errors:
         raise ValidationFailed(_("Please correct the highlighted fields."), fields=errors)
     sess = db_session()

@@ -24,6 +24,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from sqlalchemy import select
 
 from core.audit import services as audit
@@ -79,7 +80,13 @@ def read_rows(raw: bytes) -> list[dict[str, str]]:
         rows = []
         for i, row in enumerate(reader):
             if i >= MAX_LINES:
-                raise _bad_file(_("At most %(n)d lines in one file.", n=MAX_LINES))
+                raise _bad_file(
+                    ngettext(
+                        "At most %(num)d line in one file.",
+                        "At most %(num)d lines in one file.",
+                        MAX_LINES,
+                    )
+                )
             rows.append({k: (v or "").strip() for k, v in row.items() if isinstance(k, str)})
     except csv.Error as exc:
         raise _bad_file(_("The file must be CSV text in UTF-8.")) from exc
