@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,6 +27,7 @@ MAX_LINES = 40
 DEFAULT_WEEKLY_CAP = 50_000  # 500.00 MAD
 DEFAULT_PAYMENT_HOURS = 48
 WEEK = dt.timedelta(days=7)
+AMOUNT_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
 CATEGORY_LABELS = {
     "food": _l("Food"),
@@ -100,13 +102,11 @@ def parse_money(value: Any, *, maximum: int = MAX_PRICE) -> int | None:
         text = ascii_digits(value).strip().replace(",", ".").replace("٫", ".")
     else:
         return None
-    if not text or len(text) > 15:
+    if not AMOUNT_RE.fullmatch(text):
         return None
     try:
         amount = Decimal(text)
-    except InvalidOperation:
-        return None
-    if not amount.is_finite() or amount.as_tuple().exponent < -2:  # type: ignore[operator]
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimals
         return None
     cents = int(amount * 100)
     return cents if 0 < cents <= maximum else None

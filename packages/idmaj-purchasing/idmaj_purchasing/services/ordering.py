@@ -28,7 +28,7 @@ from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.identity.services import has_permission, require
 from core.ports import has_port, port
 from core.ports.visits import FAMILY_LINKS, FamilyLinks
-from core.scoping import can_see_establishment
+from core.scoping import can_see_establishment, scope
 from core.validation import ascii_digits
 from idmaj_purchasing.models import Order, OrderLine, OrderStatus, Product
 from idmaj_purchasing.services import payments, rules
@@ -315,7 +315,8 @@ def shop_orders(
     """The orders of the user's establishments (the query layer scopes them), newest first,
     paged in SQL."""
     require(user, "purchasing.view")
-    base = select(Order)
+    # explicit as well as the query layer's: the count below reads a subquery
+    base = scope(select(Order), Order.establishment_id, user)
     if status:
         base = base.where(Order.status == status)
     if establishment_id is not None:
