@@ -200,13 +200,15 @@ def confirm(rn: str) -> Any:
     det = _family_detainee(rn)
     form = _confirm_form(det)
     lines, _total = _cart_lines(det)
-    if not form.validate_on_submit() or not lines:
-        if not lines:
-            flash(_("Choose at least one product."), "error")
+    if not form.validate_on_submit():
         return _cart_page(det, form, 422)
-    replay = claim(form, current_user)
+    replay = claim(form, current_user)  # a double click: the first order's page
     if replay is not None:
         return replay
+    if not lines:
+        db_session().rollback()
+        flash(_("Choose at least one product."), "error")
+        return _cart_page(det, form, 422)
     items = [{"product_id": p.id, "quantity": q} for p, q in lines]
     try:
         order = services.place_order(
@@ -551,7 +553,8 @@ def settlement(settlement_id: int) -> Any:
     if found is None:
         abort(404)
     ids = [line.order_id for line in found.lines if line.order_id]
-    refs = dict(db_session().execute(select(Order.id, Order.reference).where(Order.id.in_(ids))))
+    rows = db_session().execute(select(Order.id, Order.reference).where(Order.id.in_(ids)))
+    refs = {oid: ref for oid, ref in rows}
     return render_template(
         "purchasing/settlement.html",
         settlement=found,
