@@ -14,6 +14,10 @@ from typing import Any
 import pytest
 from idmaj_purchasing.tests_support import add_products, link_through_visits
 
+# the core's browser fixtures (Idmaj's root conftest registers them for its own tree; this
+# package's tests, run on their own, take them from here)
+from core.testing_browser import browser, live_app, live_server  # noqa: F401
+
 
 @pytest.fixture
 def shop(app: Any, factories: Any) -> SimpleNamespace:
