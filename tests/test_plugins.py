@@ -448,7 +448,10 @@ def test_example_sells_through_the_funds_port(example_app: Any) -> None:
 
 def test_example_contract_roles_and_optional_hooks(example_app: Any) -> None:
     pm = get_plugin_manager(example_app)
-    assert pm.published == {"example_item_notes": "example"}
+    # (packages installed beside the core, like remote purchasing, publish their own too)
+    assert {k: v for k, v in pm.published.items() if v == "example"} == {
+        "example_item_notes": "example"
+    }
     assert not pm.hook.complaints_categories.has_spec()  # no complaints module: ignored
     result = _cli_output(example_app, "plugins", "--verbose")
     assert result.exit_code == 0, result.output
