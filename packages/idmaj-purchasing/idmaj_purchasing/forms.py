@@ -77,10 +77,7 @@ class RefuseForm(IdmajForm):
 
 class SettlementForm(IdmajForm):
     establishment = SelectField(_l("Establishment"), choices=[], validate_choice=False)
-    file = FileField(
-        _l("Settlement file (CSV)"),
-        description=_l("Columns: reference, amount (and paid_at, agency if given)"),
-    )
+    file = FileField(_l("Settlement file (CSV)"))
 
 
 class RulesForm(IdmajForm):

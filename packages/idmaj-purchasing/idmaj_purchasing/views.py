@@ -47,6 +47,11 @@ def _unit(code: str) -> str:
     return services.unit_label(code)
 
 
+@family.app_template_global("purchasing_payment")
+def _payment(code: str) -> str:
+    return services.common.payment_label(code)
+
+
 @family.app_template_global("purchasing_reason")
 def _reason(code: str) -> str:
     return services.reason_label(code)

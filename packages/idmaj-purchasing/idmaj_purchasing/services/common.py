@@ -78,6 +78,19 @@ def status_label(code: Any) -> str:
     return str(STATUS_LABELS.get(OrderStatus(str(code)), code)) if code else ""
 
 
+PAYMENT_LABELS = {"agency": _l("At an agency"), "account": _l("Detainee's account")}
+
+
+def payment_label(code: str) -> str:
+    """How an order was paid, in words (another module's method by its own label)."""
+    if code in PAYMENT_LABELS:
+        return str(PAYMENT_LABELS[code])
+    from idmaj_purchasing.services.payments import method
+
+    found = method(code)
+    return str(found.label) if found is not None else code
+
+
 def reason_label(code: str) -> str:
     """A stored reason code in words; a refusal's reason is the shop's own words."""
     return str(REASON_LABELS[code]) if code in REASON_LABELS else code

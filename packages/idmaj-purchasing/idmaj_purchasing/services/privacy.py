@@ -11,7 +11,7 @@ from core.audit import services as audit
 from core.contributions import DataSection
 from core.db import session as db_session
 from idmaj_purchasing.models import Order, OrderStatus
-from idmaj_purchasing.services.common import money, status_label
+from idmaj_purchasing.services.common import money, payment_label, status_label
 from idmaj_purchasing.services.ordering import close_undelivered
 from idmaj_purchasing.services.transitions import CANCELLABLE
 
@@ -28,7 +28,7 @@ def export(user: Any) -> list[DataSection]:
             "placed_at": o.placed_at.isoformat(),
             "detainee": o.detainee.registration_number,
             "total": money(o.total_centimes),
-            "payment": o.payment_method,
+            "payment": payment_label(o.payment_method),
             "status": status_label(o.status),
             "items": "; ".join(f"{ln.quantity} × {ln.name_fr}" for ln in o.lines),
         }
