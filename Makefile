@@ -13,10 +13,15 @@ UV_VERSION := 0.13.9
 
 # Installs exactly what requirements.lock pins (with hashes), then the project itself without
 # resolving anything: a new release on the package index never changes what a clone runs.
-$(STAMP): pyproject.toml $(LOCK)
+# Modules shipped as their own distributions (packages/*: remote purchasing) are installed
+# beside the core the same way: no dependency of their own beyond idmaj, nothing resolved.
+PACKAGES := packages/idmaj-purchasing
+
+$(STAMP): pyproject.toml $(LOCK) $(addsuffix /pyproject.toml,$(PACKAGES))
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --require-hashes --no-deps -r $(LOCK)
 	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	for p in $(PACKAGES); do $(BIN)/pip install --quiet --no-deps --no-build-isolation -e $$p || exit 1; done
 	$(BIN)/pip check
 	touch $(STAMP)
 

@@ -4,7 +4,8 @@ With owner names (``core``, ``visits``…) only those catalogs are touched; with
 
 Each owner (the core and every plugin folder) has its own gettext domain and catalogs:
 ``core/translations`` (domain ``core``, sources ``core/`` and ``templates/``) and
-``plugins/<name>/translations`` (domain ``<name>``, sources ``plugins/<name>/``).
+``plugins/<name>/translations`` (domain ``<name>``, sources ``plugins/<name>/``), and
+``packages/<dist>/<module>/translations`` (the domain its catalogs are named after).
 """
 
 from __future__ import annotations
@@ -47,6 +48,14 @@ def owners() -> list[Owner]:
     if plugins.is_dir():
         for folder in sorted(p for p in plugins.iterdir() if (p / "__init__.py").exists()):
             found.append(Owner(folder.name, folder / "translations", (folder,)))
+    # modules shipped as their own distributions beside the core (packages/<dist>/<module>/):
+    # the domain is the name of their catalogs (translations/<lang>/LC_MESSAGES/<domain>.po)
+    packages = PROJECT_ROOT / "packages"
+    if packages.is_dir():
+        for folder in sorted(packages.glob("*/*/translations")):
+            domains = sorted({po.stem for po in folder.glob("*/LC_MESSAGES/*.po")})
+            if len(domains) == 1:
+                found.append(Owner(domains[0], folder, (folder.parent,)))
     return found
 
 

@@ -31,7 +31,11 @@ def test_the_core_and_every_plugin_folder_own_a_catalog() -> None:
         for p in (i18n_tools.PROJECT_ROOT / "plugins").iterdir()
         if (p / "__init__.py").exists()
     )
-    assert OWNERS[1:] == plugin_folders
+    assert OWNERS[1 : 1 + len(plugin_folders)] == plugin_folders
+    # then the modules shipped as their own distributions (packages/<dist>/<module>/)
+    packages = i18n_tools.PROJECT_ROOT / "packages"
+    shipped = sorted(packages.glob("*/*/translations")) if packages.is_dir() else []
+    assert len(OWNERS) == 1 + len(plugin_folders) + len(shipped)
 
 
 @pytest.mark.parametrize("owner", OWNERS)

@@ -11,6 +11,8 @@ when funds is disabled::
     if has_port(FUNDS_ACCOUNTS):
         accounts = port(FUNDS_ACCOUNTS, FundsAccounts)
         receipt = accounts.debit(user, "2025-000123", Decimal("12.50"), "Canteen", "order 7")
+        # the order is refused at delivery: the purchase is given back whole
+        accounts.refund(user, "2025-000123", receipt.receipt_number, "Refused at delivery")
 
 Amounts are ``Decimal`` MAD with at most two decimals. The funds module keeps its rules: the
 actor needs its write permission in the detainee's establishment (a module acting on its own
@@ -63,6 +65,20 @@ class FundsAccounts(Protocol):
         transaction; ``reference`` (an order number…) is kept with the memo. Raises
         ``Conflict`` (insufficient funds, weekly limit, closed account), ``ValidationFailed``
         (a bad amount or memo), ``Forbidden`` or ``NotFound``."""
+        ...
+
+    def refund(
+        self, actor: Principal, registration_number: str, receipt_number: str, memo: str
+    ) -> FundsReceipt:
+        """Give back, whole, a purchase paid with :meth:`debit` (an order refused at delivery
+        or cancelled): the opposite movement of the debit whose ``receipt_number`` it names,
+        credited to the available balance, in the caller's transaction. A refunded purchase no
+        longer counts towards the weekly spending limit. The returned receipt is the refund's.
+        Raises ``NotFound`` (no such purchase of this detainee), ``Conflict``
+        (``already_reversed``; ``account_closed`` after the release payout;
+        ``not_reversible`` when the purchase was booked at another establishment than the
+        account's — refund before the account follows a transfer, see ``docs/plugins.md``),
+        ``ValidationFailed`` (an empty memo) or ``Forbidden``."""
         ...
 
 

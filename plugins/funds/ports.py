@@ -50,6 +50,39 @@ class FundsAccountsPort:
             spendable_after=services.to_decimal(after),
         )
 
+    def refund(
+        self, actor: Principal, registration_number: str, receipt_number: str, memo: str
+    ) -> FundsReceipt:
+        """The purchase ``receipt_number`` given back whole: a reversal of it (the funds
+        module's own way of undoing a movement), so the refunded purchase leaves the weekly
+        spending limit too."""
+        from flask_babel import gettext as _
+        from sqlalchemy import select
+
+        from core.db import session as db_session
+        from core.errors import NotFound
+        from plugins.funds import services
+        from plugins.funds.models import Transaction, TxType
+
+        det = get_detainee(registration_number, actor)
+        account = services.account_of(det)
+        tx = db_session().scalar(
+            select(Transaction).where(
+                Transaction.receipt_number == (receipt_number or "").strip(),
+                Transaction.type == TxType.canteen_purchase,
+            )
+        )
+        if tx is None or account is None or tx.account_id != account.id:
+            raise NotFound(_("No such transaction."), code="transaction_not_found")
+        back = services.reverse(tx, actor, memo=memo)
+        after = services.balances_of(services.account_of(det)).spendable
+        return FundsReceipt(
+            receipt_number=back.receipt_number,
+            registration_number=det.registration_number,
+            amount=services.to_decimal(back.amount),
+            spendable_after=services.to_decimal(after),
+        )
+
 
 def service_ports() -> list[ServicePort]:
     return [ServicePort(FUNDS_ACCOUNTS, FundsAccounts, FundsAccountsPort())]

@@ -77,6 +77,13 @@ def plugin_periodic_tasks() -> list[Any]:
 
 
 @hookimpl
+def plugin_services() -> list[Any]:
+    from plugins.visits.ports import service_ports
+
+    return service_ports()
+
+
+@hookimpl
 def plugin_setup_app(app: Any) -> None:
     from . import services
 

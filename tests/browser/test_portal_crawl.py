@@ -41,6 +41,7 @@ LOGINS = [
     "transfers",
     "complaints",
     "family",
+    "canteen",  # remote purchasing's canteen manager (packages/idmaj-purchasing)
 ]
 SETTINGS = [("ar", 360, 780), ("fr", 1280, 900)]
 MAX_DEPTH = 2

@@ -141,6 +141,14 @@ class FakeAccounts:
         self.debits.append((registration_number, amount, memo, reference))
         return FundsReceipt(f"R-{len(self.debits)}", registration_number, amount, self.left)
 
+    def refund(
+        self, actor: Any, registration_number: str, receipt_number: str, memo: str
+    ) -> FundsReceipt:
+        number = int(receipt_number.removeprefix("R-"))
+        amount = self.debits[number - 1][1]
+        self.left += amount
+        return FundsReceipt(f"R-back-{number}", registration_number, amount, self.left)
+
 
 class FakeFunds:
     PLUGIN_NAME = "fakefunds"

@@ -91,3 +91,41 @@ def test_port_keeps_every_refusal_of_the_funds_module(app, factories):
             accounts().spendable(SYSTEM, "1999-000001")
         session().rollback()
     assert balances(app, rn).available == 1000
+
+
+def test_port_refund_gives_a_purchase_back_whole(app, factories):
+    """``refund`` reverses the purchase it names: the money is back on the available balance,
+    the purchase leaves the weekly spending limit, and it cannot be refunded twice."""
+    from core.establishments.models import Establishment
+    from plugins.funds import services
+
+    rn, accountant = setup(app, factories)
+    fund(app, rn, "100.00")
+    with app.app_context():
+        actor = session().get(User, accountant.id)
+        est = session().scalar(select(Establishment).where(Establishment.code == "EST-A"))
+        services.update_settings(
+            est, actor, savings_share_pct=0, weekly_limit="50.00", deposit_ceiling="5000.00"
+        )
+        paid = accounts().debit(SYSTEM, rn, Decimal("40.00"), "Canteen order", "ACH-1")
+        with pytest.raises(Conflict) as limit:  # 40 + 20 > 50 this week
+            accounts().debit(SYSTEM, rn, Decimal("20.00"), "Canteen order", "ACH-2")
+        assert limit.value.code == "weekly_limit_exceeded"
+        back = accounts().refund(SYSTEM, rn, paid.receipt_number, "Refused at delivery")
+        assert back.amount == Decimal("40.00") and back.spendable_after == Decimal("100.00")
+        assert back.receipt_number != paid.receipt_number
+        tx = session().scalar(
+            select(Transaction).where(Transaction.receipt_number == back.receipt_number)
+        )
+        assert tx.type == TxType.reversal and tx.memo == "Refused at delivery"
+        # the refunded purchase no longer counts towards the week
+        accounts().debit(SYSTEM, rn, Decimal("20.00"), "Canteen order", "ACH-2")
+        with pytest.raises(Conflict) as twice:
+            accounts().refund(SYSTEM, rn, paid.receipt_number, "Again")
+        assert twice.value.code == "already_reversed"
+        with pytest.raises(NotFound):
+            accounts().refund(SYSTEM, rn, "EST-A-1999-000001", "Unknown")
+        with pytest.raises(ValidationFailed):
+            accounts().refund(SYSTEM, rn, paid.receipt_number, "")
+        session().commit()
+    assert balances(app, rn).available == 8000

@@ -1,0 +1,3 @@
+from core.migration_env import run
+
+run()
