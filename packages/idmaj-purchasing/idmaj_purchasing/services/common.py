@@ -9,6 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from core.db import session as db_session
@@ -30,7 +31,7 @@ WEEK = dt.timedelta(days=7)
 AMOUNT_RE = re.compile(r"[0-9]{1,9}(\.[0-9]{1,2})?")
 
 CATEGORY_LABELS = {
-    "food": _l("Food"),
+    "food": lazy_pgettext("product category", "Food"),
     "drinks": _l("Drinks"),
     "hygiene": _l("Hygiene"),
     "clothing": _l("Clothing"),
@@ -51,7 +52,7 @@ STATUS_LABELS = {
     OrderStatus.paid: _l("Paid"),
     OrderStatus.prepared: _l("Prepared"),
     OrderStatus.delivered: _l("Delivered"),
-    OrderStatus.refused: _l("Refused"),
+    OrderStatus.refused: lazy_pgettext("order status", "Refused"),
     OrderStatus.cancelled: _l("Cancelled"),
     OrderStatus.expired: _l("Expired"),
 }
