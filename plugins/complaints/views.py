@@ -177,7 +177,9 @@ def _action_forms(c: Complaint) -> dict[str, Any]:
         if s in (Status.received, Status.acknowledged):
             out["review"] = forms.ConfirmForm(prefix="rev")
         if s is Status.appealed:
-            out["take_appeal"] = forms.TakeAppealForm(prefix="lvl")
+            out["take_appeal"] = forms.ConfirmForm(prefix="lvl")
+        if services.is_regional_reviewer(current_user, c):
+            out["refer_up"] = forms.ReferUpForm(prefix="refer")
         if s in services.OPEN_STATUSES:
             out["answer"] = forms.AnswerForm(prefix="ans")
         if s in (Status.received, Status.acknowledged, Status.in_review):
@@ -237,7 +239,8 @@ def show(reference: str) -> Any:
 ACTIONS: dict[str, tuple[str, Callable[[Complaint, Any], Any]]] = {
     "acknowledge": ("ack", lambda c, f: services.acknowledge(c, current_user)),
     "review": ("rev", lambda c, f: services.start_review(c, current_user)),
-    "take_appeal": ("lvl", lambda c, f: services.take_appeal(c, current_user, f.level.data)),
+    "take_appeal": ("lvl", lambda c, f: services.take_appeal(c, current_user)),
+    "refer_up": ("refer", lambda c, f: services.refer_up(c, current_user, f.comment.data)),
     "answer": ("ans", lambda c, f: services.answer(c, current_user, f.body.data, f.outcome.data)),
     "close": ("close", lambda c, f: services.close(c, current_user, f.outcome.data)),
     "inadmissible": (
@@ -258,6 +261,7 @@ DONE = {
     "note": lambda: _("Note added."),
     "appeal": lambda: _("Your appeal was sent."),
     "withdraw": lambda: _("The complaint was withdrawn."),
+    "refer_up": lambda: _("The appeal was referred to the central level."),
 }
 
 

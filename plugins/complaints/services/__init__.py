@@ -18,7 +18,16 @@ The files of this package, by responsibility (this module re-exports their publi
 
 from __future__ import annotations
 
-from .access import can_handle, can_read, is_author, is_named, sees_complaints
+from .access import (
+    appeal_level_for,
+    can_handle,
+    can_read,
+    is_author,
+    is_named,
+    is_regional_reviewer,
+    regional_reviewers,
+    sees_complaints,
+)
 from .calendar import (
     add_holiday,
     add_working_days,
@@ -49,6 +58,7 @@ from .handling import (
     close,
     declare_inadmissible,
     name_staff,
+    refer_up,
     reroute,
     start_review,
     take_appeal,
@@ -112,6 +122,7 @@ __all__ = [
     "answers",
     "appeal",
     "appeal_deadline",
+    "appeal_level_for",
     "appeal_level_label",
     "assign",
     "assignable_staff",
@@ -138,6 +149,7 @@ __all__ = [
     "is_author",
     "is_named",
     "is_overdue",
+    "is_regional_reviewer",
     "is_working_day",
     "local_today",
     "may_file_for_others",
@@ -152,6 +164,8 @@ __all__ = [
     "proposed_years",
     "queue",
     "reason_label",
+    "refer_up",
+    "regional_reviewers",
     "remove_holiday",
     "reroute",
     "sees_complaints",
