@@ -29,6 +29,8 @@ COMPLAINTS_AUDIT_LABELS = AuditLabels(
         "complaints.assign": _l("Complaint assigned"),
         "complaints.name_staff": _l("Staff named in a complaint"),
         "complaints.escalate": _l("Overdue complaint escalated"),
+        "complaints.escalate_central": _l("Overdue complaint escalated to the central level"),
+        "complaints.refer_up": _l("Appeal referred to the central level"),
         "complaints.letter": _l("Reply letter printed"),
         "complaints.attachment": _l("Attachment opened"),
         "complaints.export": _l("Complaints figures exported"),

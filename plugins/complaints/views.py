@@ -29,7 +29,7 @@ from core.validation import ascii_digits
 
 from . import forms, services
 from .models import Attachment, Complaint, EntryKind, Status
-from .permissions import CALENDAR, EXPORT, FIGURES, FILE
+from .permissions import APPEALS, CALENDAR, EXPORT, FIGURES, FILE
 
 bp = Blueprint(
     "complaints",
@@ -372,7 +372,7 @@ def _establishments() -> list[Establishment]:
 
 
 @bp.get("/")
-def queue(overdue: bool = False) -> Any:
+def queue(overdue: bool = False, central: bool = False) -> Any:
     if (r := _signed_in()) is not None:
         return r
     if not current_user.is_staff:
@@ -389,6 +389,7 @@ def queue(overdue: bool = False) -> Any:
         category=category if category in dict(_category_choices()) else "",
         establishment_id=est.id if est else None,
         overdue=overdue or request.args.get("overdue") == "1",
+        central=central,
         mine=request.args.get("mine") == "1",
         q=(request.args.get("q") or "").replace("\x00", "")[:100],
     )
@@ -403,7 +404,8 @@ def queue(overdue: bool = False) -> Any:
         establishments=ests if len(ests) > 1 else [],
         categories=_category_choices(),
         statuses=[(s.value, services.status_label(s)) for s in Status],
-        overdue_page=overdue,
+        overdue_page=overdue or central,
+        central_page=central,
         today=services.local_today(),
     )
 
@@ -411,6 +413,13 @@ def queue(overdue: bool = False) -> Any:
 @bp.get("/overdue")
 def overdue() -> Any:
     return queue(overdue=True)
+
+
+@bp.get("/overdue/central")
+@permission_required(APPEALS)
+def overdue_central() -> Any:
+    """The central overdue list: complaints escalated to the central level, still open."""
+    return queue(central=True)
 
 
 @bp.get("/figures")

@@ -43,7 +43,7 @@ from .calendar import (
     year_holidays,
 )
 from .categories import GENERAL_CATEGORIES, all_categories, category_label, office_of
-from .deadlines import close_settled, escalate_overdue, send_reminders
+from .deadlines import close_settled, escalate_overdue, escalate_to_central, send_reminders
 from .figures import Figures, figures
 from .filing import Upload, author_detainees, file_complaint, find_staff, may_file_for_others, sniff
 from .handling import (
@@ -140,6 +140,7 @@ __all__ = [
     "detainee_complaints",
     "entry_label",
     "escalate_overdue",
+    "escalate_to_central",
     "figures",
     "file_complaint",
     "find",

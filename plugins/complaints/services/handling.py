@@ -268,6 +268,7 @@ def appeal(complaint: Complaint, actor: Principal, reason: Any) -> Complaint:
             "due_on": add_working_days(local_today(), setting("COMPLAINTS_ANSWER_DAYS")),
             "reminded_on": None,
             "escalated_at": None,
+            "central_escalated_at": None,
             "assigned_to_id": None,
         },
     )
