@@ -33,6 +33,7 @@ COMPLAINTS_AUDIT_LABELS = AuditLabels(
         "complaints.refer_up": _l("Appeal referred to the central level"),
         "complaints.letter": _l("Reply letter printed"),
         "complaints.attachment": _l("Attachment opened"),
+        "complaints.attach": _l("Files attached to a complaint"),
         "complaints.export": _l("Complaints figures exported"),
         "complaints.calendar.propose": _l("Holidays proposed for a year"),
         "complaints.calendar.add": _l("Holiday added"),

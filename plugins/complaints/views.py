@@ -28,7 +28,7 @@ from core.query_args import page_number, query_int
 from core.validation import ascii_digits
 
 from . import forms, services
-from .models import Attachment, Complaint, EntryKind, Status
+from .models import Complaint, EntryKind, Status
 from .permissions import APPEALS, CALENDAR, EXPORT, FIGURES, FILE
 
 bp = Blueprint(
@@ -338,18 +338,10 @@ def attachment(reference: str, file_id: int) -> Any:
     if (r := _signed_in()) is not None:
         return r
     c = _load(reference)
-    found = db_session().scalar(
-        select(Attachment).where(Attachment.id == file_id, Attachment.complaint_id == c.id)
-    )
-    if found is None:
+    try:
+        found = services.open_attachment(c, current_user, file_id)
+    except NotFound:
         abort(404)
-    audit.record(
-        "complaints.attachment",
-        "complaints_complaint",
-        c.reference,
-        establishment_id=c.establishment_id,
-        summary={"file": found.filename},
-    )
     db_session().commit()
     resp = Response(found.data, mimetype=found.content_type)
     resp.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'

@@ -7,6 +7,7 @@ The files of this package, by responsibility (this module re-exports their publi
   ``holidays.Morocco``, kept by the central administration).
 - ``categories`` — categories from the ``complaints_categories`` hook, and the general ones.
 - ``access`` — who sees and who handles a complaint (authors, offices, director, appeals).
+- ``attachments`` — files added after filing (API) and opening one, audited.
 - ``filing`` — filing online or on a detainee's behalf; attachments; the daily limit.
 - ``handling`` — acknowledge, review, answer, close, inadmissible, withdraw, appeal, notes,
   re-routing, assignment, staff named.
@@ -28,6 +29,7 @@ from .access import (
     regional_reviewers,
     sees_complaints,
 )
+from .attachments import add_attachments, attachments_of, open_attachment
 from .calendar import (
     add_holiday,
     add_working_days,
@@ -113,6 +115,7 @@ __all__ = [
     "QueueFilters",
     "Upload",
     "acknowledge",
+    "add_attachments",
     "add_holiday",
     "add_note",
     "add_working_days",
@@ -126,6 +129,7 @@ __all__ = [
     "appeal_level_label",
     "assign",
     "assignable_staff",
+    "attachments_of",
     "author_detainees",
     "can_appeal",
     "can_handle",
@@ -159,6 +163,7 @@ __all__ = [
     "name_staff",
     "office_label",
     "office_of",
+    "open_attachment",
     "outcome_label",
     "package_holidays",
     "propose_year",
