@@ -13,6 +13,7 @@ from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD
 from plugins.complaints import services
 from plugins.complaints.models import Complaint, EntryKind, Outcome, Status
+from plugins.complaints.services.notify import central_reviewers
 
 from .helpers import family, file_api
 
@@ -148,7 +149,10 @@ def test_still_overdue_after_n_working_days_it_goes_to_the_central_level(app, fa
             assert services.escalate_to_central(day) == 0, day
         assert services.escalate_overdue(D(2030, 9, 17)) == 1  # Tuesday: the centre
         assert services.escalate_overdue(D(2030, 9, 18)) == 0  # once
-        assert [m.user_id for m in _messages("complaints.central_escalation")] == [central.id]
+        told = [m.user_id for m in _messages("complaints.central_escalation")]
+        assert central.id in told and director.id not in told
+        assert set(told) == {u.id for u in central_reviewers()}  # the central level, once each
+        assert len(told) == len(set(told))
         c = services.find(ref)
         assert c.central_escalated_at is not None
         assert EntryKind.central_escalation in [e.kind for e in c.entries]
