@@ -103,6 +103,24 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                     "required": not spec.body_optional,
                     "content": {"application/json": {"schema": _schema_ref(spec.body, components)}},
                 }
+            if spec.files:
+                op["requestBody"] = {
+                    "required": True,
+                    "content": {
+                        "multipart/form-data": {
+                            "schema": {
+                                "type": "object",
+                                "required": [spec.files],
+                                "properties": {
+                                    spec.files: {
+                                        "type": "array",
+                                        "items": {"type": "string", "format": "binary"},
+                                    }
+                                },
+                            }
+                        }
+                    },
+                }
             ok: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}
             if spec.response is not None:
                 ref = _schema_ref(spec.response, components)
@@ -125,7 +143,7 @@ def build_openapi(app: Flask) -> dict[str, Any]:
                 op["security"] = [{"bearer": []}]
             if spec.permission:
                 codes.add(403)
-            if spec.body is not None:
+            if spec.body is not None or spec.files:
                 codes |= {400, 422}
             if spec.paginated or spec.query:
                 codes.add(400)

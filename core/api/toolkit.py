@@ -55,6 +55,8 @@ class EndpointSpec:
     paginated: bool = False
     errors: tuple[int, ...] = ()
     description: str = ""
+    # a multipart/form-data upload: the form field holding the files (read by the handler)
+    files: str | None = None
 
 
 def error_response(
@@ -266,13 +268,16 @@ def endpoint(
     paginated: bool = False,
     errors: tuple[int, ...] = (),
     description: str = "",
+    files: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Declare an API endpoint (see the module docstring).
 
     The wrapped function receives ``user`` (or ``None`` with ``auth="none"``), ``body`` (the
     validated model) when ``body`` is given — with ``body_optional`` an empty request body
     counts as ``{}`` — and the URL's variables. It returns a dict or list
-    (serialised with ``status``) or a :class:`flask.Response`.
+    (serialised with ``status``) or a :class:`flask.Response`. With ``files`` (a form field
+    name) the OpenAPI document declares a ``multipart/form-data`` body of files in that field;
+    the handler reads ``request.files`` itself.
     """
     spec = EndpointSpec(
         summary=summary,
@@ -287,6 +292,7 @@ def endpoint(
         paginated=paginated,
         errors=errors,
         description=description,
+        files=files,
     )
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -51,6 +51,13 @@ def plugin_permissions() -> list[Any]:
 
 
 @hookimpl
+def plugin_roles() -> list[Any]:
+    from plugins.complaints.permissions import ROLES
+
+    return ROLES
+
+
+@hookimpl
 def plugin_translations() -> list[TranslationDomain]:
     return [TranslationDomain(directory=str(HERE / "translations"), domain="complaints")]
 

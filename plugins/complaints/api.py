@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint
+from flask import Blueprint, Response, request, url_for
+from flask_babel import gettext as _
 from pydantic import BaseModel, Field
 
 from core.api.idempotency import idempotent
 from core.api.toolkit import ApiModel, endpoint
+from core.errors import Malformed
 from core.identity.models import User
 from plugins.complaints import services
 from plugins.complaints.permissions import FILE
@@ -65,6 +67,18 @@ class AnswerOut(BaseModel):
     at: str
 
 
+class AttachmentOut(BaseModel):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    url: str = Field(description="GET it with the same bearer token (the file itself).")
+
+
+class AttachmentsOut(BaseModel):
+    items: list[AttachmentOut]
+
+
 class ComplaintOut(BaseModel):
     reference: str
     status: str
@@ -83,6 +97,19 @@ class ComplaintOut(BaseModel):
     outcome: str | None
     appeal_until: str | None
     answers: list[AnswerOut]
+    attachments: list[AttachmentOut]
+
+
+def attachment_json(complaint: Any, att: Any) -> dict[str, Any]:
+    return {
+        "id": att.id,
+        "filename": att.filename,
+        "content_type": att.content_type,
+        "size": att.size,
+        "url": url_for(
+            "complaints_api.download_attachment", reference=complaint.reference, file_id=att.id
+        ),
+    }
 
 
 def complaint_json(complaint: Any, user: User) -> dict[str, Any]:
@@ -108,6 +135,7 @@ def complaint_json(complaint: Any, user: User) -> dict[str, Any]:
             {"body": e.body, "at": e.created_at.isoformat()}
             for e in services.answers(complaint, user)
         ],
+        "attachments": [attachment_json(complaint, a) for a in services.attachments_of(complaint)],
     }
 
 
@@ -200,3 +228,56 @@ def answer(reference: str, body: AnswerIn, user: User) -> dict[str, Any]:
 def appeal(reference: str, body: AppealIn, user: User) -> dict[str, Any]:
     complaint = services.get_complaint(reference, user, audit_read=False)
     return _status(services.appeal(complaint, user, body.reason))
+
+
+FILES_FIELD = "attachments"
+
+
+def _uploads() -> list[services.Upload]:
+    if not (request.mimetype or "").startswith("multipart/form-data"):
+        raise Malformed(
+            _("Send the files as multipart/form-data, in the field “attachments”."),
+            code="malformed_request",
+        )
+    limit = services.setting("COMPLAINTS_MAX_ATTACHMENT_BYTES")
+    return [
+        services.Upload(f.filename or "", f.read(limit + 1))
+        for f in request.files.getlist(FILES_FIELD)
+        if f is not None
+    ]
+
+
+@bp.post("/<reference>/attachments")
+@endpoint(
+    "Attach files to a complaint (PDF, JPEG or PNG)",
+    response=AttachmentsOut,
+    status=201,
+    tags=TAGS,
+    errors=(404, 409),
+    files=FILES_FIELD,
+    description="Its author, or staff who see the complaint. multipart/form-data, the files in "
+    "`attachments`: at most 3 files per complaint, 2 MB each, recognised by their first bytes "
+    "(422 with `fields.attachments` otherwise, or when empty); 409 once the complaint is "
+    "closed or withdrawn. Audited.",
+)
+def add_attachments(reference: str, user: User) -> dict[str, Any]:
+    complaint = services.get_complaint(reference, user, audit_read=False)
+    added = services.add_attachments(complaint, user, _uploads())
+    return {"items": [attachment_json(complaint, a) for a in added]}
+
+
+@bp.get("/<reference>/attachments/<int:file_id>")
+@endpoint(
+    "Download one attached file (the file itself, not JSON)",
+    tags=TAGS,
+    errors=(404,),
+    description="Whoever may read the complaint. `Content-Disposition: attachment`, "
+    "`X-Content-Type-Options: nosniff`. Audited.",
+)
+def download_attachment(reference: str, file_id: int, user: User) -> Response:
+    complaint = services.get_complaint(reference, user, audit_read=False)
+    found = services.open_attachment(complaint, user, file_id)
+    resp = Response(found.data, mimetype=found.content_type)
+    resp.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp

@@ -2,7 +2,8 @@
 states (one just received, one answered then appealed, a confidential one), complaints staff
 recorded on detainees' behalf (some overdue), and a year of closed ones at every establishment
 so the figures and the chart have something to show. The national calendar is proposed for
-this year and the next."""
+this year and the next. A regional reviewer (``regional``) is assigned the establishments of
+Ain Sebaâ's region: the demo family's appeal waits for them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from core.principals import SYSTEM
 
 from . import services
 from .models import Channel, Complaint, Outcome, Status
+from .permissions import REGIONAL_REVIEWER
 from .services.categories import all_categories
 from .services.filing import record
 
@@ -51,6 +53,23 @@ def _backdate(c: Complaint, when: dt.datetime) -> None:
         e.created_at = when
 
 
+def _regional_reviewer(context: Any, home: Any) -> None:
+    """``regional``: the regional complaints reviewer of Ain Sebaâ's region."""
+    from core.demo import DEMO_PASSWORD
+    from core.identity.services import create_user
+
+    region = [e.code for e in context.establishments if e.region == home.region]
+    context.users["regional"] = create_user(
+        username="regional",
+        password=DEMO_PASSWORD,
+        full_name="Meryem Réviseure régionale",
+        roles=[REGIONAL_REVIEWER],
+        establishments=region,
+        actor=SYSTEM,
+    )
+    context.logins.append(("regional", DEMO_PASSWORD, f"{REGIONAL_REVIEWER} @ {', '.join(region)}"))
+
+
 def seed(context: Any) -> None:
     sess = context.session
     today = services.local_today()
@@ -67,6 +86,7 @@ def seed(context: Any) -> None:
     if len(held) < 4:
         return
     cats = {c.code: c for c in all_categories()}
+    _regional_reviewer(context, cas)
     officer = context.users.get("complaints")
     now = utcnow()
     family = context.users.get("family")

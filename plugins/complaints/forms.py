@@ -19,7 +19,6 @@ from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
 
 from .services.labels import (
-    APPEAL_LEVEL_LABELS,
     CHANNEL_LABELS,
     INADMISSIBLE_REASONS,
     OUTCOME_LABELS,
@@ -121,12 +120,10 @@ class AppealForm(IdmajForm):
     reason = _body(_l("Why do you disagree with the answer?"), max_len=3000)
 
 
-class TakeAppealForm(IdmajForm):
-    level = SelectField(
-        _l("Level"),
-        choices=[(k.value, v) for k, v in APPEAL_LEVEL_LABELS.items()],
-        validators=[InputRequired(REQUIRED)],
-    )
+class ReferUpForm(IdmajForm):
+    """A regional reviewer refers an appeal up to the central level."""
+
+    comment = _body(_l("Why (staff only)"), max_len=1000)
 
 
 class RerouteForm(IdmajForm):

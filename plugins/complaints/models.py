@@ -84,6 +84,8 @@ class EntryKind(enum.StrEnum):
     appeal = "appeal"  # the author's reason
     reminder = "reminder"
     escalation = "escalation"
+    central_escalation = "central_escalation"
+    referral = "referral"  # a regional reviewer refers the appeal up to the central level
 
 
 class Complaint(EstablishmentScoped, Base):
@@ -138,6 +140,8 @@ class Complaint(EstablishmentScoped, Base):
     )
     reminded_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
     escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
+    # still overdue COMPLAINTS_CENTRAL_ESCALATION_DAYS working days after the due date
+    central_escalated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     establishment: Mapped[Establishment] = relationship(lazy="joined")

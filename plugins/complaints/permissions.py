@@ -7,7 +7,10 @@
 - ``complaints.handle``: see and handle the complaints routed to one's own office (a role named
   by the category: visits office, accountant…).
 - ``complaints.confidential``: see and handle confidential complaints (the director).
-- ``complaints.appeals``: review appeals at the regional or central level, everywhere.
+- ``complaints.appeals``: review appeals at the central level, everywhere.
+- ``complaints.regional``: review the appeals of one's region (the establishments one is
+  assigned): the role ``regional_complaints_reviewer`` (a user with several establishments is
+  the region); answer them or refer them up to the central level.
 - ``complaints.figures``: the figures page; ``complaints.export``: its CSV export.
 - ``complaints.calendar``: keep the national calendar of public holidays.
 """
@@ -16,7 +19,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from core.contributions import Permission
+from core.contributions import Permission, Role
 
 FILE = "complaints.file"
 MANAGE = "complaints.manage"
@@ -26,6 +29,20 @@ APPEALS = "complaints.appeals"
 FIGURES = "complaints.figures"
 EXPORT = "complaints.export"
 CALENDAR = "complaints.calendar"
+REGIONAL = "complaints.regional"
+
+REGIONAL_REVIEWER = "regional_complaints_reviewer"
+
+ROLES: list[Role] = [
+    Role(
+        REGIONAL_REVIEWER,
+        {
+            "ar": "مراجع التظلمات الجهوي",
+            "fr": "Réviseur régional des plaintes",
+            "en": "Regional complaints reviewer",
+        },
+    ),
+]
 
 PERMISSIONS: list[Permission] = [
     Permission(
@@ -45,6 +62,9 @@ PERMISSIONS: list[Permission] = [
     ),
     Permission(CONFIDENTIAL, _l("Handle confidential complaints"), ("director",)),
     Permission(APPEALS, _l("Review appeals of complaints"), ("central_admin",)),
+    Permission(
+        REGIONAL, _l("Review the appeals of complaints of one's region"), (REGIONAL_REVIEWER,)
+    ),
     Permission(
         FIGURES,
         _l("See the complaints figures"),

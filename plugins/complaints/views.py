@@ -28,8 +28,8 @@ from core.query_args import page_number, query_int
 from core.validation import ascii_digits
 
 from . import forms, services
-from .models import Attachment, Complaint, EntryKind, Status
-from .permissions import CALENDAR, EXPORT, FIGURES, FILE
+from .models import Complaint, EntryKind, Status
+from .permissions import APPEALS, CALENDAR, EXPORT, FIGURES, FILE
 
 bp = Blueprint(
     "complaints",
@@ -177,7 +177,9 @@ def _action_forms(c: Complaint) -> dict[str, Any]:
         if s in (Status.received, Status.acknowledged):
             out["review"] = forms.ConfirmForm(prefix="rev")
         if s is Status.appealed:
-            out["take_appeal"] = forms.TakeAppealForm(prefix="lvl")
+            out["take_appeal"] = forms.ConfirmForm(prefix="lvl")
+        if services.is_regional_reviewer(current_user, c):
+            out["refer_up"] = forms.ReferUpForm(prefix="refer")
         if s in services.OPEN_STATUSES:
             out["answer"] = forms.AnswerForm(prefix="ans")
         if s in (Status.received, Status.acknowledged, Status.in_review):
@@ -237,7 +239,8 @@ def show(reference: str) -> Any:
 ACTIONS: dict[str, tuple[str, Callable[[Complaint, Any], Any]]] = {
     "acknowledge": ("ack", lambda c, f: services.acknowledge(c, current_user)),
     "review": ("rev", lambda c, f: services.start_review(c, current_user)),
-    "take_appeal": ("lvl", lambda c, f: services.take_appeal(c, current_user, f.level.data)),
+    "take_appeal": ("lvl", lambda c, f: services.take_appeal(c, current_user)),
+    "refer_up": ("refer", lambda c, f: services.refer_up(c, current_user, f.comment.data)),
     "answer": ("ans", lambda c, f: services.answer(c, current_user, f.body.data, f.outcome.data)),
     "close": ("close", lambda c, f: services.close(c, current_user, f.outcome.data)),
     "inadmissible": (
@@ -258,6 +261,7 @@ DONE = {
     "note": lambda: _("Note added."),
     "appeal": lambda: _("Your appeal was sent."),
     "withdraw": lambda: _("The complaint was withdrawn."),
+    "refer_up": lambda: _("The appeal was referred to the central level."),
 }
 
 
@@ -334,18 +338,10 @@ def attachment(reference: str, file_id: int) -> Any:
     if (r := _signed_in()) is not None:
         return r
     c = _load(reference)
-    found = db_session().scalar(
-        select(Attachment).where(Attachment.id == file_id, Attachment.complaint_id == c.id)
-    )
-    if found is None:
+    try:
+        found = services.open_attachment(c, current_user, file_id)
+    except NotFound:
         abort(404)
-    audit.record(
-        "complaints.attachment",
-        "complaints_complaint",
-        c.reference,
-        establishment_id=c.establishment_id,
-        summary={"file": found.filename},
-    )
     db_session().commit()
     resp = Response(found.data, mimetype=found.content_type)
     resp.headers["Content-Disposition"] = f'attachment; filename="{found.filename}"'
@@ -368,7 +364,7 @@ def _establishments() -> list[Establishment]:
 
 
 @bp.get("/")
-def queue(overdue: bool = False) -> Any:
+def queue(overdue: bool = False, central: bool = False) -> Any:
     if (r := _signed_in()) is not None:
         return r
     if not current_user.is_staff:
@@ -385,6 +381,7 @@ def queue(overdue: bool = False) -> Any:
         category=category if category in dict(_category_choices()) else "",
         establishment_id=est.id if est else None,
         overdue=overdue or request.args.get("overdue") == "1",
+        central=central,
         mine=request.args.get("mine") == "1",
         q=(request.args.get("q") or "").replace("\x00", "")[:100],
     )
@@ -399,7 +396,8 @@ def queue(overdue: bool = False) -> Any:
         establishments=ests if len(ests) > 1 else [],
         categories=_category_choices(),
         statuses=[(s.value, services.status_label(s)) for s in Status],
-        overdue_page=overdue,
+        overdue_page=overdue or central,
+        central_page=central,
         today=services.local_today(),
     )
 
@@ -407,6 +405,13 @@ def queue(overdue: bool = False) -> Any:
 @bp.get("/overdue")
 def overdue() -> Any:
     return queue(overdue=True)
+
+
+@bp.get("/overdue/central")
+@permission_required(APPEALS)
+def overdue_central() -> Any:
+    """The central overdue list: complaints escalated to the central level, still open."""
+    return queue(central=True)
 
 
 @bp.get("/figures")

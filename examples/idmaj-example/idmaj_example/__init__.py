@@ -17,6 +17,7 @@ from flask import Blueprint
 from flask_babel import lazy_gettext as _l
 
 from core.contributions import (
+    ComplaintCategory,
     DemoContext,
     MigrationBranch,
     NavItem,
@@ -77,10 +78,11 @@ def plugin_hookspecs() -> list[object]:
 
 
 @hookimpl(optionalhook=True)
-def complaints_categories() -> list[tuple[str, Any]]:
+def complaints_categories() -> list[ComplaintCategory]:
     """Published by a complaints module: when one is installed, detainees may file complaints
-    about the canteen; without it this implementation is simply never called."""
-    return [("canteen", _l("Canteen and purchases"))]
+    about the canteen (handled by the complaints office); without it this implementation is
+    simply never called."""
+    return [ComplaintCategory("example.canteen", _l("Canteen and purchases"), "example", order=60)]
 
 
 @hookimpl

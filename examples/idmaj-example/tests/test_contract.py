@@ -80,7 +80,7 @@ def test_published_hook_notes_shown_on_the_page_and_in_the_api(app, make_app, ap
 class ComplaintsSpecs:
     @hookspec
     def complaints_categories(self) -> list[Any]:
-        """What complaints may be about: ``(code, label)`` pairs."""
+        """What complaints may be about: ``core.contributions.ComplaintCategory`` values."""
 
 
 class Complaints:
@@ -102,8 +102,10 @@ def test_optional_hook_of_an_absent_module_is_ignored(app):
 def test_optional_hook_answers_when_the_module_is_installed(make_app):
     with_complaints = make_app(plugins=[idmaj_example, Complaints()])
     with with_complaints.test_request_context("/"), force_locale("fr"):
-        answered = [(code, str(label)) for code, label in collect("complaints_categories")]
-    assert answered == [("canteen", "Cantine et achats")]
+        answered = [
+            (c.code, str(c.label), c.module, c.office) for c in collect("complaints_categories")
+        ]
+    assert answered == [("example.canteen", "Cantine et achats", "example", "complaints_officer")]
 
 
 # --- our role ----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ The files of this package, by responsibility (this module re-exports their publi
   ``holidays.Morocco``, kept by the central administration).
 - ``categories`` — categories from the ``complaints_categories`` hook, and the general ones.
 - ``access`` — who sees and who handles a complaint (authors, offices, director, appeals).
+- ``attachments`` — files added after filing (API) and opening one, audited.
 - ``filing`` — filing online or on a detainee's behalf; attachments; the daily limit.
 - ``handling`` — acknowledge, review, answer, close, inadmissible, withdraw, appeal, notes,
   re-routing, assignment, staff named.
@@ -18,7 +19,17 @@ The files of this package, by responsibility (this module re-exports their publi
 
 from __future__ import annotations
 
-from .access import can_handle, can_read, is_author, is_named, sees_complaints
+from .access import (
+    appeal_level_for,
+    can_handle,
+    can_read,
+    is_author,
+    is_named,
+    is_regional_reviewer,
+    regional_reviewers,
+    sees_complaints,
+)
+from .attachments import add_attachments, attachments_of, open_attachment
 from .calendar import (
     add_holiday,
     add_working_days,
@@ -34,7 +45,7 @@ from .calendar import (
     year_holidays,
 )
 from .categories import GENERAL_CATEGORIES, all_categories, category_label, office_of
-from .deadlines import close_settled, escalate_overdue, send_reminders
+from .deadlines import close_settled, escalate_overdue, escalate_to_central, send_reminders
 from .figures import Figures, figures
 from .filing import Upload, author_detainees, file_complaint, find_staff, may_file_for_others, sniff
 from .handling import (
@@ -49,6 +60,7 @@ from .handling import (
     close,
     declare_inadmissible,
     name_staff,
+    refer_up,
     reroute,
     start_review,
     take_appeal,
@@ -103,6 +115,7 @@ __all__ = [
     "QueueFilters",
     "Upload",
     "acknowledge",
+    "add_attachments",
     "add_holiday",
     "add_note",
     "add_working_days",
@@ -112,9 +125,11 @@ __all__ = [
     "answers",
     "appeal",
     "appeal_deadline",
+    "appeal_level_for",
     "appeal_level_label",
     "assign",
     "assignable_staff",
+    "attachments_of",
     "author_detainees",
     "can_appeal",
     "can_handle",
@@ -129,6 +144,7 @@ __all__ = [
     "detainee_complaints",
     "entry_label",
     "escalate_overdue",
+    "escalate_to_central",
     "figures",
     "file_complaint",
     "find",
@@ -138,6 +154,7 @@ __all__ = [
     "is_author",
     "is_named",
     "is_overdue",
+    "is_regional_reviewer",
     "is_working_day",
     "local_today",
     "may_file_for_others",
@@ -146,12 +163,15 @@ __all__ = [
     "name_staff",
     "office_label",
     "office_of",
+    "open_attachment",
     "outcome_label",
     "package_holidays",
     "propose_year",
     "proposed_years",
     "queue",
     "reason_label",
+    "refer_up",
+    "regional_reviewers",
     "remove_holiday",
     "reroute",
     "sees_complaints",

@@ -6,8 +6,12 @@
   (``complaints.handle`` + the office's role) sees those routed to it.
 - A **confidential** complaint: at the establishment only holders of
   ``complaints.confidential`` (the director).
-- The regional and central level (``complaints.appeals``) sees every complaint, and alone
-  handles appeals.
+- The central level (``complaints.appeals``) sees every complaint and handles every appeal.
+- A regional reviewer (``complaints.regional``, the role ``regional_complaints_reviewer``
+  assigned the establishments of a region) sees the appealed, not confidential complaints of
+  those establishments and handles the appeals at the regional level (``appeal_level``); an
+  appeal goes to the regional level when the establishment has a regional reviewer
+  (:func:`appeal_level_for`), else to the central level.
 - Staff named in a complaint never handle it.
 Anyone else gets 404 (not 403: the service reveals nothing).
 """
@@ -24,13 +28,34 @@ from core.identity.services import has_permission
 from core.principals import is_system
 from core.scoping import can_see_establishment, scope
 
-from ..models import Complaint
-from ..permissions import APPEALS, CONFIDENTIAL, HANDLE, MANAGE
+from ..models import AppealLevel, Complaint
+from ..permissions import APPEALS, CONFIDENTIAL, HANDLE, MANAGE, REGIONAL
 from .workflow import APPEAL_STATUSES
 
 
 def is_author(user: Any, complaint: Complaint) -> bool:
     return complaint.author_id is not None and complaint.author_id == getattr(user, "id", None)
+
+
+def _local_sees(user: Any, complaint: Complaint) -> bool:
+    """Staff of the establishment (the office, the director, the routed office)."""
+    if not can_see_establishment(user, complaint.establishment_id):
+        return False
+    if complaint.confidential:
+        return has_permission(user, CONFIDENTIAL)
+    if has_permission(user, MANAGE):
+        return True
+    return has_permission(user, HANDLE) and complaint.office in user.roles
+
+
+def _regional_sees(user: Any, complaint: Complaint) -> bool:
+    """A regional reviewer: the appealed, not confidential complaints of the region."""
+    return (
+        has_permission(user, REGIONAL)
+        and not complaint.confidential
+        and complaint.appealed_at is not None
+        and can_see_establishment(user, complaint.establishment_id)
+    )
 
 
 def _staff_sees(user: Any, complaint: Complaint) -> bool:
@@ -40,13 +65,16 @@ def _staff_sees(user: Any, complaint: Complaint) -> bool:
         return False
     if has_permission(user, APPEALS):
         return True
-    if not can_see_establishment(user, complaint.establishment_id):
-        return False
-    if complaint.confidential:
-        return has_permission(user, CONFIDENTIAL)
-    if has_permission(user, MANAGE):
-        return True
-    return has_permission(user, HANDLE) and complaint.office in user.roles
+    return _local_sees(user, complaint) or _regional_sees(user, complaint)
+
+
+def is_regional_reviewer(user: Any, complaint: Complaint) -> bool:
+    """May ``user`` act on this appeal as its regional reviewer?"""
+    return (
+        complaint.status in APPEAL_STATUSES
+        and complaint.appeal_level is AppealLevel.regional
+        and _regional_sees(user, complaint)
+    )
 
 
 def can_read(user: Any, complaint: Complaint) -> bool:
@@ -68,9 +96,11 @@ def can_handle(user: Any, complaint: Complaint) -> bool:
     """May ``user`` act on the complaint as the administration (answer, note, re-route…)?"""
     if not _staff_sees(user, complaint) or is_named(user, complaint):
         return False
+    if is_system(user) or has_permission(user, APPEALS):
+        return True
     if complaint.status in APPEAL_STATUSES:
-        return is_system(user) or has_permission(user, APPEALS)
-    return True
+        return is_regional_reviewer(user, complaint)
+    return _local_sees(user, complaint)
 
 
 def ensure_handler(user: Any, complaint: Complaint) -> None:
@@ -82,9 +112,11 @@ def ensure_handler(user: Any, complaint: Complaint) -> None:
             _("You are named in this complaint: someone else must handle it."), code="named_staff"
         )
     if not can_handle(user, complaint):
-        raise Forbidden(
-            _("Appeals are handled at the regional or central level."), code="appeal_level"
-        )
+        if complaint.status in APPEAL_STATUSES:
+            raise Forbidden(
+                _("Appeals are handled at the regional or central level."), code="appeal_level"
+            )
+        raise Forbidden(_("You are not allowed to do this."))
 
 
 def staff_filter(user: Any) -> Any:
@@ -95,6 +127,8 @@ def staff_filter(user: Any) -> Any:
     if not getattr(user, "is_staff", False):
         return false()
     parts = []
+    if has_permission(user, REGIONAL):
+        parts.append(and_(Complaint.confidential.is_(False), Complaint.appealed_at.is_not(None)))
     if has_permission(user, MANAGE):
         parts.append(Complaint.confidential.is_(False))
     elif has_permission(user, HANDLE) and user.roles:
@@ -116,4 +150,20 @@ def staff_select(user: Any) -> Any:
 
 def sees_complaints(user: Any) -> bool:
     """Does the user have a complaints queue at all?"""
-    return any(has_permission(user, p) for p in (MANAGE, HANDLE, CONFIDENTIAL, APPEALS))
+    return any(has_permission(user, p) for p in (MANAGE, HANDLE, CONFIDENTIAL, APPEALS, REGIONAL))
+
+
+def regional_reviewers(establishment_id: int) -> list[Any]:
+    """Active regional reviewers (roles holding ``complaints.regional``) assigned the
+    establishment (their region)."""
+    from .notify import holders
+
+    return holders(REGIONAL, establishment_id)
+
+
+def appeal_level_for(complaint: Complaint) -> AppealLevel:
+    """Where an appeal goes: the region when it has a reviewer (never a confidential
+    complaint: only the director and the central level see those), else the central level."""
+    if not complaint.confidential and regional_reviewers(complaint.establishment_id):
+        return AppealLevel.regional
+    return AppealLevel.central

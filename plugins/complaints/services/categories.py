@@ -3,8 +3,6 @@ the ``complaints_categories`` hook (routing: each category names the office that
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -24,22 +22,14 @@ GENERAL_CATEGORIES: list[ComplaintCategory] = [
 ]
 
 
-def _normalise(plugin: str, item: Any) -> ComplaintCategory | None:
-    if isinstance(item, ComplaintCategory):
-        return item
-    if isinstance(item, tuple) and len(item) == 2:  # an older (code, label) pair
-        return ComplaintCategory(str(item[0]), item[1], plugin, DEFAULT_OFFICE)
-    return None
-
-
 def all_categories() -> list[ComplaintCategory]:
     """Every category, ordered by ``order`` then code; a code given twice keeps the first."""
     pm = get_plugin_manager(current_app)
     found: list[ComplaintCategory] = []
-    for plugin, item in pm.collect_by_plugin("complaints_categories"):
-        cat = _normalise(plugin, item)
-        if cat is not None and cat.code:
-            found.append(cat)
+    for _plugin, item in pm.collect_by_plugin("complaints_categories"):
+        # only ComplaintCategory values (anything else is left out)
+        if isinstance(item, ComplaintCategory) and item.code:
+            found.append(item)
     found.sort(key=lambda c: (c.order, c.code))
     seen: dict[str, ComplaintCategory] = {}
     for cat in found:

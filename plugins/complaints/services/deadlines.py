@@ -1,6 +1,8 @@
 """Deadlines kept by the task queue: reminders to the assigned officer (or the office) a few
-working days before the due date, escalation to the director when it passes, and closing the
-answered complaints whose appeal period ended. Each runs as ``SYSTEM`` and is idempotent."""
+working days before the due date, escalation to the director when it passes and to the central
+level when it is still overdue ``COMPLAINTS_CENTRAL_ESCALATION_DAYS`` working days after the
+due date, and closing the answered complaints whose appeal period ended. Each runs as
+``SYSTEM`` and is idempotent."""
 
 from __future__ import annotations
 
@@ -15,7 +17,13 @@ from core.principals import SYSTEM
 
 from ..models import Complaint, EntryKind, Outcome, Status
 from .calendar import add_working_days, local_today
-from .notify import notify_escalation, notify_reminder, office_staff
+from .notify import (
+    central_reviewers,
+    notify_central_escalation,
+    notify_escalation,
+    notify_reminder,
+    office_staff,
+)
 from .settings import setting
 from .workflow import OPEN_STATUSES, add_entry, change_status
 
@@ -82,7 +90,54 @@ def escalate_overdue(today: dt.date | None = None) -> int:
             actor=SYSTEM,
         )
     db_session().flush()
-    return len(rows)
+    return len(rows) + escalate_to_central(today)
+
+
+def central_escalation_day(complaint: Complaint) -> dt.date:
+    """The first day a complaint still open goes up to the central level: the working day
+    after ``COMPLAINTS_CENTRAL_ESCALATION_DAYS`` working days past its due date."""
+    return add_working_days(complaint.due_on, setting("COMPLAINTS_CENTRAL_ESCALATION_DAYS") + 1)
+
+
+def escalate_to_central(today: dt.date | None = None) -> int:
+    """Escalate once more: a complaint escalated to the director and still open
+    ``COMPLAINTS_CENTRAL_ESCALATION_DAYS`` working days after its due date goes to the central
+    level (its reviewers are told; it shows in the central overdue list)."""
+    today = today or local_today()
+    days = setting("COMPLAINTS_CENTRAL_ESCALATION_DAYS")
+    rows = (
+        db_session()
+        .scalars(
+            select(Complaint).where(
+                Complaint.status.in_(OPEN_STATUSES),
+                Complaint.escalated_at.is_not(None),
+                Complaint.central_escalated_at.is_(None),
+                # n working days are at least n calendar days: a cheap filter in SQL first
+                Complaint.due_on < today - dt.timedelta(days=days),
+            )
+        )
+        .all()
+    )
+    central = None
+    n = 0
+    for complaint in rows:
+        if central_escalation_day(complaint) > today:
+            continue
+        central = central if central is not None else central_reviewers()
+        complaint.central_escalated_at = utcnow()
+        notify_central_escalation(complaint, central)
+        add_entry(complaint, EntryKind.central_escalation, SYSTEM)
+        audit.record(
+            "complaints.escalate_central",
+            "complaints_complaint",
+            complaint.reference,
+            establishment_id=complaint.establishment_id,
+            summary={"due_on": complaint.due_on.isoformat(), "working_days": days},
+            actor=SYSTEM,
+        )
+        n += 1
+    db_session().flush()
+    return n
 
 
 def close_settled(today: dt.date | None = None) -> int:

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -20,14 +20,22 @@ from core.principals import Principal, is_system
 
 from ..models import AppealLevel, Complaint, EntryKind, NamedStaff, Outcome, Status
 from ..permissions import MANAGE
-from .access import ensure_handler, ensure_readable, is_author, is_named
+from .access import (
+    appeal_level_for,
+    ensure_handler,
+    ensure_readable,
+    is_author,
+    is_named,
+    is_regional_reviewer,
+    regional_reviewers,
+)
 from .calendar import add_working_days, local_today
 from .categories import all_categories
 from .labels import INADMISSIBLE_REASONS
-from .notify import notify_author
+from .notify import central_reviewers, notify_appeal, notify_author
 from .settings import setting
 from .text import one_text
-from .workflow import DECIDED_STATUSES, OPEN_STATUSES, add_entry, change_status
+from .workflow import APPEAL_STATUSES, DECIDED_STATUSES, OPEN_STATUSES, add_entry, change_status
 
 
 def _audit(action: str, complaint: Complaint, actor: Principal, **summary: Any) -> None:
@@ -74,18 +82,11 @@ def start_review(complaint: Complaint, actor: Principal) -> Complaint:
     return change_status(complaint, Status.in_review, actor, visible_to_author=True)
 
 
-def take_appeal(complaint: Complaint, actor: Principal, level: Any) -> Complaint:
-    """The regional or central level takes up an appeal."""
+def take_appeal(complaint: Complaint, actor: Principal) -> Complaint:
+    """A reviewer takes up an appeal: a regional reviewer at the regional level, the central
+    administration at the central level (taking over a regional one if it must)."""
     ensure_handler(actor, complaint)
-    try:
-        lvl = AppealLevel(level)
-    except ValueError:
-        lvl = AppealLevel.none
-    if lvl is AppealLevel.none:
-        raise ValidationFailed(
-            _("Choose the level that reviews the appeal."),
-            fields={"level": _("Choose the level that reviews the appeal.")},
-        )
+    lvl = AppealLevel.regional if is_regional_reviewer(actor, complaint) else AppealLevel.central
     return change_status(
         complaint,
         Status.appeal_review,
@@ -94,6 +95,35 @@ def take_appeal(complaint: Complaint, actor: Principal, level: Any) -> Complaint
         visible_to_author=True,
         changes={"appeal_level": lvl},
     )
+
+
+def refer_up(complaint: Complaint, actor: Principal, comment: Any) -> Complaint:
+    """A regional reviewer refers an appeal up to the central level (with a comment, staff
+    only); the central reviewers are told. A conditional update: referred once."""
+    ensure_handler(actor, complaint)
+    if not is_regional_reviewer(actor, complaint):
+        raise Conflict(
+            _("Only an appeal at the regional level can be referred up."), code="wrong_level"
+        )
+    text = one_text(comment, "comment", max_len=1000)
+    done = db_session().execute(
+        update(Complaint)
+        .where(
+            Complaint.id == complaint.id,
+            Complaint.appeal_level == AppealLevel.regional,
+            Complaint.status.in_(APPEAL_STATUSES),
+        )
+        .values(appeal_level=AppealLevel.central, assigned_to_id=None, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if done.rowcount != 1:
+        raise Conflict(_("Someone else changed this complaint: reload it."), code="wrong_status")
+    complaint.appeal_level = AppealLevel.central
+    complaint.assigned_to_id = None
+    add_entry(complaint, EntryKind.referral, actor, body=text, detail=AppealLevel.central.value)
+    _audit("refer_up", complaint, actor, appeal_level=["regional", "central"])
+    notify_appeal(complaint, central_reviewers())
+    return complaint
 
 
 def answer(complaint: Complaint, actor: Principal, body: Any, outcome: Any = None) -> Complaint:
@@ -225,20 +255,30 @@ def appeal(complaint: Complaint, actor: Principal, reason: Any) -> Complaint:
             fields={"reason": _("The appeal period has ended.")},
         )
     now = utcnow()
+    level = appeal_level_for(complaint)
     change_status(
         complaint,
         Status.appealed,
         actor,
+        detail=level.value,
         visible_to_author=True,
         changes={
+            "appeal_level": level,
             "appealed_at": now,
             "due_on": add_working_days(local_today(), setting("COMPLAINTS_ANSWER_DAYS")),
             "reminded_on": None,
             "escalated_at": None,
+            "central_escalated_at": None,
             "assigned_to_id": None,
         },
     )
     add_entry(complaint, EntryKind.appeal, actor, body=text, visible_to_author=True)
+    reviewers = (
+        regional_reviewers(complaint.establishment_id)
+        if level is AppealLevel.regional
+        else central_reviewers()
+    )
+    notify_appeal(complaint, reviewers)
     return complaint
 
 

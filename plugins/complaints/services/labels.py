@@ -45,6 +45,8 @@ ENTRY_LABELS: dict[EntryKind, Any] = {
     EntryKind.appeal: _l("Appeal"),
     EntryKind.reminder: _l("Reminder sent"),
     EntryKind.escalation: _l("Escalated"),
+    EntryKind.central_escalation: _l("Escalated to the central level"),
+    EntryKind.referral: _l("Referred to the central level"),
 }
 INADMISSIBLE_REASONS: dict[str, Any] = {
     "outside_remit": _l("Outside the administration's remit"),

@@ -89,6 +89,64 @@ def office_staff(complaint: Complaint, roles: tuple[str, ...]) -> list[User]:
     )
 
 
+def holders(permission: str, establishment_id: int | None = None) -> list[User]:
+    """Active users whose roles hold ``permission`` — assigned ``establishment_id`` when given
+    (a regional reviewer's region), else wherever they work (the central level)."""
+    from core.identity.services import role_permissions
+
+    roles = sorted(r for r, perms in role_permissions().items() if permission in perms)
+    if not roles:
+        return []
+    stmt = (
+        select(User)
+        .join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role_code.in_(roles), User.is_active.is_(True))
+    )
+    if establishment_id is not None:
+        stmt = stmt.join(UserEstablishment, UserEstablishment.user_id == User.id).where(
+            UserEstablishment.establishment_id == establishment_id
+        )
+    return list(db_session().scalars(stmt.distinct().order_by(User.id)))
+
+
+def central_reviewers() -> list[User]:
+    from ..permissions import APPEALS
+
+    return holders(APPEALS)
+
+
+def notify_appeal(complaint: Complaint, users: list[User]) -> None:
+    """An appeal (or one referred up) waits for its reviewers."""
+    for user in users:
+        with _in_locale(user):
+            _send(
+                user,
+                "complaints.appeal",
+                _("Appeal to review: %(ref)s", ref=complaint.reference),
+                _(
+                    "The complaint %(ref)s was appealed and waits for your review, due on %(due)s.",
+                    ref=complaint.reference,
+                    due=show_date(complaint.due_on),
+                ),
+            )
+
+
+def notify_central_escalation(complaint: Complaint, users: list[User]) -> None:
+    for user in users:
+        with _in_locale(user):
+            _send(
+                user,
+                "complaints.central_escalation",
+                _("Complaint %(ref)s is still overdue", ref=complaint.reference),
+                _(
+                    "The complaint %(ref)s was due on %(due)s; the director was told and it "
+                    "still has no answer.",
+                    ref=complaint.reference,
+                    due=show_date(complaint.due_on),
+                ),
+            )
+
+
 def notify_reminder(complaint: Complaint, users: list[User]) -> None:
     for user in users:
         with _in_locale(user):

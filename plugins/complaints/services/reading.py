@@ -59,6 +59,7 @@ class QueueFilters:
     category: str = ""
     establishment_id: int | None = None
     overdue: bool = False
+    central: bool = False  # escalated to the central level (still open)
     mine: bool = False
     q: str = ""  # a reference or words of the subject
 
@@ -81,6 +82,10 @@ def queue(
         stmt = stmt.where(Complaint.establishment_id == filters.establishment_id)
     if filters.overdue:
         stmt = stmt.where(Complaint.status.in_(OPEN_STATUSES), Complaint.due_on < local_today())
+    if filters.central:
+        stmt = stmt.where(
+            Complaint.status.in_(OPEN_STATUSES), Complaint.central_escalated_at.is_not(None)
+        )
     if filters.mine and getattr(user, "id", None) is not None:
         stmt = stmt.where(Complaint.assigned_to_id == user.id)
     if filters.q:

@@ -42,3 +42,10 @@ def test_the_demo_director_sees_the_confidential_complaint(demo_app: Any) -> Non
     client = demo_client(demo_app, "director", "ar")
     queue = client.get("/complaints/?lang=ar").get_data(as_text=True)
     assert "معاملة سيئة" in queue
+
+
+def test_the_demo_regional_reviewer_has_the_family_appeal(demo_app: Any) -> None:
+    client = demo_client(demo_app, "regional", "fr")
+    queue = client.get("/complaints/?status=&lang=fr").get_data(as_text=True)
+    assert "الزيارة تقصرات" in queue  # the demo family's appeal, at the regional level
+    assert "Cellule humide" not in queue  # never appealed: the establishment's

@@ -154,3 +154,53 @@ def test_every_count_on_the_page_and_in_the_csv(app, seeded, factories) -> None:
     assert o.get("/complaints/figures.csv").status_code == 403
     with app.app_context():
         assert session().query(Complaint).count() == 8
+
+
+def test_months_and_on_time_follow_local_days_not_utc(app, factories) -> None:
+    """The SQL counts use local midnights: a complaint received 10 minutes into the local month
+    (still the previous month in UTC when the zone is ahead) is this month's; one answered
+    30 minutes into the day after its due date (its due date in UTC) is late."""
+    from plugins.complaints.models import Channel
+    from plugins.complaints.services.calendar import local_day
+    from plugins.complaints.services.figures import local_midnight
+    from plugins.complaints.services.filing import record
+
+    with app.app_context():
+        det = factories.detainee("EST-A")
+        food = {c.code: c for c in all_categories()}["food"]
+        first = services.local_today().replace(day=1)
+        start = local_midnight(first)
+        due = first - dt.timedelta(days=10)
+
+        def make(received, answered=None):
+            c = record(
+                SYSTEM,
+                det,
+                author=None,
+                category=food,
+                channel=Channel.written,
+                subject="x",
+                body="…",
+                received_at=received,
+            )
+            if answered is not None:
+                c.first_answered_at = c.answered_at = answered
+                c.first_due_on = due
+                c.status = Status.answered
+            return c
+
+        make(start + dt.timedelta(minutes=10))  # this local month
+        make(start - dt.timedelta(minutes=10))  # the previous local month
+        late = local_midnight(due + dt.timedelta(days=1)) + dt.timedelta(minutes=30)
+        on_time = local_midnight(due + dt.timedelta(days=1)) - dt.timedelta(minutes=30)
+        make(start - dt.timedelta(days=20), late)
+        make(start - dt.timedelta(days=20), on_time)
+        session().flush()
+        assert local_day(late) == due + dt.timedelta(days=1) and local_day(on_time) == due
+        f = services.figures(factories.user("central_admin"))
+        months = dict(f.months)
+        assert months[first] == 1
+        previous = (first - dt.timedelta(days=1)).replace(day=1)
+        assert months[previous] == 3
+        assert f.answered == 2 and f.answered_on_time == 1
+        session().rollback()

@@ -27,6 +27,16 @@ class HealthStandIn:
         return [ComplaintCategory("throwaway.care", "Soins médicaux", "throwaway", "doctor", 55)]
 
 
+class PairStandIn:
+    """A module still answering with an old ``(code, label)`` pair: not a category."""
+
+    PLUGIN_NAME = "pairs"
+
+    @hookimpl(optionalhook=True)
+    def complaints_categories(self) -> list[Any]:
+        return [("pairs.old", "Ancienne catégorie")]
+
+
 class FamilyStandIn:
     """A throwaway module answering ``complaints_author_detainees`` with one detainee."""
 
@@ -137,3 +147,10 @@ def test_a_typo_in_an_implementation_of_a_complaints_hook_stops_start_up(make_ap
 
     with pytest.raises(PluginError, match="complaints_category"):
         make_app(plugins=[complaints_plugin, Typo()])
+
+
+def test_only_complaint_category_values_are_categories(app, make_app) -> None:
+    other = make_app(plugins=[complaints_plugin, PairStandIn(), HealthStandIn()], rolled_back=True)
+    with other.test_request_context("/"), force_locale("fr"):
+        cats = {c.code: c for c in services.all_categories()}
+        assert "pairs.old" not in cats and "throwaway.care" in cats
