@@ -87,6 +87,12 @@ def file_payload(acc: FileAccess) -> dict[str, Any]:
         "screening": {
             "due_at": hfile.screening_due_at.isoformat(),
             "done_at": hfile.screened_at.isoformat() if hfile.screened_at else None,
+            "latest": _latest_screening(acc),
         },
         "emergency_access": acc.emergency is not None,
     }
+
+
+def _latest_screening(acc: FileAccess) -> dict[str, Any] | None:
+    latest = files.screenings(acc)[:1]
+    return files.screening_json(acc, latest[0]) if latest else None
