@@ -308,25 +308,24 @@ def unit_edit(unit_id: int) -> Any:
 @care_page
 def file(rn: str) -> Any:
     acc = _open(rn, "file")
-    with acc.reading():
-        appts = care.appointments(acc)[:5]
+    appts = care.appointments(acc, limit=5)
     page_rows, total = consultations.page(acc, 1, 5)
-    latest = files.screenings(acc)[:1]
+    parts = overview.sections(acc)
     return _render(
         "health/file.html",
         acc=acc,
-        alerts=overview.alerts(acc),
-        allergies=lists.allergies(acc),
-        problems=lists.problems(acc),
-        prescriptions=prescriptions.of_file(acc),
-        due=prescriptions.due_doses(acc),
+        alerts=parts.alerts,
+        allergies=parts.allergies,
+        problems=parts.problems,
+        prescriptions=parts.prescriptions,
+        due=parts.due,
         consultations=[consultations.shown(c) for c in page_rows],
         consultations_total=total,
         vaccinations=lists.vaccinations(acc),
         referrals=care.referrals(acc),
         appointments=appts,
-        screenings=latest,
-        screening_corrected=files.last_correction(acc, latest[0].id) if latest else None,
+        screenings=[parts.screening] if parts.screening else [],
+        screening_corrected=parts.screening_corrected,
         fitness=files.fitness_payload(acc.file),
         action=forms.ActionForm(),
         dose_form=forms.DoseForm(),

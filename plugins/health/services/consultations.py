@@ -224,17 +224,23 @@ def add_addendum(acc: FileAccess, consultation_id: int, text: Any) -> Addendum:
 
 
 def page(acc: FileAccess, page_no: int, per_page: int) -> tuple[list[Consultation], int]:
+    """One page of the file's consultations, latest first, and their total — in one
+    statement (the total rides along as a window count; a page past the end counts apart)."""
     sess = db_session()
-    base = select(Consultation).where(Consultation.file_id == acc.file.id)
-    total = int(sess.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = list(
-        sess.scalars(
-            base.order_by(Consultation.seen_at.desc(), Consultation.id.desc())
-            .offset((page_no - 1) * per_page)
-            .limit(per_page)
-        )
-    )
-    return rows, total
+    where = Consultation.file_id == acc.file.id
+    found = sess.execute(
+        select(Consultation, func.count().over().label("total"))
+        .where(where)
+        .order_by(Consultation.seen_at.desc(), Consultation.id.desc())
+        .offset((page_no - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    if found:
+        return [row for row, _total in found], int(found[0][1])
+    if page_no == 1:
+        return [], 0
+    total = int(sess.scalar(select(func.count()).select_from(Consultation).where(where)) or 0)
+    return [], total
 
 
 def all_of(acc: FileAccess) -> list[Consultation]:

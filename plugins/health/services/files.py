@@ -138,14 +138,16 @@ def record_screening(acc: FileAccess, data: dict[str, Any]) -> Screening:
     return row
 
 
-def screenings(acc: FileAccess) -> list[Screening]:
-    return list(
-        db_session().scalars(
-            select(Screening)
-            .where(Screening.file_id == acc.file.id)
-            .order_by(Screening.created_at.desc())
-        )
+def screenings(acc: FileAccess, *, limit: int | None = None) -> list[Screening]:
+    """The file's screenings, latest first (``limit``: only the first ones, in SQL)."""
+    stmt = (
+        select(Screening)
+        .where(Screening.file_id == acc.file.id)
+        .order_by(Screening.created_at.desc(), Screening.id.desc())
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db_session().scalars(stmt))
 
 
 SCREENING_FIELDS = (
