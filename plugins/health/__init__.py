@@ -27,6 +27,7 @@ def plugin_models() -> list[type]:
 
 @hookimpl
 def plugin_blueprints() -> list[Any]:
+    from plugins.health import views_edit  # noqa: F401  (its routes hang on bp)
     from plugins.health.api import bp as api_bp
     from plugins.health.views import bp
 

@@ -41,6 +41,23 @@ class ConsultationIn(ApiModel):
     sign: StrictBool = False
 
 
+class ConsultationPatch(ApiModel):
+    reason: str | None = Field(None, max_length=500)
+    notes: str | None = Field(None, max_length=5000)
+    diagnosis: str | None = Field(None, max_length=1000)
+    vitals: Vitals | None = None
+
+
+class ScreeningPatch(ApiModel):
+    tuberculosis: Literal["not_tested", "negative", "suspected", "positive"] | None = None
+    self_harm_risk: Literal["none", "low", "medium", "high"] | None = None
+    pregnancy: Literal["not_applicable", "no", "yes", "unknown"] | None = None
+    chronic_conditions: str | None = Field(None, max_length=2000)
+    addictions: str | None = Field(None, max_length=2000)
+    mental_health: str | None = Field(None, max_length=2000)
+    notes: str | None = Field(None, max_length=5000)
+
+
 class FitnessIn(ApiModel):
     fit_to_travel: StrictBool
     needs: str = Field("", max_length=500)
@@ -103,6 +120,32 @@ class FileOut(BaseModel):
     fitness: dict[str, Any]
     screening: dict[str, Any]
     emergency_access: bool
+
+
+class ConsultationOut(BaseModel):
+    id: int
+    seen_at: str
+    reason: str
+    notes: str
+    diagnosis: str
+    vitals: dict[str, str]
+    telemedicine: bool
+    status: str
+    signed_at: str | None
+    intact: bool | None
+    addenda: list[dict[str, Any]]
+
+
+class ScreeningOut(BaseModel):
+    id: int
+    tuberculosis: str
+    self_harm_risk: str
+    pregnancy: str
+    chronic_conditions: str
+    addictions: str
+    mental_health: str
+    notes: str
+    corrected_at: str | None
 
 
 class FitnessOut(BaseModel):
@@ -320,6 +363,45 @@ def sign_consultation(rn: str, consultation_id: int, user: User) -> dict[str, An
     acc = open_file(rn, user, what="consultation", write=True)
     consultations.sign_consultation(acc, consultation_id)
     return {"id": consultation_id}
+
+
+@bp.patch("/files/<rn>/consultations/<int:consultation_id>")
+@endpoint(
+    "Edit a draft consultation (its author; the fields given replace the recorded ones)",
+    body=ConsultationPatch,
+    response=ConsultationOut,
+    tags=TAGS,
+    errors=(400, 401, 403, 404, 409, 422),
+    description="Only a draft: once signed it is read-only (409 `signed_read_only`; "
+    "corrections are addenda). Every change is kept in the file's history.",
+)
+def edit_consultation(
+    rn: str, consultation_id: int, body: ConsultationPatch, user: User
+) -> dict[str, Any]:
+    acc = open_file(rn, user, what="consultation", write=True)
+    given = {k: getattr(body, k) for k in body.model_fields_set}
+    if given.get("vitals") is not None:
+        given["vitals"] = body.vitals.model_dump(exclude_none=True) if body.vitals else {}
+    row = consultations.update_draft(acc, consultation_id, **given)
+    return consultations.as_json(row)
+
+
+@bp.patch("/files/<rn>/screenings/<int:screening_id>")
+@endpoint(
+    "Correct an arrival screening (care team; each change a dated line of the history)",
+    body=ScreeningPatch,
+    response=ScreeningOut,
+    tags=TAGS,
+    errors=(400, 401, 403, 404, 422),
+)
+def correct_screening(
+    rn: str, screening_id: int, body: ScreeningPatch, user: User
+) -> dict[str, Any]:
+    acc = open_file(rn, user, what="screening", write=True)
+    row = files.correct_screening(
+        acc, screening_id, {k: getattr(body, k) for k in body.model_fields_set}
+    )
+    return files.screening_json(acc, row)
 
 
 @bp.post("/files/<rn>/appointments")

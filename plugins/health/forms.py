@@ -138,6 +138,35 @@ class ConsultationForm(OnceForm):
     VITALS = ("temperature", "pulse", "systolic", "diastolic", "spo2", "weight")
 
 
+class ConsultationEditForm(IdmajForm):
+    """A draft consultation edited by its author (saving twice changes nothing twice)."""
+
+    reason = _line(_l("Reason"), required=True, max_len=500)
+    notes = _text(_l("Notes"), required=True)
+    diagnosis = _text(_l("Diagnosis"), max_len=1000)
+    temperature = _number(_l("Temperature (°C)"))
+    pulse = _number(_l("Pulse (per minute)"))
+    systolic = _number(_l("Blood pressure, systolic (mmHg)"))
+    diastolic = _number(_l("Blood pressure, diastolic (mmHg)"))
+    spo2 = _number(_l("Oxygen saturation (%)"))
+    weight = _number(_l("Weight (kg)"))
+    sign = BooleanField(_l("Sign after saving (read-only afterwards)"))
+
+    VITALS = ConsultationForm.VITALS
+
+
+class ScreeningCorrectionForm(IdmajForm):
+    """The arrival screening corrected: every change is a dated line of the history."""
+
+    tuberculosis = SelectField(_l("Tuberculosis"), choices=TB_CHOICES)
+    self_harm_risk = SelectField(_l("Self-harm risk"), choices=LEVEL_CHOICES)
+    pregnancy = SelectField(_l("Pregnancy"), choices=PREGNANCY_CHOICES)
+    chronic_conditions = _text(_l("Chronic conditions"), max_len=2000)
+    addictions = _text(_l("Addictions"), max_len=2000)
+    mental_health = _text(_l("Mental health"), max_len=2000)
+    notes = _text(_l("Notes"))
+
+
 class AddendumForm(OnceForm):
     text = _text(_l("Addendum"), required=True)
 

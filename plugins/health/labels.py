@@ -76,7 +76,15 @@ FIELD_LABELS: dict[str, Any] = {
     "fit_to_travel": _l("Fit to travel"),
     "fitness_needs": _l("Needs for the journey"),
     "fitness_until": _l("Until"),
+    "tuberculosis": _l("Tuberculosis"),
+    "self_harm_risk": _l("Self-harm risk"),
+    "pregnancy": _l("Pregnancy"),
+    "chronic_conditions": _l("Chronic conditions"),
+    "addictions": _l("Addictions"),
+    "mental_health": _l("Mental health"),
 }
+#: history fields whose values are codes (shown translated)
+CODED_FIELDS = frozenset({"tuberculosis", "self_harm_risk", "pregnancy"})
 
 
 #: what an access-log line or a read event says was opened (``open_file(what=...)``)

@@ -112,7 +112,7 @@ def _form_page(
             result = act(form)
         except DomainError as exc:
             db_session().rollback()
-            apply_errors(form, exc)
+            place_errors(form, exc)
             return render_template(
                 "health/form.html", acc=acc, form=form, title=title, submit=submit
             ), exc.status
@@ -124,6 +124,17 @@ def _form_page(
         return redirect(url)
     status = 422 if request.method == "POST" else 200
     return _render("health/form.html", status, acc=acc, form=form, title=title, submit=submit)
+
+
+def place_errors(form: Any, exc: DomainError) -> None:
+    """``apply_errors``, with a vital sign's message (``vitals.pulse``) beside its own field."""
+    fields = dict(exc.fields or {})
+    for name in list(fields):
+        sub = name.split(".", 1)[1] if name.startswith("vitals.") else ""
+        if sub and hasattr(form, sub):
+            fields[sub] = fields.pop(name)
+    exc.fields = fields
+    apply_errors(form, exc)
 
 
 def _file_url(acc: access.FileAccess) -> str:
@@ -297,23 +308,24 @@ def unit_edit(unit_id: int) -> Any:
 @care_page
 def file(rn: str) -> Any:
     acc = _open(rn, "file")
-    with acc.reading():
-        appts = care.appointments(acc)[:5]
+    appts = care.appointments(acc, limit=5)
     page_rows, total = consultations.page(acc, 1, 5)
+    parts = overview.sections(acc)
     return _render(
         "health/file.html",
         acc=acc,
-        alerts=overview.alerts(acc),
-        allergies=lists.allergies(acc),
-        problems=lists.problems(acc),
-        prescriptions=prescriptions.of_file(acc),
-        due=prescriptions.due_doses(acc),
+        alerts=parts.alerts,
+        allergies=parts.allergies,
+        problems=parts.problems,
+        prescriptions=parts.prescriptions,
+        due=parts.due,
         consultations=[consultations.shown(c) for c in page_rows],
         consultations_total=total,
         vaccinations=lists.vaccinations(acc),
         referrals=care.referrals(acc),
         appointments=appts,
-        screenings=files.screenings(acc)[:1],
+        screenings=[parts.screening] if parts.screening else [],
+        screening_corrected=parts.screening_corrected,
         fitness=files.fitness_payload(acc.file),
         action=forms.ActionForm(),
         dose_form=forms.DoseForm(),
@@ -783,6 +795,7 @@ def history(rn: str) -> Any:
         page=page,
         per_page=PER_PAGE,
         names=labels.users_named([r.actor_id for r in rows]),
+        coded_fields=labels.CODED_FIELDS,
     )
 
 

@@ -185,15 +185,17 @@ def set_appointment_status(acc: FileAccess, appointment_id: int, status: Any) ->
     return row
 
 
-def appointments(acc: FileAccess) -> list[Appointment]:
+def appointments(acc: FileAccess, *, limit: int | None = None) -> list[Appointment]:
+    """The file's appointments, latest first (``limit``: only the first ones, in SQL)."""
     with acc.reading():
-        return list(
-            db_session().scalars(
-                select(Appointment)
-                .where(Appointment.file_id == acc.file.id)
-                .order_by(Appointment.starts_at.desc())
-            )
+        stmt = (
+            select(Appointment)
+            .where(Appointment.file_id == acc.file.id)
+            .order_by(Appointment.starts_at.desc())
         )
+        if limit is not None:
+            stmt = stmt.limit(limit)
+        return list(db_session().scalars(stmt))
 
 
 def appointments_on(establishment_id: int, day: dt.date | None = None) -> list[Appointment]:

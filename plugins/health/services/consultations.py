@@ -10,7 +10,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
 
 from core.db import session as db_session
@@ -124,14 +124,18 @@ def get(acc: FileAccess, consultation_id: int) -> Consultation:
 
 
 def update_draft(acc: FileAccess, consultation_id: int, **fields: Any) -> Consultation:
-    """A draft may still be edited by its author (each change kept in the history)."""
+    """A draft may still be edited by its author (each change kept in the history). The
+    ``UPDATE`` is conditional on the draft status: a consultation signed meanwhile is a 409,
+    never an edit behind its signature."""
+    if not acc.can_write:
+        raise Forbidden(_("You are not allowed to do this."))
     row = get(acc, consultation_id)
     if row.status != ConsultationStatus.draft:
         raise Conflict(
             _("A signed consultation is read-only: add an addendum."), code="signed_read_only"
         )
     if row.created_by_id != getattr(acc.user, "id", None):
-        raise Forbidden(_("Only the author may edit a draft."))
+        raise Forbidden(_("Only the author may edit a draft."), code="author_only")
     new = {
         "reason": clean_text(
             fields.get("reason", row.reason), "reason", required=True, max_len=500
@@ -139,13 +143,28 @@ def update_draft(acc: FileAccess, consultation_id: int, **fields: Any) -> Consul
         "notes": clean_text(fields.get("notes", row.notes), "notes", required=True),
         "diagnosis": clean_text(fields.get("diagnosis", row.diagnosis), "diagnosis", max_len=1000),
     }
-    if "vitals" in fields:
+    if fields.get("vitals") is not None:
         new["vitals"] = json.dumps(clean_vitals(fields["vitals"]), sort_keys=True)
-    track(acc, "consultation", row.id, {k: (getattr(row, k), v) for k, v in new.items()})
-    for key, value in new.items():
-        setattr(row, key, value)
+    changed = {k: (getattr(row, k), v) for k, v in new.items() if getattr(row, k) != v}
+    if not changed:
+        return row
+    result = db_session().execute(
+        update(Consultation)
+        .where(
+            Consultation.id == row.id,
+            Consultation.status == ConsultationStatus.draft,
+        )
+        .values(**{k: v for k, (_old, v) in changed.items()})
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(
+            _("A signed consultation is read-only: add an addendum."), code="signed_read_only"
+        )
+    track(acc, "consultation", row.id, changed)
     db_session().flush()
-    record(acc, "health.consultation.update", consultation=row.id, fields=sorted(new))
+    db_session().expire(row)
+    record(acc, "health.consultation.update", consultation=row.id, fields=sorted(changed))
     return row
 
 
@@ -205,17 +224,23 @@ def add_addendum(acc: FileAccess, consultation_id: int, text: Any) -> Addendum:
 
 
 def page(acc: FileAccess, page_no: int, per_page: int) -> tuple[list[Consultation], int]:
+    """One page of the file's consultations, latest first, and their total — in one
+    statement (the total rides along as a window count; a page past the end counts apart)."""
     sess = db_session()
-    base = select(Consultation).where(Consultation.file_id == acc.file.id)
-    total = int(sess.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = list(
-        sess.scalars(
-            base.order_by(Consultation.seen_at.desc(), Consultation.id.desc())
-            .offset((page_no - 1) * per_page)
-            .limit(per_page)
-        )
-    )
-    return rows, total
+    where = Consultation.file_id == acc.file.id
+    found = sess.execute(
+        select(Consultation, func.count().over().label("total"))
+        .where(where)
+        .order_by(Consultation.seen_at.desc(), Consultation.id.desc())
+        .offset((page_no - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    if found:
+        return [row for row, _total in found], int(found[0][1])
+    if page_no == 1:
+        return [], 0
+    total = int(sess.scalar(select(func.count()).select_from(Consultation).where(where)) or 0)
+    return [], total
 
 
 def all_of(acc: FileAccess) -> list[Consultation]:

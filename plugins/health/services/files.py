@@ -24,6 +24,7 @@ from core.vetoes import Blocker
 from plugins.health.models import (
     Appointment,
     AppointmentStatus,
+    Change,
     Handover,
     HealthFile,
     Level,
@@ -137,14 +138,104 @@ def record_screening(acc: FileAccess, data: dict[str, Any]) -> Screening:
     return row
 
 
-def screenings(acc: FileAccess) -> list[Screening]:
-    return list(
-        db_session().scalars(
-            select(Screening)
-            .where(Screening.file_id == acc.file.id)
-            .order_by(Screening.created_at.desc())
-        )
+def screenings(acc: FileAccess, *, limit: int | None = None) -> list[Screening]:
+    """The file's screenings, latest first (``limit``: only the first ones, in SQL)."""
+    stmt = (
+        select(Screening)
+        .where(Screening.file_id == acc.file.id)
+        .order_by(Screening.created_at.desc(), Screening.id.desc())
     )
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    return list(db_session().scalars(stmt))
+
+
+SCREENING_FIELDS = (
+    "tuberculosis",
+    "self_harm_risk",
+    "pregnancy",
+    "chronic_conditions",
+    "addictions",
+    "mental_health",
+    "notes",
+)
+
+
+def get_screening(acc: FileAccess, screening_id: int, *, lock: bool = False) -> Screening:
+    stmt = select(Screening).where(Screening.id == screening_id, Screening.file_id == acc.file.id)
+    if lock:
+        stmt = stmt.with_for_update()
+    row = db_session().scalar(stmt)
+    if row is None:
+        from core.errors import NotFound
+
+        raise NotFound(_("Not found."))
+    return row
+
+
+def correct_screening(acc: FileAccess, screening_id: int, data: dict[str, Any]) -> Screening:
+    """Correct an arrival screening: the fields given replace the recorded ones, and each
+    change is a dated line of the file's history (who, when, where, before, after) — never a
+    silent overwrite. The screening's date stays the day it was done."""
+    if not acc.can_write:
+        raise Forbidden(_("You are not allowed to do this."))
+    row = get_screening(acc, screening_id, lock=True)
+    new: dict[str, Any] = {}
+    for name, enum_class in (
+        ("tuberculosis", TbResult),
+        ("self_harm_risk", Level),
+        ("pregnancy", Pregnancy),
+    ):
+        if data.get(name) is not None:
+            new[name] = choice(data[name], enum_class, name)
+    for name in ("chronic_conditions", "addictions", "mental_health", "notes"):
+        if data.get(name) is not None:
+            new[name] = clean_text(data[name], name)
+    changed = {
+        k: (getattr(row, k), v)
+        for k, v in new.items()
+        if getattr(getattr(row, k), "value", getattr(row, k)) != getattr(v, "value", v)
+    }
+    if not changed:
+        return row
+    track(
+        acc,
+        "screening",
+        row.id,
+        {
+            k: (getattr(old, "value", old), getattr(value, "value", value))
+            for k, (old, value) in changed.items()
+        },
+    )
+    for key, (_old, value) in changed.items():
+        setattr(row, key, value)
+    db_session().flush()
+    record(acc, "health.screening.correct", screening=row.id, fields=sorted(changed))
+    return row
+
+
+def last_correction(acc: FileAccess, screening_id: int) -> Change | None:
+    """The latest history line about this screening (``None``: never corrected)."""
+    return db_session().scalar(
+        select(Change)
+        .where(
+            Change.file_id == acc.file.id,
+            Change.object_type == "screening",
+            Change.object_id == screening_id,
+        )
+        .order_by(Change.changed_at.desc(), Change.id.desc())
+        .limit(1)
+    )
+
+
+def screening_json(acc: FileAccess, row: Screening) -> dict[str, Any]:
+    corrected = last_correction(acc, row.id)
+    return {
+        "id": row.id,
+        **{k: getattr(getattr(row, k), "value", getattr(row, k)) for k in SCREENING_FIELDS},
+        "done_at": row.created_at.isoformat(),
+        "corrected_at": corrected.changed_at.isoformat() if corrected else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -277,15 +368,20 @@ def fitness_payload(hfile: HealthFile) -> dict[str, Any]:
 
 
 __all__ = [
+    "SCREENING_FIELDS",
     "SYSTEM",
     "UNFIT",
+    "correct_screening",
     "escort_health",
     "fitness_payload",
+    "get_screening",
+    "last_correction",
     "on_admitted",
     "on_transferred",
     "open_health_file",
     "overdue_screenings",
     "record_screening",
+    "screening_json",
     "screenings",
     "set_fitness",
     "transfer_blockers",

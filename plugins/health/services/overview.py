@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.db import utcnow
-from plugins.health.models import Allergy, Problem
+from plugins.health.models import Allergy, Prescription, Problem, ProblemStatus, Screening
 from plugins.health.services import consultations, files, lists, prescriptions
 from plugins.health.services.access import FileAccess
 
@@ -28,16 +28,57 @@ class Alerts:
         )
 
 
-def alerts(acc: FileAccess) -> Alerts:
+def alerts(
+    acc: FileAccess,
+    *,
+    allergies: list[Allergy] | None = None,
+    problems: list[Problem] | None = None,
+    due: list[prescriptions.DueDose] | None = None,
+) -> Alerts:
+    """The file's alerts; ``allergies`` (active), ``problems`` (all) and ``due`` (today's
+    doses) when the caller already read them, else read here."""
     hfile = acc.file
     pending = hfile.screened_at is None
+    if problems is None:
+        problems = lists.problems(acc, active_only=True)
     return Alerts(
-        allergies=lists.allergies(acc),
-        problems=lists.problems(acc, active_only=True),
-        due=[d for d in prescriptions.due_doses(acc) if d.record is None],
+        allergies=lists.allergies(acc) if allergies is None else allergies,
+        problems=[p for p in problems if p.status == ProblemStatus.active],
+        due=[d for d in (prescriptions.due_doses(acc) if due is None else due) if d.record is None],
         screening_pending=pending,
         screening_overdue=pending and hfile.screening_due_at < utcnow(),
         unfit=hfile.fit_to_travel is False and files.fitness_holds(hfile, utcnow().date()),
+    )
+
+
+@dataclass
+class Sections:
+    """What the overview page shows, each section read once (the alerts reuse the lists)."""
+
+    alerts: Alerts
+    allergies: list[Allergy]
+    problems: list[Problem]
+    prescriptions: list[Prescription]
+    due: list[prescriptions.DueDose]
+    screening: Screening | None
+    screening_corrected: Any
+
+
+def sections(acc: FileAccess) -> Sections:
+    allergy_rows = lists.allergies(acc)
+    problem_rows = lists.problems(acc)
+    rx = prescriptions.of_file(acc)
+    due = prescriptions.due_doses(acc, of=rx)
+    latest = files.screenings(acc, limit=1)
+    screening = latest[0] if latest else None
+    return Sections(
+        alerts=alerts(acc, allergies=allergy_rows, problems=problem_rows, due=due),
+        allergies=allergy_rows,
+        problems=problem_rows,
+        prescriptions=rx,
+        due=due,
+        screening=screening,
+        screening_corrected=files.last_correction(acc, screening.id) if screening else None,
     )
 
 
@@ -87,6 +128,12 @@ def file_payload(acc: FileAccess) -> dict[str, Any]:
         "screening": {
             "due_at": hfile.screening_due_at.isoformat(),
             "done_at": hfile.screened_at.isoformat() if hfile.screened_at else None,
+            "latest": _latest_screening(acc),
         },
         "emergency_access": acc.emergency is not None,
     }
+
+
+def _latest_screening(acc: FileAccess) -> dict[str, Any] | None:
+    latest = files.screenings(acc, limit=1)
+    return files.screening_json(acc, latest[0]) if latest else None

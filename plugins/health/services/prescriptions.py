@@ -236,11 +236,14 @@ class DueDose:
         return self.record is None and self.due_at + LATE_AFTER < utcnow()
 
 
-def due_doses(acc: FileAccess, day: dt.date | None = None) -> list[DueDose]:
-    """Today's doses of the file's signed prescriptions, recorded or not."""
+def due_doses(
+    acc: FileAccess, day: dt.date | None = None, *, of: list[Prescription] | None = None
+) -> list[DueDose]:
+    """Today's doses of the file's signed prescriptions, recorded or not (``of``: the file's
+    prescriptions when the caller already holds them)."""
     day = day or today_local()
     out: list[DueDose] = []
-    rows = [p for p in of_file(acc) if active_on(p, day) and p.times]
+    rows = [p for p in (of_file(acc) if of is None else of) if active_on(p, day) and p.times]
     if not rows:
         return out
     start, end = day_bounds(day)

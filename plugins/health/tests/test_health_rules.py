@@ -158,9 +158,8 @@ def test_hospital_referral_asks_transfers_through_the_port(app, make_app, factor
     w = world(app, factories)
     import importlib.metadata as md
 
-    # every installed module but transfers (which provides the port itself)
-    eps = [ep for ep in md.entry_points(group="idmaj.plugins") if ep.name != "transfers"]
-    loaded = [ep.load() for ep in eps]
+    # every installed module but transfers (which provides the real port)
+    loaded = [ep.load() for ep in md.entry_points(group="idmaj.plugins") if ep.name != "transfers"]
     without = make_app(loaded, rolled_back=True)
     with without.app_context():
         assert care.hospital_moves_available() is False
