@@ -145,7 +145,9 @@ def test_visits_and_core_declare_their_periodic_tasks(app: Any) -> None:
         "visits.generate_slots",
     } <= set(periodic)
     assert not [name for name in periodic if name.startswith("funds.")]
-    assert get_queue(app).due(dt.datetime(2026, 1, 1, 17, 0)) == [
+    due = get_queue(app).due(dt.datetime(2026, 1, 1, 17, 0))
+    # other modules' tasks may be due too (transfers.bulk runs every minute)
+    assert [name for name in due if name.split(".")[0] in ("core", "visits")] == [
         "core.audit_seal",
         "core.notifications",
         "visits.reminders",
