@@ -91,3 +91,10 @@ def test_the_hookspec_is_published(app):
 
     with app.app_context():
         assert hasattr(get_plugin_manager().hook, "transfers_escort_health")
+
+
+def test_plugin_periodic_tasks_declares_the_bulk_worker(app):
+    from core.tasks import get_queue
+
+    task = get_queue(app).periodic["transfers.bulk"]
+    assert task.every.total_seconds() == 60
