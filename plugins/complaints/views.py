@@ -483,9 +483,19 @@ def _calendar_page(year: int, status: int = 200, **forms_: Any) -> Any:
 
 
 def _year() -> int:
-    return query_int(
-        request.args.get("year"), default=services.local_today().year, minimum=2000, maximum=2100
-    )
+    """The calendar's year from the query string: 2000–2100, else a 400 (never a 500)."""
+    try:
+        return query_int(
+            request.args.get("year"),
+            default=services.local_today().year,
+            minimum=CALENDAR_YEARS[0],
+            maximum=CALENDAR_YEARS[1],
+        )
+    except ValueError:
+        abort(400)
+
+
+CALENDAR_YEARS = (2000, 2100)
 
 
 @bp.get("/calendar")

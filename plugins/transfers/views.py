@@ -5,6 +5,7 @@ Rules live in the services; a page commits once, or rolls back and says why."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -88,7 +89,8 @@ def index() -> Any:
     mine = _my_establishments()
     est_code = request.args.get("establishment", "")
     est = next((e for e in mine if e.code == est_code), None)
-    rn = ascii_digits(request.args.get("q", "")).strip()[:20]
+    # a registration number has digits and dashes only: anything else (NUL…) is dropped
+    rn = re.sub(r"[^0-9A-Za-z-]", "", ascii_digits(request.args.get("q", "")))[:20]
     page = page_number(request.args.get("page"))
     filters = services.Filters(
         status="" if status == "all" else status,

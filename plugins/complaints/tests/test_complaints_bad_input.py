@@ -193,3 +193,16 @@ def test_complaints_pages_answer_bad_queries(monkeypatch, app, factories) -> Non
         c = _login(app, user)
         failures = walk_queries(c, paths, headers=token(app, user))
         assert not failures, "\n".join(map(str, failures))
+
+
+def test_the_calendar_years_stay_within_bounds(app, factories) -> None:
+    """A year outside 2000–2100 is a 400, and the calendar never links to one."""
+    with app.app_context():
+        admin = factories.user("central_admin")
+    c = _login(app, admin)
+    for year in ("1999", "2101", "99999999999999999999", "x"):
+        assert c.get(f"/complaints/calendar?year={year}").status_code == 400, year
+    first = c.get("/complaints/calendar?year=2000").get_data(as_text=True)
+    assert "year=1999" not in first and "year=2001" in first
+    last = c.get("/complaints/calendar?year=2100").get_data(as_text=True)
+    assert "year=2101" not in last and "year=2099" in last

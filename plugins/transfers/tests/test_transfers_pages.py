@@ -360,3 +360,17 @@ def select_actor(model: Any) -> Any:
     from sqlalchemy import select
 
     return select(model.actor_username)
+
+
+def test_the_queue_search_keeps_only_what_a_registration_number_holds(
+    app, client, factories, login_as
+):
+    """NUL and other characters in ``q`` never reach the database (PostgreSQL refuses NUL in
+    text: a 500 before); Arabic-Indic digits are read as digits."""
+    rn = detainee(app, factories)
+    make_transfer(app, rn)
+    login_as("transfers_officer", ORIGIN)
+    for q in (f"{rn}\x00", f" {rn}\r\n", rn.translate(str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩"))):
+        resp = client.get("/transfers/", query_string={"q": q, "status": "all"})
+        assert resp.status_code == 200, q
+        assert rn in resp.get_data(as_text=True), q

@@ -147,7 +147,8 @@ def now() -> dt.datetime:
 
 
 def establishment_by_code(code: Any) -> Establishment | None:
-    if not isinstance(code, str) or not code.strip():
+    # a code is short, printable and NUL-free (PostgreSQL refuses NUL in text: no 500)
+    if not isinstance(code, str) or not code.strip() or len(code) > 40 or "\x00" in code:
         return None
     return db_session().scalar(
         select(Establishment).where(Establishment.code == code.strip().upper())
