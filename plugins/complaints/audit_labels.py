@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from core.contributions import AuditLabels
@@ -53,6 +54,7 @@ COMPLAINTS_AUDIT_LABELS = AuditLabels(
         "confidential": _l("Confidential"),
         "detainee": _l("Detainee"),
         "attachments": _l("Attachments"),
+        "file": lazy_pgettext("uploaded file", "File"),
         "due_on": _l("Due on"),
         "status": _l("Status"),
         "detail": _l("Detail"),

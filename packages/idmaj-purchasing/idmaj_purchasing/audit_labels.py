@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from core.contributions import AuditLabels
 from idmaj_purchasing.services.common import CATEGORY_LABELS, STATUS_LABELS
+from idmaj_purchasing.services.settlement import OUTCOME_LABELS
 
 PURCHASING_AUDIT_LABELS = AuditLabels(
     actions={
@@ -43,6 +45,10 @@ PURCHASING_AUDIT_LABELS = AuditLabels(
         "forbidden_categories": _l("Forbidden categories"),
         "stock": _l("Stock"),
         "price_centimes": _l("Price"),
+        "price": _l("Price"),
+        "file": lazy_pgettext("uploaded file", "File"),
+        # a settlement import counts its lines by outcome
+        **{str(code): label for code, label in OUTCOME_LABELS.items()},
         "category": _l("Category"),
     },
     values={
