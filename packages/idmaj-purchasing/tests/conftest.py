@@ -8,15 +8,18 @@ the visits module's public API (interface.md: ``POST /visitors/me/relations``, a
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from idmaj_purchasing.tests_support import add_products, link_through_visits
 
-# the core's browser fixtures (Idmaj's root conftest registers them for its own tree; this
-# package's tests, run on their own, take them from here)
-from core.testing_browser import browser, live_app, live_server  # noqa: F401
+# the core's browser fixtures: Idmaj's root conftest registers them for its own tree (then they
+# are imported already, and a second session "browser" would start a second Playwright inside
+# the first one's loop); this package's tests, run on their own, take them from here
+if "core.testing_browser" not in sys.modules:
+    from core.testing_browser import browser, live_app, live_server  # noqa: F401
 
 
 @pytest.fixture
