@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 
 import pyotp
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
@@ -103,7 +103,13 @@ def required_roles() -> set[str]:
 
 
 def second_factor_required(user: User) -> bool:
-    """Whether one of the user's roles requires a second factor (central administration)."""
+    """Whether one of the user's roles requires a second factor (central administration).
+
+    The request's principal brings the answer from its snapshot
+    (:mod:`core.identity.principal_cache`); others are asked of the database."""
+    known = g.get("_second_factor_cache") if has_app_context() else None
+    if known is not None and user.id in known:
+        return bool(known[user.id])
     roles = sorted(user.roles)
     if not roles:
         return False
@@ -279,6 +285,9 @@ def set_required_roles(roles: Iterable[str], actor: Principal) -> None:
     sess = db_session()
     sess.execute(update(Role).values(requires_second_factor=Role.code.in_(sorted(wanted))))
     sess.flush()
+    from core.identity.principal_cache import forget_request_principals
+
+    forget_request_principals()
     audit.record(
         "role.second_factor.require",
         "role",
