@@ -210,6 +210,37 @@ def scenario_password_changed(w: Workers) -> None:
     assert on_b.get(f"/api/v1/detainees/{w.rn}", headers=headers).status_code == 401
 
 
+def scenario_second_factor_turned_off(w: Workers) -> None:
+    """A role requires a second factor; the user's is turned off through ``a``: on ``b`` the
+    next page sends them to set it up again."""
+    import pyotp
+
+    from core.identity import totp
+
+    clerk = w.clerk()
+    with w.a.app_context():
+        totp.set_required_roles(["registry_clerk"], SYSTEM)
+        fresh = w.user_in_a(clerk)
+        secret = totp.start_enrolment(fresh)
+        totp.confirm_enrolment(fresh, pyotp.TOTP(secret).now())
+        session().commit()
+    on_b = w.b.test_client()
+    with on_b.session_transaction() as cookie:  # signed in (the code step is tested elsewhere)
+        cookie["_user_id"] = f"{clerk.id}:1"
+        cookie["_fresh"] = True
+    w.warm(on_b, w.profile())
+    with w.a.app_context():
+        session().execute(
+            text("DELETE FROM core_second_factors WHERE user_id = :u"), {"u": clerk.id}
+        )
+        session().commit()
+    resp = on_b.get(w.profile())
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/account/two-factor")
+    with w.a.app_context():  # the committed variant keeps its database: leave it as found
+        totp.set_required_roles([], SYSTEM)
+        session().commit()
+
+
 SCENARIOS = [
     scenario_logout_everywhere,
     scenario_deactivated,
@@ -218,6 +249,7 @@ SCENARIOS = [
     scenario_role_removed,
     scenario_token_revoked,
     scenario_password_changed,
+    scenario_second_factor_turned_off,
 ]
 
 
@@ -307,6 +339,13 @@ def test_plain_sql_changes_the_stamps(app: Any, factories: Any) -> None:
                 "epoch",
             ),
             ("UPDATE core_roles SET requires_second_factor = :t", {"t": True}, "epoch"),
+            (
+                "INSERT INTO core_second_factors (user_id, secret, created_at) "
+                "VALUES (:u, 'x', CURRENT_TIMESTAMP)",
+                {},
+                "user",
+            ),
+            ("DELETE FROM core_second_factors WHERE user_id = :u", {}, "user"),
         ]
         for sql, params, which in steps:
             user_before, epoch_before = _stamps(clerk.id)

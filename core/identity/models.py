@@ -112,9 +112,9 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # bumped on logout and password change: every session cookie carrying an older value dies
     session_version: Mapped[int] = mapped_column(default=1)
-    # a new random value whenever this row, the user's roles or establishments change (database
-    # triggers, migration 0010): a worker's cached principal is used only while it matches
-    # (core/identity/principal_cache.py)
+    # a new random value whenever this row, the user's roles, establishments or second factor
+    # change (database triggers, migration 0010): a worker's cached principal is used only
+    # while it matches (core/identity/principal_cache.py)
     principal_stamp: Mapped[int | None] = mapped_column(BigInteger(), default=new_stamp)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -4,8 +4,8 @@ A request used to load its user, the user's roles and establishments (three ``se
 queries), the permissions of those roles and whether a role requires a second factor: five or
 six SQL statements before the page's own work. Now each process keeps a snapshot of the
 principals it has served — the user's row, role links and establishment links, the permissions
-they give and the second-factor flag — and a request reads ONE row to know whether its
-snapshot is still right:
+they give, whether a role requires a second factor and whether it is on — and a request reads
+ONE row to know whether its snapshot is still right:
 
 - the session cookie's request reads ``core_users`` (``session_version``, ``is_active``,
   ``principal_stamp``) with the epoch stamp of ``core_principal_epoch`` as a sub-select;
@@ -17,8 +17,8 @@ revoked or expired token refuse the request whatever any process holds. What the
 is checked by two stamps that database triggers (migration ``0010_principal_stamps``) change
 in the transaction of the change, whoever makes it — a service, a command, psql:
 
-- ``core_users.principal_stamp``: any change of the user's row, roles (``core_user_roles``) or
-  establishments (``core_user_establishments``);
+- ``core_users.principal_stamp``: any change of the user's row, roles (``core_user_roles``),
+  establishments (``core_user_establishments``) or second factor (``core_second_factors``);
 - ``core_principal_epoch.stamp``: any change of ``core_roles`` or ``core_role_permissions``
   (a role's permissions edited, the roles requiring a second factor).
 
@@ -67,6 +67,8 @@ class Snapshot:
     user: User  # detached: never added to a session, never changed
     permissions: frozenset[str]
     second_factor_required: bool
+    # whether a second factor is on; only asked (``None`` otherwise) when a role requires one
+    second_factor_on: bool | None
 
 
 class PrincipalCache:
@@ -177,7 +179,7 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     snap = cache.get(user_id, user_stamp, epoch) if cacheable else None  # type: ignore[arg-type]
     if snap is not None:
         user = sess.merge(snap.user, load=False)
-        _remember(user.id, snap.permissions, snap.second_factor_required)
+        _remember(user.id, snap.permissions, snap.second_factor_required, snap.second_factor_on)
         return user
     # a miss: load as before. Whatever is read now is at least as new as the stamps read
     # above; if it is newer, a change committed in between and those stamps are already
@@ -190,6 +192,7 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
 
     permissions = permissions_of(user)
     second_factor = totp.second_factor_required(user)
+    second_factor_on = totp.has_second_factor(user) if second_factor else None
     if cacheable:
         cache.put(
             user_id,
@@ -199,16 +202,22 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
                 user=_detached_copy(user, SNAPSHOT_COLLECTIONS),
                 permissions=permissions,
                 second_factor_required=second_factor,
+                second_factor_on=second_factor_on,
             ),
         )
-    _remember(user.id, permissions, second_factor)
+    _remember(user.id, permissions, second_factor, second_factor_on)
     return user
 
 
-def _remember(user_id: int, permissions: frozenset[str], second_factor: bool) -> None:
-    """Seed the request's caches (``permissions_of``, ``totp.second_factor_required``)."""
+def _remember(
+    user_id: int, permissions: frozenset[str], second_factor: bool, second_factor_on: bool | None
+) -> None:
+    """Seed the request's caches (``permissions_of``, ``totp.second_factor_required`` and
+    ``totp.has_second_factor``)."""
     g.setdefault("_perm_cache", {})[user_id] = permissions
     g.setdefault("_second_factor_cache", {})[user_id] = second_factor
+    if second_factor_on is not None:
+        g.setdefault("_second_factor_on_cache", {})[user_id] = second_factor_on
 
 
 def forget_request_principals() -> None:
@@ -216,6 +225,7 @@ def forget_request_principals() -> None:
     in the same request read the database again (other processes see the new stamps)."""
     g.pop("_perm_cache", None)
     g.pop("_second_factor_cache", None)
+    g.pop("_second_factor_on_cache", None)
 
 
 def _detached_copy(obj: Any, collections: tuple[str, ...] = ()) -> Any:

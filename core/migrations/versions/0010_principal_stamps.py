@@ -4,8 +4,8 @@ Revision ID: 0010_principal_stamps
 Revises: 0009_form_submissions
 Create Date: 2026-12-02 08:45:00
 
-``core_users.principal_stamp`` changes (a new random value) whenever the user's row, roles or
-establishments change; ``core_principal_epoch`` holds one stamp that changes whenever any
+``core_users.principal_stamp`` changes (a new random value) whenever the user's row, roles,
+establishments or second factor change; ``core_principal_epoch`` holds one stamp that changes whenever any
 role's permissions or roles themselves change. Triggers keep both, whoever writes (the app,
 a command, psql): see docs/architecture.md, "The signed-in principal, cached".
 """
@@ -61,11 +61,15 @@ $$ LANGUAGE plpgsql
     "ON core_user_roles FOR EACH ROW EXECUTE FUNCTION core_user_links_restamp()",
     "CREATE TRIGGER core_user_establishments_restamp AFTER INSERT OR UPDATE OR DELETE "
     "ON core_user_establishments FOR EACH ROW EXECUTE FUNCTION core_user_links_restamp()",
+    "CREATE TRIGGER core_second_factors_restamp AFTER INSERT OR UPDATE OR DELETE "
+    "ON core_second_factors FOR EACH ROW EXECUTE FUNCTION core_user_links_restamp()",
     # a TRUNCATE names no user: every principal is reloaded
     "CREATE TRIGGER core_user_roles_truncate AFTER TRUNCATE ON core_user_roles "
     "FOR EACH STATEMENT EXECUTE FUNCTION core_principal_epoch_bump()",
     "CREATE TRIGGER core_user_establishments_truncate AFTER TRUNCATE "
     "ON core_user_establishments FOR EACH STATEMENT EXECUTE FUNCTION core_principal_epoch_bump()",
+    "CREATE TRIGGER core_second_factors_truncate AFTER TRUNCATE ON core_second_factors "
+    "FOR EACH STATEMENT EXECUTE FUNCTION core_principal_epoch_bump()",
     "CREATE TRIGGER core_role_permissions_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
     "ON core_role_permissions FOR EACH STATEMENT EXECUTE FUNCTION core_principal_epoch_bump()",
     "CREATE TRIGGER core_roles_epoch AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
@@ -75,6 +79,8 @@ $$ LANGUAGE plpgsql
 PG_DOWN = (
     "DROP TRIGGER IF EXISTS core_roles_epoch ON core_roles",
     "DROP TRIGGER IF EXISTS core_role_permissions_epoch ON core_role_permissions",
+    "DROP TRIGGER IF EXISTS core_second_factors_truncate ON core_second_factors",
+    "DROP TRIGGER IF EXISTS core_second_factors_restamp ON core_second_factors",
     "DROP TRIGGER IF EXISTS core_user_establishments_truncate ON core_user_establishments",
     "DROP TRIGGER IF EXISTS core_user_roles_truncate ON core_user_roles",
     "DROP TRIGGER IF EXISTS core_user_establishments_restamp ON core_user_establishments",
@@ -114,6 +120,7 @@ SQLITE_UP = (
     f"UPDATE core_users SET principal_stamp = {SQLITE_STAMP} WHERE id = NEW.id; END",
     *_sqlite_links("core_user_roles"),
     *_sqlite_links("core_user_establishments"),
+    *_sqlite_links("core_second_factors"),
     *_sqlite_epoch("core_role_permissions"),
     *_sqlite_epoch("core_roles"),
 )
@@ -122,7 +129,7 @@ SQLITE_TRIGGERS = (
     "core_users_restamp",
     *(
         f"{t}_restamp_{o}"
-        for t in ("core_user_roles", "core_user_establishments")
+        for t in ("core_user_roles", "core_user_establishments", "core_second_factors")
         for o in ("insert", "update", "delete")
     ),
     *(
