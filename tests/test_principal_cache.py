@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event as sa_event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
 from core.db import session
@@ -423,4 +424,7 @@ def test_the_served_principal_is_an_ordinary_user_of_the_request_session(
         assert session().scalar(select(User.full_name).where(User.id == clerk.id)) == ("Nom Changé")
         snap = cache_of(app)._entries[clerk.id]
         assert snap.user.full_name != "Nom Changé"
+        snapshot_state = sa_inspect(snap.user)
+        assert snapshot_state.detached and "establishments" not in snapshot_state.dict
+        assert not snapshot_state.modified
         session().rollback()
