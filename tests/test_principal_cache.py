@@ -97,13 +97,14 @@ class Workers:
         assert client.get(url, **kw).status_code == status
         assert cache_of(self.b).hits == hits + 1, "b did not use its cached principal"
 
-    def change(self, fn: Callable[[Any], Any]) -> None:
-        """Run ``fn(user)`` through ``a`` (the user re-read there) and commit."""
+    def change(self, fn: Callable[[], Any]) -> None:
+        """Run ``fn()`` through ``a`` (in an app context of ``a``) and commit."""
         with self.a.app_context():
-            fn(None)
+            fn()
             session().commit()
 
     def user_in_a(self, user: Any) -> Any:
+        """``user`` as ``a``'s session sees it (call inside ``a``'s app context)."""
         return session().get(User, user.id)
 
 
@@ -127,7 +128,7 @@ def scenario_deactivated(w: Workers) -> None:
     w.warm(on_b, w.profile())
     w.warm(on_b, f"/api/v1/detainees/{w.rn}", headers=headers)
     w.change(
-        lambda _: identity.update_user(w.user_in_a(clerk), w.user_in_a(w.admin), is_active=False)
+        lambda: identity.update_user(w.user_in_a(clerk), w.user_in_a(w.admin), is_active=False)
     )
     assert on_b.get(w.profile()).status_code == 302
     assert on_b.get(f"/api/v1/detainees/{w.rn}", headers=headers).status_code == 401
@@ -158,7 +159,7 @@ def scenario_establishments_changed(w: Workers) -> None:
     w.warm(on_b, w.profile())
     w.warm(on_b, f"/api/v1/detainees/{w.rn}", headers=headers)
     w.change(
-        lambda _: identity.update_user(
+        lambda: identity.update_user(
             w.user_in_a(clerk), w.user_in_a(w.admin), establishments=["EST-B"]
         )
     )
@@ -175,7 +176,7 @@ def scenario_role_removed(w: Workers) -> None:
     assert on_b.post("/api/v1/detainees", json={}, headers=headers).status_code == 422
     w.warm(on_b, f"/api/v1/detainees/{w.rn}", headers=headers)
     w.change(
-        lambda _: identity.update_user(
+        lambda: identity.update_user(
             w.user_in_a(clerk), w.user_in_a(w.admin), roles=["visits_officer"]
         )
     )
