@@ -18,17 +18,23 @@ def _dbapi(conn: Any) -> Any:
     return conn.connection.dbapi_connection
 
 
-def test_a_written_transaction_the_view_did_not_commit_is_rolled_back(make_app: Any, _session_app: Any) -> None:
+def test_a_written_transaction_the_view_did_not_commit_is_rolled_back(
+    make_app: Any, _session_app: Any
+) -> None:
     app = make_app()
     with app.app_context():
         session().execute(text("CREATE TEMP TABLE request_end_probe (x integer)"))
         session().execute(text("INSERT INTO request_end_probe VALUES (1)"))
     with app.app_context():
-        found = session().execute(
-            text("SELECT count(*) FROM sqlite_temp_master WHERE name = 'request_end_probe'")
-            if db.get_database(app).dialect == "sqlite"
-            else text("SELECT to_regclass('pg_temp.request_end_probe') IS NOT NULL")
-        ).scalar()
+        found = (
+            session()
+            .execute(
+                text("SELECT count(*) FROM sqlite_temp_master WHERE name = 'request_end_probe'")
+                if db.get_database(app).dialect == "sqlite"
+                else text("SELECT to_regclass('pg_temp.request_end_probe') IS NOT NULL")
+            )
+            .scalar()
+        )
     assert not found
 
 
@@ -37,7 +43,11 @@ def test_objects_added_but_never_flushed_are_not_kept(make_app: Any, _session_ap
     code = "ZZ-UNFLUSHED"
     try:
         with app.app_context():
-            session().add(Establishment(code=code, name_fr="x", name_ar="x", kind=EstablishmentKind.local_prison))
+            session().add(
+                Establishment(
+                    code=code, name_fr="x", name_ar="x", kind=EstablishmentKind.local_prison
+                )
+            )
         with app.app_context():
             count = session().scalar(
                 select(func.count()).select_from(Establishment).where(Establishment.code == code)
@@ -50,7 +60,9 @@ def test_objects_added_but_never_flushed_are_not_kept(make_app: Any, _session_ap
 
 
 @pytest.mark.postgresql
-def test_a_read_only_request_keeps_the_connection_prepared_statements(make_app: Any, _session_app: Any) -> None:
+def test_a_read_only_request_keeps_the_connection_prepared_statements(
+    make_app: Any, _session_app: Any
+) -> None:
     app = make_app()
     with app.app_context():
         conn = session().connection()
