@@ -262,6 +262,29 @@ def request(server: Server, method: str, url: str, headers: dict, body: bytes) -
 # --------------------------------------------------------------------------------------------
 
 
+def dump(captures: dict[str, Capture], directory: Path) -> None:
+    """The captures as text, one file per path: what the twin replays, statement by statement."""
+    directory.mkdir(parents=True, exist_ok=True)
+    by_name: dict[str, list[str]] = {}
+    for key, cap in captures.items():
+        out = by_name.setdefault(cap.name, [])
+        out.append(f"=== {key}  variables={cap.variables!r}  HTTP {cap.status}, {len(cap.body)} B")
+        for note in cap.notes:
+            out.append(f"NOTE {note}")
+        for i, ev in enumerate(cap.events):
+            if ev[0] != "sql":
+                out.append(f"-- {ev[0].upper()}")
+                continue
+            fresh = {k: v for (j, k), v in cap.fresh.items() if j == i}
+            out.append(f"-- [{i}] {'executemany ' if ev[3] else ''}fresh={fresh or ''}")
+            out.append(ev[1].strip())
+            out.append(f"   params: {ev[2]!r}"[:2000])
+        out.append("")
+    for name, lines in by_name.items():
+        (directory / f"{name}.sql.txt").write_text("\n".join(lines), encoding="utf-8")
+    log(f"captures written to {directory}")
+
+
 def server_errors(path: Path) -> list[tuple[str, int]]:
     """The exceptions a server logged (their last traceback line), most frequent first."""
     counts: dict[str, int] = {}
@@ -340,6 +363,8 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
     cap_file.write_bytes(pickle.dumps(captures))
     cfg_file = tmp / "idmaj-config.json"
     cfg_file.write_text(json.dumps(config), encoding="utf-8")
+    if args.dump:
+        dump(captures, args.dump)
     fidelity = report.fidelity(captures, PATHS)
     for line in fidelity:
         log("  " + line)
@@ -510,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--output", type=Path, default=report.OUTPUT)
     parser.add_argument("--no-write", action="store_true", help="only print the table")
+    parser.add_argument("--dump", type=Path, help="write the captured SQL there, one file a path")
     args = parser.parse_args(argv)
     q = args.quick
     args.detainees = args.detainees if args.detainees is not None else (20_000 if q else 100_000)

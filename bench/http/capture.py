@@ -10,9 +10,9 @@ Replaying a capture for another request (another detainee, slot, token…) maps 
 
 - *request variables* (the registration number in the URL, the slot in the body, the SHA-256 of
   the bearer token, the ``Idempotency-Key``): the captured value becomes the new request's;
-- *values read from the database*: a value that a captured statement returned (an id, a
-  version, a counter) becomes what the same statement returned in the replay, at the same row
-  and column, wherever it is used later as a parameter;
+- *identifiers read from the database*: a value that a captured statement returned in an
+  ``id`` or ``…_id`` column becomes what the same statement returned in the replay, at the same
+  row and column, wherever it is used later as a parameter;
 - *values generated per request* (references, receipt numbers, timestamps): found by comparing
   two captures of the same path; the replay draws a fresh value of the same shape (same length
   and character classes; a timestamp moved by the time elapsed since the capture). The same
@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-# events: ("ping",) | ("sql", statement, parameters, executemany, rows) | ("commit",) |
-# ("rollback",)
+# events: ("ping",) | ("sql", statement, parameters, executemany, id rows, id column indexes) |
+# ("commit",) | ("rollback",)
 Event = tuple[Any, ...]
 
 
@@ -79,10 +79,12 @@ class Recorder:
             if self.events is None or not self._pending:
                 return
             stmt, p, m = self._pending.pop()
-            rows = None
-            if not many and getattr(cursor, "description", None) is not None:
-                rows = _peek_rows(cursor)
-            self.events.append(("sql", stmt, p, m, rows))
+            rows, idx = None, ()
+            description = getattr(cursor, "description", None)
+            if not many and description is not None:
+                idx = id_columns([d[0] for d in description])
+                rows = _peek_rows(cursor, idx) if idx else None
+            self.events.append(("sql", stmt, p, m, rows, idx))
 
         @event.listens_for(engine, "commit")
         def _commit(conn: Any) -> None:
@@ -119,14 +121,24 @@ def _copy(params: Any) -> Any:
     return params
 
 
-def _peek_rows(cursor: Any) -> list[tuple[Any, ...]] | None:
-    """The rows of a client-side cursor, which is then rewound for SQLAlchemy (psycopg);
-    ``None`` where the driver cannot rewind (SQLite: rows are not recorded there)."""
+def id_columns(names: list[str]) -> tuple[int, ...]:
+    """The columns whose values are mapped on replay: identifiers (``id``, ``…_id``) only, so
+    that an amount or a count never stands for another value that happens to be equal."""
+    return tuple(i for i, n in enumerate(names) if n == "id" or n.endswith("_id"))
+
+
+def project(rows: list[Any], idx: tuple[int, ...]) -> list[tuple[Any, ...]]:
+    return [tuple(r[i] for i in idx) for r in rows]
+
+
+def _peek_rows(cursor: Any, idx: tuple[int, ...]) -> list[tuple[Any, ...]] | None:
+    """The id columns of the rows of a client-side cursor, which is then rewound for SQLAlchemy
+    (psycopg); ``None`` where the driver cannot rewind (SQLite: no rows recorded there)."""
     scroll = getattr(cursor, "scroll", None)
     if scroll is None or not hasattr(cursor, "pgresult"):
         return None
     try:
-        rows = [tuple(r) for r in cursor.fetchall()]
+        rows = project(cursor.fetchall(), idx)
         scroll(0, mode="absolute")
     except Exception:  # a server-side cursor or a driver without rewinding
         return None
@@ -217,7 +229,7 @@ def find_fresh(a: Capture, b: Capture) -> None:
         return
     mapper = Mapper(a.variables, b.variables)
     for (i, ea), eb in zip(a_sql, b_sql, strict=True):
-        _tag, _stmt, pa, many, rows_a = ea
+        _tag, _stmt, pa, many, rows_a, _idx = ea
         pb, rows_b = eb[2], eb[4]
         predicted = mapper.params(pa)
         if not many and isinstance(pa, dict) and isinstance(pb, dict):

@@ -21,7 +21,7 @@ import random
 import re
 from typing import Any
 
-from bench.http.capture import Capture, Mapper, fresh_value
+from bench.http.capture import Capture, Mapper, fresh_value, project
 
 # POST paths: (name, path pattern) — the variables come from the request itself
 WRITES: list[tuple[str, re.Pattern[str]]] = [
@@ -75,7 +75,7 @@ def create() -> Any:
             for i, ev in enumerate(cap.events):
                 tag = ev[0]
                 if tag == "sql":
-                    _t, stmt, params, many, rows = ev
+                    _t, stmt, params, many, rows, idx = ev
                     fresh = None
                     if cap.fresh:
 
@@ -91,7 +91,7 @@ def create() -> Any:
                         if cur.description is not None:
                             got = cur.fetchall()
                             if rows:
-                                mapper.learn(rows, got)
+                                mapper.learn(rows, project(got, idx))
                 elif tag == "commit":
                     conn.commit()
                 elif tag == "rollback":
