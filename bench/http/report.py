@@ -18,6 +18,7 @@ OUTPUT = ROOT / "docs" / "performance.md"
 HEADING = "## HTTP cost against bare twins"
 GOALS = {"profile": 0.5, "booking": 0.5}  # Idmaj's share of its twin's throughput
 RSS_GOAL_MB = 150
+MIX_SECONDS = 120  # the interleaved mix's limit (bench/http/__main__.py)
 TITLES = {
     "profile": "profile page `GET /detainees/<rn>`",
     "search": "search `GET /api/v1/detainees?q=`",
@@ -147,6 +148,7 @@ def render(out: dict[str, Any], label: str) -> str:
     mem = out["memory"]
     warm, mixed = mem.get("warm", []), mem.get("mixed", [])
     worst = max(mixed or warm or [float("nan")])
+    total, interleaved = mem.get("mixed_requests", 0), mem.get("interleaved", 0)
     lines += [
         "",
         "SQL per request (captured from the real path, replayed by the twin): "
@@ -154,10 +156,17 @@ def render(out: dict[str, Any], label: str) -> str:
         + ".",
         "",
         f"Memory (RSS of each Idmaj gunicorn worker, every module loaded): after warm-up "
-        f"{' / '.join(f'{x:.0f}' for x in warm)} MB; after {mem.get('mixed_requests', 0):,} "
-        f"mixed requests (the five paths in turn) {' / '.join(f'{x:.0f}' for x in mixed)} MB "
+        f"{' / '.join(f'{x:.0f}' for x in warm)} MB; after {total:,} requests "
+        f"({total - interleaved:,} in the rounds, path after path, then {interleaved:,} with "
+        f"the five paths interleaved) {' / '.join(f'{x:.0f}' for x in mixed)} MB "
         f"(goal < {RSS_GOAL_MB} MB: {'yes' if worst < RSS_GOAL_MB else '**no**'})"
         + (f"; {mem['mixed_bad']} of them not 2xx" if mem.get("mixed_bad") else "")
+        + (
+            f" — fewer than the {args.mixed:,} asked: the interleaved mix stops after "
+            f"{MIX_SECONDS} s (a slow machine)"
+            if total < args.mixed
+            else ""
+        )
         + ".",
         "",
         f"<!-- bench-http-data {json.dumps({'label': label, 'rows': data, 'rss': mixed})} -->",
@@ -182,15 +191,18 @@ them, with the `SELECT 1` of the pool's pre-ping and every COMMIT/ROLLBACK, over
 connection per worker (Idmaj uses its pool). GET paths replay the exact capture of the URL
 asked (20 profiles, 10 searches, the family's page). Writes replay one capture with values
 mapped: the request's own (registration number, slot, SHA-256 of the bearer token,
-Idempotency-Key), every value a previous statement returned (ids, versions, counters: the
-twin's row at the same place), and the values generated per request (booking references,
-receipt numbers, timestamps — found by comparing two captures) drawn afresh with the same
-shape. The twin does no ORM work, no authentication or permission logic beyond that SQL, no
-template or JSON rendering (it sends the captured body, request values substituted), no audit
-or outbox Python, no task queue. Goals (benchmarks, never timed tests): profile page and
-booking at ≥ 50% of their twins' throughput, same run, same machine; a worker under 150 MB RSS.
-CPU per request is the gunicorn processes' user+system time over the run divided by the
-requests answered; PostgreSQL's is that of the backends of each app (by application_name).
+Idempotency-Key), every identifier a previous statement returned (columns `id`, `…_id`: the
+twin's value at the same row and column), and the values generated per request (booking
+references, receipt numbers, names written into the audit, timestamps — found by comparing two
+captures) drawn afresh with the same shape. `python -m bench.http --dump DIR` writes what is
+replayed, statement by statement. The twin does no ORM work, no authentication or permission
+logic beyond that SQL, no template or JSON rendering (it sends the captured body, request
+values substituted), no audit or outbox Python, no task queue.
+
+Goals (benchmarks, never timed tests): profile page and booking at ≥ 50% of their twins'
+throughput, same run, same machine; a worker under 150 MB RSS with every module loaded. CPU
+per request is the gunicorn processes' user+system time over the run divided by the requests
+answered; PostgreSQL's is that of the backends of each app (by application_name).
 """
 
 
@@ -266,5 +278,5 @@ def comparison(blocks: dict[str, str], order: list[str]) -> str:
     rss = [
         f"{lab}: {' / '.join(f'{x:.0f}' for x in data[lab].get('rss', []))} MB" for lab in labels
     ]
-    lines += ["", "RSS per worker after the mixed requests — " + "; ".join(rss) + ".", ""]
+    lines += ["", "RSS per Idmaj worker at the end of the run — " + "; ".join(rss) + ".", ""]
     return "\n".join(lines)
