@@ -197,6 +197,7 @@ class Server:
                 "120",
                 "--error-logfile",
                 str(self.log_path),
+                "--no-control-socket",  # two servers, and maybe others' tests, on one machine
                 target,
             ],
             cwd=ROOT,
@@ -283,6 +284,21 @@ def dump(captures: dict[str, Capture], directory: Path) -> None:
     for name, lines in by_name.items():
         (directory / f"{name}.sql.txt").write_text("\n".join(lines), encoding="utf-8")
     log(f"captures written to {directory}")
+
+
+def free_port_pair() -> int:
+    """A port p such that p and p + 1 are free on 127.0.0.1 (Idmaj and its twin)."""
+    import socket
+
+    for candidate in [IDMAJ_PORT, *random.sample(range(20000, 40000, 2), 50)]:
+        try:
+            with socket.socket() as a, socket.socket() as b:
+                a.bind(("127.0.0.1", candidate))
+                b.bind(("127.0.0.1", candidate + 1))
+        except OSError:
+            continue
+        return candidate
+    raise SystemExit("no two free ports in a row on 127.0.0.1")
 
 
 def server_errors(path: Path) -> list[tuple[str, int]]:
@@ -372,17 +388,18 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
     twin_dsn = sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
     logs = tmp / "logs"
     logs.mkdir()
+    port = args.port or free_port_pair()
     idmaj = Server(
         "idmaj",
         "bench.http.idmaj_app:create()",
-        args.port,
+        port,
         {"BENCH_IDMAJ_CONFIG": str(cfg_file)},
         logs,
     )
     twin = Server(
         "twin",
         "bench.http.twin:create()",
-        args.port + 1,
+        port + 1,
         {
             "BENCH_TWIN_CAPTURES": str(cap_file),
             "BENCH_TWIN_DSN": twin_dsn + "?application_name=bench-twin",
@@ -531,7 +548,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--note", default="", help="a sentence on the machine's load, put in the document"
     )
-    parser.add_argument("--port", type=int, default=IDMAJ_PORT)
+    parser.add_argument(
+        "--port", type=int, default=None, help="Idmaj's port, the twin's the next (default: free)"
+    )
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--output", type=Path, default=report.OUTPUT)
     parser.add_argument("--no-write", action="store_true", help="only print the table")

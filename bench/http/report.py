@@ -169,6 +169,13 @@ def render(out: dict[str, Any], label: str) -> str:
         )
         + ".",
         "",
+    ]
+    for server, found in out.get("errors", {}).items():
+        for line, count in found:
+            lines.append(f"- **{server} logged {count}×**: `{line}`")
+    if any(out.get("errors", {}).values()):
+        lines.append("")
+    lines += [
         f"<!-- bench-http-data {json.dumps({'label': label, 'rows': data, 'rss': mixed})} -->",
         f"<!-- /bench-http:{label} -->",
     ]
