@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import defaultload
 
 from core.db import session as db_session
 from core.db import utcnow
@@ -137,12 +138,17 @@ class DetaineeVisits:
     relations: list[Relation]
 
 
+# the visitor's name is shown, not their roles and establishments (three queries more each time)
+_VISITOR_ONLY = defaultload(Booking.visitor).lazyload("*")
+
+
 def detainee_visits(detainee: Detainee) -> DetaineeVisits:
     now = utcnow()
     base = (
         select(Booking)
         .join(Slot, Slot.id == Booking.slot_id)
         .where(Booking.detainee_id == detainee.id)
+        .options(_VISITOR_ONLY)
     )
     upcoming = list(
         db_session().scalars(
