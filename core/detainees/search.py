@@ -21,7 +21,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import exists, func, literal_column, or_, select, union_all
 from sqlalchemy.orm import aliased
 
 from core.db import session as db_session
@@ -105,44 +105,116 @@ def _selectivity(keys: dict[str, int]) -> int:
     return max((len(k) for k, w in keys.items() if w == names.WEIGHT_FULL), default=0)
 
 
-def _all_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
-    """Detainees matching every word, best key weight of the rarest word first.
+def _scoped(stmt: Any, det_id: Any, conditions: list[Any]) -> Any:
+    if conditions:
+        stmt = stmt.join(Detainee, Detainee.id == det_id).where(*conditions)
+    return stmt
 
-    The rarest word drives (one index range over its keys), each other word is an ``EXISTS``
-    probe on the primary key ``(detainee_id, key)``: no grouping of long posting lists.
-    """
-    order = sorted(range(len(word_keys)), key=lambda i: -_selectivity(word_keys[i]))
-    drive, others = word_keys[order[0]], [word_keys[i] for i in order[1:]]
-    k1 = aliased(DetaineeNameKey)
-    stmt = select(k1.detainee_id, k1.key).where(k1.key.in_(sorted(drive))).limit(MAX_CANDIDATES)
+
+def _drive_keys(words: list[dict[str, int]]) -> dict[str, int]:
+    """The keys whose index ranges hold exactly the detainees matching the driving words, each
+    with its weight: one word's own keys; for two words their pair keys
+    (:func:`names.pair_key`, the two keys' weights added), or a key both words share."""
+    if len(words) == 1:
+        return dict(words[0])
+    a, b = words
+    drive: dict[str, int] = {}
+    for ka, wa in a.items():
+        for kb, wb in b.items():
+            key = names.pair_key(ka, kb) or ka
+            drive[key] = max(drive.get(key, 0), wa + wb)
+    return drive
+
+
+def _group(words: list[dict[str, int]]) -> tuple[dict[str, int], list[dict[str, int]]]:
+    """The driving keys of a group of words (the two rarest words') and the other words."""
+    order = sorted(range(len(words)), key=lambda i: -_selectivity(words[i]))
+    driving = [words[i] for i in order[:2]]
+    return _drive_keys(driving), [words[i] for i in order[2:]]
+
+
+def _matching(k: Any, others: list[dict[str, int]], conditions: list[Any]) -> Any:
+    """``k``'s rows also matching every other word (``EXISTS`` on the primary key) and the
+    user's scope."""
+    stmt = select(k.detainee_id)
     for other in others:
         k2 = aliased(DetaineeNameKey)
         stmt = stmt.where(
-            exists().where(k2.detainee_id == k1.detainee_id, k2.key.in_(sorted(other)))
+            exists().where(k2.detainee_id == k.detainee_id, k2.key.in_(sorted(other)))
         )
-    if conditions:
-        stmt = stmt.join(Detainee, Detainee.id == k1.detainee_id).where(*conditions)
-    best: dict[int, int] = {}
-    for det_id, key in db_session().execute(stmt):
-        weight = drive.get(key, 0)
-        if weight > best.get(det_id, 0):
-            best[det_id] = weight
-    return sorted(best, key=lambda det_id: (-best[det_id], det_id))
+    return _scoped(stmt, k.detainee_id, conditions)
 
 
-def _most_words(word_keys: list[dict[str, int]], conditions: list[Any]) -> list[int]:
-    """Detainees matching all words but one (the fallback when nobody matches them all):
-    the same probes with each word left out in turn, the rarest words kept first."""
-    order = sorted(range(len(word_keys)), key=lambda i: _selectivity(word_keys[i]))
-    found: list[int] = []
+def _ranked(
+    tag: int, drive: dict[str, int], others: list[dict[str, int]], conditions: list[Any], limit: int
+) -> list[Any]:
+    """SELECTs of the first ``limit`` detainees (by id) holding each driving key, with its
+    weight: together they hold the best ``limit`` by (best weight, id), each read in order from
+    the index ``(key, detainee_id)``, never the whole posting list of a common name."""
+    out = []
+    for key, weight in sorted(drive.items()):
+        k = aliased(DetaineeNameKey)
+        stmt = (
+            _matching(k, others, conditions)
+            .add_columns(
+                literal_column(str(tag)).label("tag"), literal_column(str(weight)).label("weight")
+            )
+            .where(k.key == key)
+            .order_by(k.detainee_id)
+            .limit(limit)
+        )
+        out.append(stmt.subquery().select())
+    return out
+
+
+def _count(drive: dict[str, int], others: list[dict[str, int]], conditions: list[Any]) -> int:
+    """The detainees among the first :data:`MAX_CANDIDATES` index rows of the driving keys."""
+    k = aliased(DetaineeNameKey)
+    rows = _matching(k, others, conditions).where(k.key.in_(sorted(drive)))
+    sub = rows.limit(MAX_CANDIDATES).subquery()
+    return db_session().scalar(select(func.count(func.distinct(sub.c.detainee_id)))) or 0
+
+
+@dataclass
+class _Found:
+    ids: list[int]
+    total: int
+
+
+def _candidates(groups: list[list[dict[str, int]]], conditions: list[Any], limit: int) -> _Found:
+    """The detainees matching every word of each group, group after group, best key weights
+    first, then by id; every group in one statement (UNION ALL). ``limit``: how many are needed
+    in order; when a group has more, they are counted (up to :data:`MAX_CANDIDATES`)."""
+    plans = [_group(words) for words in groups]
+    parts: list[Any] = []
+    for tag, (drive, others) in enumerate(plans):
+        parts += _ranked(tag, drive, others, conditions, limit)
+    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+    best: list[dict[int, int]] = [{} for _ in groups]
+    for det_id, tag, weight in db_session().execute(stmt):
+        if weight > best[tag].get(det_id, 0):
+            best[tag][det_id] = weight
+    ids: list[int] = []
     seen: set[int] = set()
-    for left_out in order:
-        rest = [keys for i, keys in enumerate(word_keys) if i != left_out]
-        for det_id in _all_words(rest, conditions):
-            if det_id not in seen:
-                seen.add(det_id)
-                found.append(det_id)
-    return found
+    extra = 0
+    for tag, (drive, others) in enumerate(plans):
+        ranked = sorted(best[tag], key=lambda det_id, b=best[tag]: (-b[det_id], det_id))
+        if len(ranked) >= limit:  # more than needed in order: count the rest
+            extra += max(0, _count(drive, others, conditions) - len(ranked))
+        ids += [det_id for det_id in ranked if det_id not in seen]
+        seen.update(ranked)
+    return _Found(ids, len(ids) + extra)
+
+
+def _find(word_keys: list[dict[str, int]], conditions: list[Any], limit: int) -> _Found:
+    """Detainees matching every word; when nobody does, those matching all words but one
+    (each word left out in turn, the rarest words kept first), in one more statement."""
+    found = _candidates([word_keys], conditions, limit)
+    if found.ids or len(word_keys) < 2:
+        return found
+    order = sorted(range(len(word_keys)), key=lambda i: _selectivity(word_keys[i]))
+    groups = [[keys for i, keys in enumerate(word_keys) if i != out] for out in order]
+    return _candidates(groups, conditions, limit)
 
 
 def search(
@@ -198,12 +270,13 @@ def search(
     )
 
     ranked: list[int] = []
+    uncounted = 0  # matches past those read in order (a common name alone)
     word_keys = _distinct(names.weighted_query_keys(q))
     if word_keys and not (exact_ids and any(ch.isdigit() for ch in q)):
-        found = _all_words(word_keys, conditions)
-        if not found and len(word_keys) > 1:
-            found = _most_words(word_keys, conditions)
-        head, tail = found[:RANK_LIMIT], found[RANK_LIMIT:]
+        limit = min(MAX_CANDIDATES, max(RANK_LIMIT, offset + per_page))
+        found = _find(word_keys, conditions, limit)
+        uncounted = found.total - len(found.ids)
+        head, tail = found.ids[:RANK_LIMIT], found.ids[RANK_LIMIT:]
         if head:
             position = {det_id: i for i, det_id in enumerate(head)}
             rows = sess.execute(
@@ -237,4 +310,5 @@ def search(
         if page_ids
         else {}
     )
-    return SearchPage([by_id[i] for i in page_ids if i in by_id], len(ordered), page, per_page)
+    total = len(ordered) + uncounted
+    return SearchPage([by_id[i] for i in page_ids if i in by_id], total, page, per_page)
