@@ -21,12 +21,11 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import exists, func, literal_column, or_, select, union_all
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, func, or_, select, text
 
 from core.db import session as db_session
 from core.detainees import names
-from core.detainees.models import Detainee, DetaineeNameKey, LegalStatus
+from core.detainees.models import Detainee, LegalStatus
 from core.errors import ValidationFailed
 from core.establishments.services import get_by_code
 from core.identity.services import require
@@ -73,22 +72,32 @@ class SearchPage:
     per_page: int
 
 
-def _filters(
-    user: Principal, establishment: str | None, include_released: bool
-) -> list[Any] | None:
+@dataclass
+class _Scope:
+    """Who may be found: the WHERE conditions on ``Detainee``, and the same as plain values for
+    the candidate SQL (each list of establishment ids is one ``IN``)."""
+
+    conditions: list[Any]
+    establishments: list[list[int]]
+    include_released: bool
+
+
+def _filters(user: Principal, establishment: str | None, include_released: bool) -> _Scope | None:
     """The WHERE conditions on ``Detainee`` for this user and search; ``None``: nothing visible."""
-    conditions: list[Any] = []
+    scope = _Scope([], [], include_released)
     ids = establishment_ids(user)
     if ids is not None:
         if not ids:
             return None
-        conditions.append(Detainee.establishment_id.in_(sorted(ids)))
+        scope.conditions.append(Detainee.establishment_id.in_(sorted(ids)))
+        scope.establishments.append(sorted(ids))
     if establishment:
         est = get_by_code(establishment, user)
-        conditions.append(Detainee.establishment_id == est.id)
+        scope.conditions.append(Detainee.establishment_id == est.id)
+        scope.establishments.append([est.id])
     if not include_released:
-        conditions.append(Detainee.legal_status != LegalStatus.released)
-    return conditions
+        scope.conditions.append(Detainee.legal_status != LegalStatus.released)
+    return scope
 
 
 def _distinct(word_keys: list[dict[str, int]]) -> list[dict[str, int]]:
@@ -103,12 +112,6 @@ def _distinct(word_keys: list[dict[str, int]]) -> list[dict[str, int]]:
 def _selectivity(keys: dict[str, int]) -> int:
     """A cheap guess of how rare a word is: the length of its longest full skeleton."""
     return max((len(k) for k, w in keys.items() if w == names.WEIGHT_FULL), default=0)
-
-
-def _scoped(stmt: Any, det_id: Any, conditions: list[Any]) -> Any:
-    if conditions:
-        stmt = stmt.join(Detainee, Detainee.id == det_id).where(*conditions)
-    return stmt
 
 
 def _drive_keys(words: list[dict[str, int]]) -> dict[str, int]:
@@ -133,46 +136,73 @@ def _group(words: list[dict[str, int]]) -> tuple[dict[str, int], list[dict[str, 
     return _drive_keys(driving), [words[i] for i in order[2:]]
 
 
-def _matching(k: Any, others: list[dict[str, int]], conditions: list[Any]) -> Any:
-    """``k``'s rows also matching every other word (``EXISTS`` on the primary key) and the
-    user's scope."""
-    stmt = select(k.detainee_id)
-    for other in others:
-        k2 = aliased(DetaineeNameKey)
-        stmt = stmt.where(
-            exists().where(k2.detainee_id == k.detainee_id, k2.key.in_(sorted(other)))
-        )
-    return _scoped(stmt, k.detainee_id, conditions)
+class _Sql:
+    """The candidate SQL, written as text (the same for SQLite and PostgreSQL): building it as
+    SQLAlchemy constructs, a dozen aliased branches, cost more than running it."""
+
+    def __init__(self, scope: _Scope) -> None:
+        self.scope = scope
+        self.params: dict[str, Any] = {}
+        self.expanding: list[str] = []
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        if isinstance(value, list):
+            self.expanding.append(name)
+        return ":" + name
+
+    def rows(self, key_sql: str, others: list[dict[str, int]]) -> str:
+        """``FROM … WHERE``: name-key rows ``k`` matching ``key_sql``, every other word (an
+        ``EXISTS`` probe on the primary key ``(detainee_id, key)``) and the user's scope."""
+        sql = "FROM core_detainee_name_keys k"
+        where = [key_sql]
+        for other in others:
+            where.append(
+                "EXISTS (SELECT 1 FROM core_detainee_name_keys o WHERE "
+                f"o.detainee_id = k.detainee_id AND o.key IN {self.bind(sorted(other))})"
+            )
+        if self.scope.conditions:
+            sql += " JOIN core_detainees d ON d.id = k.detainee_id"
+            for ids in self.scope.establishments:
+                where.append(f"d.establishment_id IN {self.bind(ids)}")
+            if not self.scope.include_released:
+                where.append(f"d.legal_status <> {self.bind(LegalStatus.released.value)}")
+        return sql + " WHERE " + " AND ".join(where)
+
+    def statement(self, sql: str) -> Any:
+        return text(sql).bindparams(*[bindparam(name, expanding=True) for name in self.expanding])
+
+    def execute(self, sql: str) -> list[Any]:
+        return list(db_session().execute(self.statement(sql), self.params).all())
 
 
 def _ranked(
-    tag: int, drive: dict[str, int], others: list[dict[str, int]], conditions: list[Any], limit: int
-) -> list[Any]:
+    sql: _Sql, tag: int, drive: dict[str, int], others: list[dict[str, int]], limit: int
+) -> list[str]:
     """SELECTs of the first ``limit`` detainees (by id) holding each driving key, with its
     weight: together they hold the best ``limit`` by (best weight, id), each read in order from
     the index ``(key, detainee_id)``, never the whole posting list of a common name."""
     out = []
     for key, weight in sorted(drive.items()):
-        k = aliased(DetaineeNameKey)
-        stmt = (
-            _matching(k, others, conditions)
-            .add_columns(
-                literal_column(str(tag)).label("tag"), literal_column(str(weight)).label("weight")
-            )
-            .where(k.key == key)
-            .order_by(k.detainee_id)
-            .limit(limit)
+        rows = sql.rows(f"k.key = {sql.bind(key)}", others)
+        out.append(
+            f"SELECT * FROM (SELECT k.detainee_id AS detainee_id, {int(tag)} AS tag, "
+            f"{int(weight)} AS weight {rows} ORDER BY k.detainee_id LIMIT {int(limit)}) "
+            f"AS b{len(sql.params)}"
         )
-        out.append(stmt.subquery().select())
     return out
 
 
-def _count(drive: dict[str, int], others: list[dict[str, int]], conditions: list[Any]) -> int:
+def _count(scope: _Scope, drive: dict[str, int], others: list[dict[str, int]]) -> int:
     """The detainees among the first :data:`MAX_CANDIDATES` index rows of the driving keys."""
-    k = aliased(DetaineeNameKey)
-    rows = _matching(k, others, conditions).where(k.key.in_(sorted(drive)))
-    sub = rows.limit(MAX_CANDIDATES).subquery()
-    return db_session().scalar(select(func.count(func.distinct(sub.c.detainee_id)))) or 0
+    sql = _Sql(scope)
+    rows = sql.rows(f"k.key IN {sql.bind(sorted(drive))}", others)
+    found = sql.execute(
+        f"SELECT count(DISTINCT c.detainee_id) FROM (SELECT k.detainee_id {rows} "
+        f"LIMIT {MAX_CANDIDATES}) AS c"
+    )
+    return int(found[0][0]) if found else 0
 
 
 @dataclass
@@ -181,17 +211,17 @@ class _Found:
     total: int
 
 
-def _candidates(groups: list[list[dict[str, int]]], conditions: list[Any], limit: int) -> _Found:
+def _candidates(groups: list[list[dict[str, int]]], scope: _Scope, limit: int) -> _Found:
     """The detainees matching every word of each group, group after group, best key weights
     first, then by id; every group in one statement (UNION ALL). ``limit``: how many are needed
     in order; when a group has more, they are counted (up to :data:`MAX_CANDIDATES`)."""
     plans = [_group(words) for words in groups]
-    parts: list[Any] = []
+    sql = _Sql(scope)
+    parts: list[str] = []
     for tag, (drive, others) in enumerate(plans):
-        parts += _ranked(tag, drive, others, conditions, limit)
-    stmt = parts[0] if len(parts) == 1 else union_all(*parts)
+        parts += _ranked(sql, tag, drive, others, limit)
     best: list[dict[int, int]] = [{} for _ in groups]
-    for det_id, tag, weight in db_session().execute(stmt):
+    for det_id, tag, weight in sql.execute(" UNION ALL ".join(parts)):
         if weight > best[tag].get(det_id, 0):
             best[tag][det_id] = weight
     ids: list[int] = []
@@ -200,21 +230,33 @@ def _candidates(groups: list[list[dict[str, int]]], conditions: list[Any], limit
     for tag, (drive, others) in enumerate(plans):
         ranked = sorted(best[tag], key=lambda det_id, b=best[tag]: (-b[det_id], det_id))
         if len(ranked) >= limit:  # more than needed in order: count the rest
-            extra += max(0, _count(drive, others, conditions) - len(ranked))
+            extra += max(0, _count(scope, drive, others) - len(ranked))
         ids += [det_id for det_id in ranked if det_id not in seen]
         seen.update(ranked)
     return _Found(ids, len(ids) + extra)
 
 
-def _find(word_keys: list[dict[str, int]], conditions: list[Any], limit: int) -> _Found:
+def _find(word_keys: list[dict[str, int]], scope: _Scope, limit: int) -> _Found:
     """Detainees matching every word; when nobody does, those matching all words but one
     (each word left out in turn, the rarest words kept first), in one more statement."""
-    found = _candidates([word_keys], conditions, limit)
+    found = _candidates([word_keys], scope, limit)
     if found.ids or len(word_keys) < 2:
         return found
     order = sorted(range(len(word_keys)), key=lambda i: _selectivity(word_keys[i]))
     groups = [[keys for i, keys in enumerate(word_keys) if i != out] for out in order]
-    return _candidates(groups, conditions, limit)
+    return _candidates(groups, scope, limit)
+
+
+def _names_of(ids: list[int]) -> list[Any]:
+    """The names of these detainees, to rank them (on PostgreSQL one array parameter, not
+    hundreds of bound values to render)."""
+    sess = db_session()
+    sql = "SELECT id, first_name, last_name, first_name_ar, last_name_ar FROM core_detainees "
+    if sess.get_bind().dialect.name == "postgresql":
+        stmt = text(sql + "WHERE id = ANY(:ids)")
+    else:
+        stmt = text(sql + "WHERE id IN :ids").bindparams(bindparam("ids", expanding=True))
+    return list(sess.execute(stmt, {"ids": ids}).all())
 
 
 def search(
@@ -239,9 +281,10 @@ def search(
     page = max(1, int(page))
     per_page = max(1, min(MAX_PER_PAGE, int(per_page)))
     offset = (page - 1) * per_page
-    conditions = _filters(user, establishment, include_released)
-    if conditions is None:
+    scope = _filters(user, establishment, include_released)
+    if scope is None:
         return SearchPage([], 0, page, per_page)
+    conditions = scope.conditions
     sess = db_session()
 
     if not q:
@@ -274,20 +317,12 @@ def search(
     word_keys = _distinct(names.weighted_query_keys(q))
     if word_keys and not (exact_ids and any(ch.isdigit() for ch in q)):
         limit = min(MAX_CANDIDATES, max(RANK_LIMIT, offset + per_page))
-        found = _find(word_keys, conditions, limit)
+        found = _find(word_keys, scope, limit)
         uncounted = found.total - len(found.ids)
         head, tail = found.ids[:RANK_LIMIT], found.ids[RANK_LIMIT:]
         if head:
             position = {det_id: i for i, det_id in enumerate(head)}
-            rows = sess.execute(
-                select(
-                    Detainee.id,
-                    Detainee.first_name,
-                    Detainee.last_name,
-                    Detainee.first_name_ar,
-                    Detainee.last_name_ar,
-                ).where(Detainee.id.in_(head))
-            ).all()
+            rows = _names_of(head)
             scored = [
                 (
                     names.similarity(
