@@ -242,7 +242,17 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
             if det_rows:
                 conn.execute(insert(Detainee), det_rows)
                 conn.execute(insert(Placement), plc_rows)
-                conn.execute(insert(DetaineeNameKey), key_rows)
+                if conn.dialect.name == "postgresql":  # COPY: ~13 rows a detainee with pairs
+                    raw = conn.connection.driver_connection
+                    columns = "(detainee_id, key, weight)"
+                    with (
+                        raw.cursor() as cur,
+                        cur.copy(f"COPY core_detainee_name_keys {columns} FROM STDIN") as copy,
+                    ):
+                        for row in key_rows:
+                            copy.write_row((row["detainee_id"], row["key"], row["weight"]))
+                else:
+                    conn.execute(insert(DetaineeNameKey), key_rows)
                 totals["detainees"] += len(det_rows)
                 totals["placements"] += len(plc_rows)
                 totals["name_keys"] += len(key_rows)
@@ -658,13 +668,22 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "",
         "- Names are reduced to consonant-skeleton keys shared by both scripts "
         "(`core/detainees/names.py`), stored in the indexed `core_detainee_name_keys` table "
-        "(index on `key, detainee_id`: the candidate query reads the index only).",
-        "- The rarest word of the query (longest skeleton) drives an index range, best key "
-        "weight first; every other word is an `EXISTS` probe on the primary key "
-        "`(detainee_id, key)`, so long posting lists (a common first name) are never grouped "
-        "or sorted. Establishment scoping is a join on the detainees. When nobody matches "
-        "every word, the same runs with each word left out in turn.",
-        "- Only the best 300 candidates (by key weight) are ranked in Python by spelling "
+        "(index on `key, detainee_id`: the candidate queries read the index only). Every two "
+        "keys of a person are stored together too, as a *pair key* (`mhmd l`: Mohamed and "
+        "Alaoui), so that two common words — a first name and a family name each shared by "
+        "tens of thousands at national scale — are found together by one index range over "
+        "exactly the people who have both, instead of intersecting two long posting lists "
+        "(about 3 rows per detainee instead of 1: 13 million at 1,000,000 detainees).",
+        "- The database ranks and stops early: the driving keys (one word's keys; for two words "
+        "or more, the pair keys of the two rarest, each other word an `EXISTS` probe on the "
+        "primary key `(detainee_id, key)`) are read each in index order, `ORDER BY "
+        "detainee_id LIMIT 300`, all in one `UNION ALL` statement; each key carries the query's "
+        "weight (whole word, without article/particle, coarse; for a pair the two added), so "
+        "these rows hold exactly the best 300 by (weight, id) however many thousands share a "
+        "name. When more match, a count over at most 5,000 index rows gives the total. When "
+        "nobody matches every word, every way of leaving one word out runs in one more "
+        "statement. Establishment scoping is a join on the detainees.",
+        "- Only those best 300 candidates are ranked in Python by spelling "
         "closeness (memoised per word pair and per name), then the page's rows are loaded.",
         "",
     ]
