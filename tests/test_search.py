@@ -336,3 +336,16 @@ def test_two_words_nobody_has_together_fall_back_to_each_word_in_one_statement(a
             event.remove(engine, "before_cursor_execute", seen)
         assert result.items and all(d.first_name == "Khadija" for d in result.items)
         assert len(statements) == 2  # every word together, then each word left out
+
+
+def test_many_index_ranges_are_read_in_several_statements_with_the_same_answer(
+    app, crowd, monkeypatch
+):
+    from core.detainees import search as search_module
+
+    with app.app_context():
+        queries = ("Muhammad Idrissi", "Alaoui", "Khadija Xqzvbrt", "Osman Alaoui")
+        before = [[d.id for d in search(SYSTEM, q, per_page=100).items] for q in queries]
+        monkeypatch.setattr(search_module, "MAX_BRANCHES", 1)
+        after = [[d.id for d in search(SYSTEM, q, per_page=100).items] for q in queries]
+        assert after == before and all(before)

@@ -45,6 +45,9 @@ MAX_QUERY_WORDS = 8
 #: index rows read for the driving word of one probe: a word shared by more people than this
 #: ranks only the first of them (refine the query)
 MAX_CANDIDATES = 5000
+#: index ranges read by one statement (a long compound name has a dozen keys, so eight of them
+#: left out in turn can make hundreds)
+MAX_BRANCHES = 200
 
 
 def check_query(q: str) -> str:
@@ -177,21 +180,18 @@ class _Sql:
         return list(db_session().execute(self.statement(sql), self.params).all())
 
 
-def _ranked(
-    sql: _Sql, tag: int, drive: dict[str, int], others: list[dict[str, int]], limit: int
-) -> list[str]:
-    """SELECTs of the first ``limit`` detainees (by id) holding each driving key, with its
-    weight: together they hold the best ``limit`` by (best weight, id), each read in order from
-    the index ``(key, detainee_id)``, never the whole posting list of a common name."""
-    out = []
-    for key, weight in sorted(drive.items()):
-        rows = sql.rows(f"k.key = {sql.bind(key)}", others)
-        out.append(
-            f"SELECT * FROM (SELECT k.detainee_id AS detainee_id, {int(tag)} AS tag, "
-            f"{int(weight)} AS weight {rows} ORDER BY k.detainee_id LIMIT {int(limit)}) "
-            f"AS b{len(sql.params)}"
-        )
-    return out
+def _ranked(sql: _Sql, branch: tuple[int, str, int, list[dict[str, int]]], limit: int) -> str:
+    """A SELECT of the first ``limit`` detainees (by id) holding one driving key, with its
+    weight: the branches of all driving keys together hold the best ``limit`` by (best weight,
+    id), each read in order from the index ``(key, detainee_id)``, never the whole posting list
+    of a common name."""
+    tag, key, weight, others = branch
+    rows = sql.rows(f"k.key = {sql.bind(key)}", others)
+    return (
+        f"SELECT * FROM (SELECT k.detainee_id AS detainee_id, {int(tag)} AS tag, "
+        f"{int(weight)} AS weight {rows} ORDER BY k.detainee_id LIMIT {int(limit)}) "
+        f"AS b{len(sql.params)}"
+    )
 
 
 def _count(scope: _Scope, drive: dict[str, int], others: list[dict[str, int]]) -> int:
@@ -216,14 +216,18 @@ def _candidates(groups: list[list[dict[str, int]]], scope: _Scope, limit: int) -
     first, then by id; every group in one statement (UNION ALL). ``limit``: how many are needed
     in order; when a group has more, they are counted (up to :data:`MAX_CANDIDATES`)."""
     plans = [_group(words) for words in groups]
-    sql = _Sql(scope)
-    parts: list[str] = []
-    for tag, (drive, others) in enumerate(plans):
-        parts += _ranked(sql, tag, drive, others, limit)
+    branches = [
+        (tag, key, weight, others)
+        for tag, (drive, others) in enumerate(plans)
+        for key, weight in sorted(drive.items())
+    ]
     best: list[dict[int, int]] = [{} for _ in groups]
-    for det_id, tag, weight in sql.execute(" UNION ALL ".join(parts)):
-        if weight > best[tag].get(det_id, 0):
-            best[tag][det_id] = weight
+    for start in range(0, len(branches), MAX_BRANCHES):  # SQLite allows 500 SELECTs in a UNION
+        sql = _Sql(scope)
+        parts = [_ranked(sql, branch, limit) for branch in branches[start : start + MAX_BRANCHES]]
+        for det_id, tag, weight in sql.execute(" UNION ALL ".join(parts)):
+            if weight > best[tag].get(det_id, 0):
+                best[tag][det_id] = weight
     ids: list[int] = []
     seen: set[int] = set()
     extra = 0
