@@ -195,14 +195,21 @@ def _ranked(sql: _Sql, branch: tuple[int, str, int, list[dict[str, int]]], limit
 
 
 def _count(scope: _Scope, drive: dict[str, int], others: list[dict[str, int]]) -> int:
-    """The detainees among the first :data:`MAX_CANDIDATES` index rows of the driving keys."""
+    """How many detainees match, counted up to :data:`MAX_CANDIDATES`: the distinct ones among
+    the first index rows of the driving keys (all keys in one range; for a search scoped to
+    some establishments, each key in id order, merged with their detainees)."""
     sql = _Sql(scope)
-    rows = sql.rows(f"k.key IN {sql.bind(sorted(drive))}", others)
-    found = sql.execute(
-        f"SELECT count(DISTINCT c.detainee_id) FROM (SELECT k.detainee_id {rows} "
-        f"LIMIT {MAX_CANDIDATES}) AS c"
-    )
-    return int(found[0][0]) if found else 0
+    if not scope.conditions:
+        rows = sql.rows(f"k.key IN {sql.bind(sorted(drive))}", others)
+        inner = f"SELECT k.detainee_id {rows} LIMIT {MAX_CANDIDATES}"
+    else:
+        inner = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT k.detainee_id {sql.rows(f'k.key = {sql.bind(key)}', others)} "
+            f"ORDER BY k.detainee_id LIMIT {MAX_CANDIDATES}) AS b{len(sql.params)}"
+            for key in sorted(drive)
+        )
+    found = sql.execute(f"SELECT count(DISTINCT c.detainee_id) FROM ({inner}) AS c")
+    return min(MAX_CANDIDATES, int(found[0][0])) if found else 0
 
 
 @dataclass
