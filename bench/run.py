@@ -434,26 +434,24 @@ def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 
 @contextmanager
-def counting_name_key_rows(app: Any) -> Iterator[list[int]]:
-    """Counts the rows of ``core_detainee_name_keys`` that statements hand back (a count(*)
-    of them is one row): ``box[0]`` grows while the block runs."""
-    from sqlalchemy import event
-
-    from core.db import session
+def counting_name_key_rows() -> Iterator[list[int]]:
+    """Counts the rows the search's name-key statements hand to Python (its candidates; a
+    count(*) is one row): ``box[0]`` grows while the block runs."""
+    from core.detainees import search as search_module
 
     box = [0]
+    original = search_module._Sql.execute
 
-    def after(_conn: Any, cursor: Any, statement: str, *_args: Any) -> None:
-        if "core_detainee_name_keys" in statement:
-            box[0] += max(cursor.rowcount or 0, 0)
+    def execute(self: Any, sql: str) -> list[Any]:
+        rows = original(self, sql)
+        box[0] += len(rows)
+        return rows
 
-    with app.app_context():
-        engine = session().get_bind()
-    event.listen(engine, "after_cursor_execute", after)
+    search_module._Sql.execute = execute  # type: ignore[method-assign]
     try:
         yield box
     finally:
-        event.remove(engine, "after_cursor_execute", after)
+        search_module._Sql.execute = original  # type: ignore[method-assign]
 
 
 def measure(
@@ -488,7 +486,7 @@ def measure(
         for _kind, q, target in qs:
             with app.app_context():
                 user = users()[which]
-                with counting_name_key_rows(app) as rows:
+                with counting_name_key_rows() as rows:
                     ms, page = _timed(lambda user=user, q=q: search(user, q))
                 times.append(ms)
                 if which == 0:
