@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 export IDMAJ_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: lock run test test-postgres test-browser lint format translations bench venv migrations-check clean
+.PHONY: lock run test test-postgres test-browser lint format translations bench bench-http venv migrations-check clean
 
 LOCK := requirements.lock
 UV_VERSION := 0.13.9
@@ -71,6 +71,14 @@ migrations-check: $(STAMP)
 
 bench: $(STAMP) compile-translations
 	$(BIN)/python -m bench.run
+
+# Idmaj against its bare twins over HTTP (gunicorn + wrk, PostgreSQL): ≤ 15 min, writes the
+# section "HTTP cost against bare twins" of docs/performance.md. BENCH_HTTP_ARGS="--quick" for
+# a smoke run, "--label before" to record the figures before a change.
+BENCH_HTTP_ARGS ?=
+bench-http: $(STAMP) compile-translations
+	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
+	$(BIN)/python -m bench.http $(BENCH_HTTP_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

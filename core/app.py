@@ -82,15 +82,12 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     _register_error_handlers(app)
     _register_template_helpers(app)
 
-    from core.notifications.services import dispatch_pending
+    from core.notifications.services import deliver_soon
 
     @app.teardown_request
     def _deliver_outbox(_exc: BaseException | None) -> None:
         if g.pop("_outbox_pending", False) and _exc is None and not app.config.get("OUTBOX_MANUAL"):
-            try:
-                dispatch_pending()
-            except Exception:  # delivery is retried by `idmaj worker` (core.notifications)
-                log.exception("outbox dispatch failed")
+            deliver_soon(app)
 
     pm.hook.plugin_setup_app(app=app)
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -20,6 +21,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -129,8 +131,78 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             private_file(database)
         _configure_sqlite(engine)
         return engine
-    kwargs.setdefault("pool_pre_ping", True)
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, **kwargs)
+    _ping_after_idle(engine)
+    _track_writes(engine)
+    return engine
+
+
+#: a pooled PostgreSQL connection idle for longer than this is pinged before it is lent again
+PING_AFTER_IDLE_SECONDS = 10.0
+_CHECKED_IN = "idmaj.checked_in"
+_WROTE = "idmaj.wrote"
+# statements that change nothing a COMMIT would keep (a SELECT … FOR UPDATE only locks)
+_READ_ONLY = ("SELECT", "SAVEPOINT", "RELEASE", "ROLLBACK", "SET ", "SHOW")
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a connection before lending it only when it sat idle in the pool.
+
+    ``pool_pre_ping`` pings on every checkout: one round trip per request for a connection
+    used a millisecond ago. A connection that waited longer than
+    :data:`PING_AFTER_IDLE_SECONDS` (a database restart, a firewall's idle timeout) is pinged
+    and replaced if dead; a busy one is not. If the server restarts under load, one request per
+    worker meets the dead connection and fails, and SQLAlchemy then renews the whole pool.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:  # the pool retries with a new connection
+            raise DisconnectionError(str(exc)) from exc
+
+
+def _track_writes(engine: Engine) -> None:
+    """Mark a connection's transaction as written to when any statement but a read runs."""
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.info.pop(_WROTE, None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _on_execute(
+        conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, _many: bool
+    ) -> None:
+        if not statement.lstrip()[:9].upper().startswith(_READ_ONLY):
+            conn.info[_WROTE] = True
+
+
+def _end_read_only(sess: Session) -> None:
+    """End a request's transaction that only read with COMMIT rather than ROLLBACK.
+
+    Both end a read-only transaction the same way for the data, but psycopg forgets every
+    prepared statement of the connection at a ROLLBACK, so PostgreSQL would plan the next
+    request's statements again. A transaction that wrote anything, or holds changes not yet
+    flushed, is rolled back as before: only what a view committed is ever kept.
+    """
+    if not sess.in_transaction() or sess.new or sess.dirty or sess.deleted:
+        return
+    if not isinstance(sess.bind, Engine):  # joined to an outer transaction (tests): not ours
+        return
+    conn = sess.connection()
+    if conn.info.get(_WROTE) or conn.dialect.name != "postgresql":
+        return
+    dbapi_conn: Any = conn.connection.dbapi_connection
+    if dbapi_conn.info.transaction_status.name == "INTRANS":  # not after a failed statement
+        dbapi_conn.commit()
 
 
 class Database:
@@ -162,7 +234,13 @@ def init_app(app: Flask) -> Database:
     def _close_session(_exc: BaseException | None) -> None:
         sess: Session | None = g.pop("db_session", None)
         if sess is not None:
-            sess.close()
+            try:
+                if _exc is None:
+                    _end_read_only(sess)
+            except Exception:  # a broken connection: closing below rolls back and discards it
+                pass
+            finally:
+                sess.close()
 
     return database
 

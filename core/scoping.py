@@ -166,7 +166,7 @@ def _asked_for(state: ORMExecuteState) -> tuple[list[Any], list[Any]]:
     not the ones it joins to."""
     entities = {m.class_ for m in state.all_mappers if issubclass(m.class_, EstablishmentScoped)}
     tables: set[Any] = set()
-    froms = getattr(state.statement, "get_final_froms", list)()
+    froms = _leading_froms(state.statement)
     if froms:
         by_table = {model.__table__: model for model in scoped_models()}
         for clause in froms:
@@ -175,6 +175,16 @@ def _asked_for(state: ORMExecuteState) -> tuple[list[Any], list[Any]]:
             if clause in by_table and by_table[clause] not in entities:
                 tables.add(clause)
     return sorted(entities, key=lambda m: m.__name__), sorted(tables, key=lambda t: t.name)
+
+
+def _leading_froms(stmt: Any) -> list[Any]:
+    """What a SELECT reads from before any join: its ``select_from()`` clauses and the tables
+    of its columns. ``Select.get_final_froms()`` says the same but builds the ORM compile state
+    to do it (7.5 ms for one ``select(Detainee)`` with its eager loads, on every query); these
+    two attributes are what that state starts from."""
+    if isinstance(stmt, Select):
+        return [*stmt._from_obj, *stmt.columns_clause_froms]
+    return list(getattr(stmt, "get_final_froms", list)())
 
 
 def scoped_models() -> list[Any]:

@@ -119,17 +119,18 @@ login_manager = LoginManager()
 
 
 def _load_user(session_id: str) -> Any:
-    """Sessions carry ``"<user id>:<session version>"``: a bumped version ends them all."""
-    from core.identity.services import get_user
+    """Sessions carry ``"<user id>:<session version>"``: a bumped version ends them all.
+
+    The version and the account's state are read from the database on every request; the
+    rest of the principal comes from this process's snapshot while its stamps hold
+    (:mod:`core.identity.principal_cache`)."""
+    from core.identity.principal_cache import session_principal
 
     try:
         user_id, version = (int(p) for p in session_id.split(":", 1))
     except ValueError:
         return None
-    user = get_user(user_id)
-    if user is None or not user.is_active or user.session_version != version:
-        return None
-    return user
+    return session_principal(user_id, version)
 
 
 def _no_store(response: Response) -> bool:
@@ -172,6 +173,9 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1
         )
+    from core.identity import principal_cache
+
+    principal_cache.init_app(app)
     login_manager.init_app(app)
     login_manager.user_loader(_load_user)
     login_manager.login_view = "auth.login"

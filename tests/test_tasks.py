@@ -362,3 +362,28 @@ def test_redis_queue_stores_dequeues_and_executes(make_app: Any) -> None:
         assert _get(app, msg_id).sent_at is not None
     finally:
         queue.huey.flush()
+
+
+def test_a_request_that_wrote_to_the_outbox_queues_its_delivery_for_a_worker(
+    make_app: Any, tmp_path: Path
+) -> None:
+    """The request does not deliver (a transaction of its own, spent before the worker can take
+    the next request): it queues ``core.notifications`` for a worker, which delivers."""
+    app = make_app(rolled_back=True, TASKS_FILE=str(tmp_path / "tasks.db"))
+    huey = get_queue(app).huey
+    with app.test_request_context("/"):
+        msg_id = enqueue(kind="tp.test", subject="Visit confirmed").id
+        db_session().commit()
+    assert huey.pending_count() == 1
+    assert _get(app, msg_id).sent_at is None  # nothing sent in the request
+    task = huey.dequeue()
+    huey.execute(task)  # what `idmaj worker` does with it
+    assert _get(app, msg_id).sent_at is not None
+
+
+def test_immediate_tasks_deliver_at_the_end_of_the_request(make_app: Any) -> None:
+    app = make_app(rolled_back=True, TASKS_IMMEDIATE=True)
+    with app.test_request_context("/"):
+        msg_id = enqueue(kind="tp.test", subject="Visit confirmed").id
+        db_session().commit()
+    assert _get(app, msg_id).sent_at is not None

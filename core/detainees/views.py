@@ -121,8 +121,11 @@ def profile(registration_number: str) -> Any:
         (panel, render_panel(panel, det))
         for panel in collect("detainee_profile_panels", detainee=det, user=current_user)
     ]
+    # rendered before the commit: what the template loads lazily is read in this transaction
+    # (after it, a second one would open and end in a rollback at teardown)
+    page = render_template("detainees/profile.html", det=det, panels=panels)
     db_session().commit()  # panels may audit sensitive reads
-    return render_template("detainees/profile.html", det=det, panels=panels)
+    return page
 
 
 def render_panel(panel: Panel, det: Any) -> Markup:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -28,6 +29,21 @@ ROLES: tuple[str, ...] = (
 )
 STAFF_ROLES: tuple[str, ...] = tuple(r for r in ROLES if r != "visitor")
 ALL_ESTABLISHMENT_ROLES: frozenset[str] = frozenset({"central_admin", "auditor"})
+
+
+def new_stamp() -> int:
+    """A fresh principal stamp (random: a value a rolled-back transaction saw never returns)."""
+    return secrets.randbits(62)
+
+
+class PrincipalEpoch(Base):
+    """One row (``id`` 1): its ``stamp`` changes whenever any role or role's permissions change
+    (database triggers), which makes every worker reload the principals it has cached."""
+
+    __tablename__ = "core_principal_epoch"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    stamp: Mapped[int] = mapped_column(BigInteger())
 
 
 class Role(Base):
@@ -96,6 +112,10 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     # bumped on logout and password change: every session cookie carrying an older value dies
     session_version: Mapped[int] = mapped_column(default=1)
+    # a new random value whenever this row, the user's roles, establishments or second factor
+    # change (database triggers, migration 0010): a worker's cached principal is used only
+    # while it matches (core/identity/principal_cache.py)
+    principal_stamp: Mapped[int | None] = mapped_column(BigInteger(), default=new_stamp)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime(), default=None)
 

@@ -33,6 +33,7 @@ from core.identity.models import (
     UserRole,
 )
 from core.identity.passwords import hash_password, password_problem, verify_password
+from core.identity.principal_cache import forget_request_principals
 from core.identity.privacy import normalise_phone
 from core.identity.roles import role_registry
 from core.plugins import collect
@@ -213,7 +214,7 @@ def set_role_permissions(role: str, codes: Iterable[str], actor: User) -> None:
     for code in sorted(wanted):
         sess.add(RolePermission(role_code=role, permission_code=code))
     sess.flush()
-    g.pop("_perm_cache", None)
+    forget_request_principals()
     audit.record(
         "role.permissions.update",
         "role",
@@ -534,7 +535,7 @@ def update_user(
         summary={k: [before[k], after[k]] for k in before if before[k] != after[k]},
         actor=actor,
     )
-    g.pop("_perm_cache", None)
+    forget_request_principals()
     return user
 
 
@@ -611,14 +612,11 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
 
 
 def user_for_token(token: str) -> User | None:
-    record = db_session().scalar(
-        select(ApiToken).where(ApiToken.token_hash == _token_digest(token))
-    )
-    if record is None or record.revoked_at is not None or record.expires_at <= utcnow():
-        return None
-    if not record.user.is_active:
-        return None
-    return record.user
+    """The user of a valid bearer token: unknown, revoked and expired tokens and deactivated
+    users give ``None`` (read on every request: :mod:`core.identity.principal_cache`)."""
+    from core.identity.principal_cache import token_principal
+
+    return token_principal(_token_digest(token))
 
 
 def revoke_token(token: str, actor: User | None = None) -> bool:

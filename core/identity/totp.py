@@ -25,7 +25,7 @@ import time
 from collections.abc import Iterable
 
 import pyotp
-from flask import current_app
+from flask import current_app, g, has_app_context
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
@@ -88,12 +88,26 @@ def unseal(sealed: str) -> str | None:
 # --------------------------------------------------------------------------------------------
 
 
+def _forget_principals() -> None:
+    """This request's principal caches are stale (other processes see the new stamps)."""
+    from core.identity.principal_cache import forget_request_principals
+
+    if has_app_context():
+        forget_request_principals()
+
+
 def _record(user: User) -> SecondFactor | None:
     return db_session().get(SecondFactor, user.id)
 
 
 def has_second_factor(user: User) -> bool:
-    """Whether the user signs in with a code (an enrolment confirmed by a first code)."""
+    """Whether the user signs in with a code (an enrolment confirmed by a first code).
+
+    The request's principal brings the answer from its snapshot when a role requires one
+    (:mod:`core.identity.principal_cache`)."""
+    known = g.get("_second_factor_on_cache") if has_app_context() else None
+    if known is not None and user.id in known:
+        return bool(known[user.id])
     record = _record(user)
     return record is not None and record.confirmed_at is not None
 
@@ -103,7 +117,13 @@ def required_roles() -> set[str]:
 
 
 def second_factor_required(user: User) -> bool:
-    """Whether one of the user's roles requires a second factor (central administration)."""
+    """Whether one of the user's roles requires a second factor (central administration).
+
+    The request's principal brings the answer from its snapshot
+    (:mod:`core.identity.principal_cache`); others are asked of the database."""
+    known = g.get("_second_factor_cache") if has_app_context() else None
+    if known is not None and user.id in known:
+        return bool(known[user.id])
     roles = sorted(user.roles)
     if not roles:
         return False
@@ -168,6 +188,7 @@ def start_enrolment(user: User) -> str:
     else:
         record.secret, record.created_at, record.last_step = seal(secret), utcnow(), None
     db_session().flush()
+    _forget_principals()
     return secret
 
 
@@ -201,6 +222,7 @@ def confirm_enrolment(user: User, code: str) -> None:
         )
     record.confirmed_at, record.last_step = utcnow(), step
     db_session().flush()
+    _forget_principals()
     audit.record("user.second_factor.enable", "user", user.id, actor=user)
 
 
@@ -218,6 +240,7 @@ def disable(user: User, password: str) -> None:
     confirmed = record.confirmed_at is not None
     db_session().delete(record)
     db_session().flush()
+    _forget_principals()
     if confirmed:
         audit.record("user.second_factor.disable", "user", user.id, actor=user)
 
@@ -279,6 +302,7 @@ def set_required_roles(roles: Iterable[str], actor: Principal) -> None:
     sess = db_session()
     sess.execute(update(Role).values(requires_second_factor=Role.code.in_(sorted(wanted))))
     sess.flush()
+    _forget_principals()
     audit.record(
         "role.second_factor.require",
         "role",

@@ -1,0 +1,206 @@
+"""What the hot paths need beyond bench/run.py's 100,000 detainees: one establishment's visit
+rules opened wide, slots for eleven weeks, families (one visitor per detainee, approved link,
+bearer token), an accountant with a token, and the signed-in cookies of a staff member and of a
+family member."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from bench.run import PASSWORD
+from core.principals import SYSTEM
+
+ESTABLISHMENT = "CAS-AS"
+SLOTS_PER_DAY = (8, 14)  # hours (UTC) of the day's slots
+DAYS = 77  # eleven weeks of slots, all within the 90-day booking window set below
+SLOT_CAPACITY = 5000
+
+
+@dataclass
+class HotData:
+    booking_rns: list[str] = field(default_factory=list)
+    booking_tokens: list[str] = field(default_factory=list)
+    slot_ids: list[int] = field(default_factory=list)
+    deposit_rns: list[str] = field(default_factory=list)
+    accountant_token: str = ""
+    admin_token: str = ""
+    profile_rns: list[str] = field(default_factory=list)
+    family_rn: str = ""
+    staff_cookie: str = ""
+    family_cookie: str = ""
+
+
+def seed_hot_paths(app: Any, families: int, deposit_accounts: int) -> HotData:
+    from core.db import session, utcnow
+    from core.detainees.models import Detainee
+    from core.errors import ValidationFailed
+    from core.establishments.models import Establishment
+    from core.identity.models import ApiToken, User, UserRole
+    from core.identity.services import _token_digest, create_user
+    from plugins.visits import services as visits
+    from plugins.visits.models import Relation, Slot
+
+    out = HotData()
+    now = utcnow()
+    with app.app_context():
+        sess = session()
+        est = sess.scalar(select(Establishment).where(Establishment.code == ESTABLISHMENT))
+        visits.update_rules(
+            SYSTEM,
+            est,
+            {"quota_pretrial": 14, "quota_convicted": 14, "window_open_days": 90},
+        )
+        first_day = (now + dt.timedelta(days=2)).date()
+        for d in range(DAYS):
+            day = first_day + dt.timedelta(days=d)
+            for hour in SLOTS_PER_DAY:
+                start = dt.datetime(day.year, day.month, day.day, hour, tzinfo=dt.UTC)
+                try:  # the service caps capacity at 1,000: raised below
+                    slot = visits.create_slot(
+                        SYSTEM, est, start, start + dt.timedelta(hours=2), 1000
+                    )
+                except ValidationFailed:  # a day without visits (a public holiday)
+                    continue
+                sess.flush()
+                out.slot_ids.append(slot.id)
+        sess.execute(update(Slot).where(Slot.id.in_(out.slot_ids)).values(capacity=SLOT_CAPACITY))
+        sess.commit()
+
+        people = list(
+            sess.execute(
+                select(Detainee.id, Detainee.registration_number)
+                .where(Detainee.establishment_id == est.id)
+                .order_by(Detainee.id)
+                .limit(families + deposit_accounts + 2)
+            )
+        )
+        if len(people) < deposit_accounts + 52:
+            raise SystemExit(
+                f"{ESTABLISHMENT} holds only {len(people)} detainees; seed more (--detainees)"
+            )
+        families = min(families, len(people) - deposit_accounts - 2)
+        booking = people[:families]
+        out.deposit_rns = [rn for _i, rn in people[families : families + deposit_accounts]]
+        family_det = people[-1]
+        out.family_rn = family_det[1]
+        out.profile_rns = [rn for _i, rn in people[:: max(1, len(people) // 20)]][:20]
+
+        sess.execute(
+            insert(User),
+            [
+                {
+                    "username": f"bench-family-{i}",
+                    "password_hash": "!",
+                    "full_name": f"Famille Bench {i}",
+                    "national_id": f"BF{i:06d}",
+                    "phone": "+212600000000",
+                    "is_active": True,
+                    "session_version": 1,
+                    "created_at": now,
+                }
+                for i in range(families)
+            ],
+        )
+        users = dict(
+            sess.execute(
+                select(User.username, User.id).where(User.username.like("bench-family-%"))
+            ).all()
+        )
+        ids = [users[f"bench-family-{i}"] for i in range(families)]
+        sess.execute(insert(UserRole), [{"user_id": u, "role_code": "visitor"} for u in ids])
+        sess.execute(
+            insert(Relation),
+            [
+                {
+                    "visitor_id": u,
+                    "detainee_id": det_id,
+                    "relationship_kind": "parent",
+                    "status": "approved",
+                    "reason": "",
+                    "created_at": now,
+                }
+                for u, (det_id, _rn) in zip(ids, booking, strict=True)
+            ],
+        )
+        tokens = [secrets.token_urlsafe(32) for _ in ids]
+        expires = now + dt.timedelta(days=3)
+        sess.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": u,
+                    "token_hash": _token_digest(t),
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+                for u, t in zip(ids, tokens, strict=True)
+            ],
+        )
+        out.booking_rns = [rn for _i, rn in booking]
+        out.booking_tokens = tokens
+
+        accountant = create_user(
+            username="bench.accountant",
+            password=PASSWORD,
+            full_name="Bench Accountant",
+            roles=["accountant"],
+            establishments=[ESTABLISHMENT],
+            actor=SYSTEM,
+        )
+        family = create_user(
+            username="bench.family",
+            password=PASSWORD,
+            full_name="Famille Bench",
+            roles=["visitor"],
+            actor=SYSTEM,
+            national_id="BF999999",
+            phone="+212600000001",
+        )
+        sess.flush()
+        sess.execute(
+            insert(Relation),
+            [
+                {
+                    "visitor_id": family.id,
+                    "detainee_id": family_det[0],
+                    "relationship_kind": "spouse",
+                    "status": "approved",
+                    "reason": "",
+                    "created_at": now,
+                }
+            ],
+        )
+        admin = sess.scalar(select(User).where(User.username == "bench.admin"))
+        out.accountant_token = secrets.token_urlsafe(32)
+        out.admin_token = secrets.token_urlsafe(32)
+        sess.execute(
+            insert(ApiToken),
+            [
+                {
+                    "user_id": u.id,
+                    "token_hash": _token_digest(t),
+                    "created_at": now,
+                    "expires_at": expires,
+                }
+                for u, t in ((accountant, out.accountant_token), (admin, out.admin_token))
+            ],
+        )
+        sess.commit()
+    return out
+
+
+def sign_in(app: Any, username: str) -> str:
+    """The session cookie of ``username`` (the login form, CSRF off in this app only)."""
+    client = app.test_client()
+    resp = client.post("/login", data={"username": username, "password": PASSWORD})
+    if resp.status_code != 302:
+        raise SystemExit(f"cannot sign {username} in: HTTP {resp.status_code}")
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    if cookie is None:
+        raise SystemExit(f"no session cookie for {username}")
+    return f"{cookie.key}={cookie.value}"

@@ -1,0 +1,256 @@
+"""The signed-in principal, cached in each worker process and checked on every request.
+
+A request used to load its user, the user's roles and establishments (three ``selectin``
+queries), the permissions of those roles and whether a role requires a second factor: five or
+six SQL statements before the page's own work. Now each process keeps a snapshot of the
+principals it has served — the user's row, role links and establishment links, the permissions
+they give, whether a role requires a second factor and whether it is on — and a request reads
+ONE row to know whether its snapshot is still right:
+
+- the session cookie's request reads ``core_users`` (``session_version``, ``is_active``,
+  ``principal_stamp``) with the epoch stamp of ``core_principal_epoch`` as a sub-select;
+- a bearer token's request reads its ``core_api_tokens`` row joined to the same columns.
+
+Revocation is read from the database on every request, never from the cache: a bumped
+``session_version`` (logout everywhere, password change, deactivation), ``is_active`` false, a
+revoked or expired token refuse the request whatever any process holds. What the cache holds
+is checked by two stamps that database triggers (migration ``0010_principal_stamps``) change
+in the transaction of the change, whoever makes it — a service, a command, psql:
+
+- ``core_users.principal_stamp``: any change of the user's row, roles (``core_user_roles``),
+  establishments (``core_user_establishments``) or second factor (``core_second_factors``);
+- ``core_principal_epoch.stamp``: any change of ``core_roles`` or ``core_role_permissions``
+  (a role's permissions edited, the roles requiring a second factor).
+
+A snapshot is used only when both stamps equal the ones it was made under. Stamps are random
+(not counters), so a value seen inside a transaction that was then rolled back never comes
+back, and no snapshot made from uncommitted data can match later. Why this design, and not a
+time-limited cache or Redis: docs/architecture.md ("The signed-in principal, cached").
+
+The snapshot's ``User`` is detached and never changed; each request gets its own copy merged
+into the request's session (``merge(load=False)``: no SQL), so views and services keep using an
+ordinary ORM ``User`` (assigning it to relationships, changing and flushing it, reading
+``user.establishments``, which loads on first access).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, g
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import select
+from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
+
+from core.db import session as db_session
+from core.db import utcnow
+from core.identity.models import ApiToken, PrincipalEpoch, User
+
+EXTENSION_KEY = "idmaj.principals"
+#: principals kept per process (least recently used ones are dropped first)
+MAX_ENTRIES = 10_000
+#: the relationships of ``User`` a snapshot carries (``establishments`` loads on access)
+SNAPSHOT_COLLECTIONS = ("role_links", "establishment_links")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A principal as loaded under ``user_stamp`` and ``epoch``."""
+
+    user_stamp: int
+    epoch: int
+    user: User  # detached: never added to a session, never changed
+    permissions: frozenset[str]
+    second_factor_required: bool
+    # whether a second factor is on; only asked (``None`` otherwise) when a role requires one
+    second_factor_on: bool | None
+
+
+class PrincipalCache:
+    """One process's snapshots, by user id (thread-safe, bounded)."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self.max_entries = max_entries
+        self._entries: OrderedDict[int, Snapshot] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, user_id: int, user_stamp: int, epoch: int) -> Snapshot | None:
+        with self._lock:
+            snap = self._entries.get(user_id)
+            if snap is None or snap.user_stamp != user_stamp or snap.epoch != epoch:
+                self.misses += 1
+                return None
+            self._entries.move_to_end(user_id)
+            self.hits += 1
+            return snap
+
+    def put(self, user_id: int, snap: Snapshot) -> None:
+        with self._lock:
+            self._entries[user_id] = snap
+            self._entries.move_to_end(user_id)
+            while len(self._entries) > self.max_entries:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions[EXTENSION_KEY] = PrincipalCache(
+        int(app.config.get("PRINCIPAL_CACHE_SIZE", MAX_ENTRIES))
+    )
+
+
+def cache_of(app: Flask | None = None) -> PrincipalCache:
+    app = app or current_app
+    cache = app.extensions.get(EXTENSION_KEY)
+    if cache is None:  # an app built without init_app (never in create_app)
+        cache = app.extensions[EXTENSION_KEY] = PrincipalCache()
+    return cache
+
+
+def _epoch() -> Any:
+    return select(PrincipalEpoch.stamp).where(PrincipalEpoch.id == 1).scalar_subquery()
+
+
+def session_principal(user_id: int, session_version: int) -> User | None:
+    """The user of a session cookie ``"<id>:<version>"``, or ``None`` when the account is
+    gone, deactivated or the version was bumped. One SQL statement when the snapshot holds."""
+    row = (
+        db_session()
+        .execute(
+            select(
+                User.session_version, User.is_active, User.principal_stamp, _epoch().label("epoch")
+            ).where(User.id == user_id)
+        )
+        .one_or_none()
+    )
+    if row is None or not row.is_active or row.session_version != session_version:
+        return None
+    return _principal(user_id, row.principal_stamp, row.epoch)
+
+
+def token_principal(token_hash: str) -> User | None:
+    """The user of a bearer token (by its SHA-256), or ``None`` when the token is unknown,
+    revoked or expired or its user deactivated. One SQL statement when the snapshot holds."""
+    row = (
+        db_session()
+        .execute(
+            select(
+                ApiToken.user_id,
+                ApiToken.revoked_at,
+                ApiToken.expires_at,
+                User.is_active,
+                User.principal_stamp,
+                _epoch().label("epoch"),
+            )
+            .join(User, User.id == ApiToken.user_id)
+            .where(ApiToken.token_hash == token_hash)
+        )
+        .one_or_none()
+    )
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+        return None
+    if not row.is_active:
+        return None
+    return _principal(row.user_id, row.principal_stamp, row.epoch)
+
+
+def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User | None:
+    sess = db_session()
+    existing = sess.identity_map.get(identity_key(User, user_id))
+    if existing is not None:
+        # already in this session (the code that signed in loaded it): its state is this
+        # transaction's, newer than any snapshot
+        return existing
+    cacheable = user_stamp is not None and epoch is not None
+    cache = cache_of()
+    snap = cache.get(user_id, user_stamp, epoch) if cacheable else None  # type: ignore[arg-type]
+    if snap is not None:
+        user = sess.merge(snap.user, load=False)
+        _remember(user.id, snap.permissions, snap.second_factor_required, snap.second_factor_on)
+        return user
+    # a miss: load as before. Whatever is read now is at least as new as the stamps read
+    # above; if it is newer, a change committed in between and those stamps are already
+    # stale, so the snapshot filed under them can never be used.
+    user = sess.get(User, user_id, options=[lazyload(User.establishments)])
+    if user is None:
+        return None
+    from core.identity import totp
+    from core.identity.services import permissions_of
+
+    permissions = permissions_of(user)
+    second_factor = totp.second_factor_required(user)
+    second_factor_on = totp.has_second_factor(user) if second_factor else None
+    if cacheable:
+        cache.put(
+            user_id,
+            Snapshot(
+                user_stamp=user_stamp,  # type: ignore[arg-type]
+                epoch=epoch,  # type: ignore[arg-type]
+                user=_detached_copy(user, SNAPSHOT_COLLECTIONS),
+                permissions=permissions,
+                second_factor_required=second_factor,
+                second_factor_on=second_factor_on,
+            ),
+        )
+    _remember(user.id, permissions, second_factor, second_factor_on)
+    return user
+
+
+def _remember(
+    user_id: int, permissions: frozenset[str], second_factor: bool, second_factor_on: bool | None
+) -> None:
+    """Seed the request's caches (``permissions_of``, ``totp.second_factor_required`` and
+    ``totp.has_second_factor``)."""
+    g.setdefault("_perm_cache", {})[user_id] = permissions
+    g.setdefault("_second_factor_cache", {})[user_id] = second_factor
+    if second_factor_on is not None:
+        g.setdefault("_second_factor_on_cache", {})[user_id] = second_factor_on
+
+
+def forget_request_principals() -> None:
+    """After a change of roles, permissions or establishments in this request: later checks
+    in the same request read the database again (other processes see the new stamps)."""
+    g.pop("_perm_cache", None)
+    g.pop("_second_factor_cache", None)
+    g.pop("_second_factor_on_cache", None)
+
+
+def _detached_copy(obj: Any, collections: tuple[str, ...] = ()) -> Any:
+    """A detached copy of a loaded instance: its loaded columns and, copied the same way, the
+    given collections — as if freshly loaded, with no pending change, so that
+    ``merge(load=False)`` can copy it into a session without SQL."""
+    state = sa_inspect(obj)
+    mapper = state.mapper
+    loaded = state.dict
+    copy = mapper.class_manager.new_instance()
+    for prop in mapper.column_attrs:
+        if prop.key in loaded:
+            set_committed_value(copy, prop.key, loaded[prop.key])
+    for name in collections:
+        set_committed_value(copy, name, [_detached_copy(child) for child in getattr(obj, name)])
+    make_transient_to_detached(copy)
+    return copy
+
+
+__all__ = [
+    "PrincipalCache",
+    "Snapshot",
+    "cache_of",
+    "forget_request_principals",
+    "init_app",
+    "session_principal",
+    "token_principal",
+]

@@ -1,0 +1,59 @@
+"""The booking API reads its principal once: the bearer token's one statement (token, account
+state and stamps), then the process's snapshot (core/identity/principal_cache.py) — the
+"linked to this detainee" check and the ban check use that principal and load no user."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import event as sa_event
+
+IDENTITY_TABLES = re.compile(
+    r"^(core_users|core_user_roles|core_user_establishments|core_role_permissions|core_roles"
+    r"|core_api_tokens|core_principal_epoch)\b"
+)
+
+
+def _main_table(statement: str) -> str:
+    """What a SELECT reads FROM at its top level (not in a sub-select)."""
+    depth = 0
+    for i, char in enumerate(statement):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0 and statement.startswith(" FROM ", i):
+            return statement[i + 6 :]
+    return ""
+
+
+def _identity_read(statement: str) -> bool:
+    """A statement reading identity tables as its main table (the ban check's own query joins
+    the banned account and reads its national id in a sub-select: a statement on visits_bans)."""
+    return statement.startswith("SELECT") and bool(IDENTITY_TABLES.match(_main_table(statement)))
+
+
+def _statements(app: Any, fn: Any) -> tuple[Any, list[str]]:
+    engine = app.extensions["idmaj.db"].engine
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa_event.listen(engine, "before_cursor_execute", listen)
+    try:
+        result = fn()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listen)
+    return result, seen
+
+
+def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api_headers):
+    family = api_headers(world.visitor)
+    assert client.get("/api/v1/visitors/me/bookings", headers=family).status_code == 200
+    body = {"slot_id": world.slot_id, "detainee": world.rn}
+    resp, seen = _statements(
+        app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
+    )
+    assert resp.status_code == 201, resp.json
+    reads = [s for s in seen if _identity_read(s)]
+    assert len(reads) == 1, reads
+    assert "core_api_tokens" in reads[0] and "core_principal_epoch" in reads[0]
