@@ -2,16 +2,16 @@
 reads their detainees in id order beside a name key's postings (a merge join), instead of
 filtering the whole table
 
-Revision ID: 0010_detainee_est_id_index
-Revises: 0009_form_submissions
+Revision ID: 0011_detainee_est_id_index
+Revises: 0010_principal_stamps
 Create Date: 2026-12-02 09:00:00
 """
 
 from alembic import op
 
 
-revision = "0010_detainee_est_id_index"
-down_revision = "0009_form_submissions"
+revision = "0011_detainee_est_id_index"
+down_revision = "0010_principal_stamps"
 branch_labels = None
 depends_on = None
 
