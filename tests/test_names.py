@@ -91,6 +91,28 @@ def test_every_word_of_a_variant_spelling_shares_a_key(stored, query):
 
 
 @pytest.mark.parametrize(("stored", "query"), CASES, ids=[q for _, q in CASES])
+def test_every_two_words_of_a_variant_spelling_share_a_pair_key(stored, query):
+    """Search drives a query of several words by the pair keys of two of them (an index range
+    over the few people holding both): every two words of a variant must find the person."""
+    from core.detainees.search import _drive_keys
+
+    keys = names.name_keys(*stored)
+    words = names.weighted_query_keys(query)
+    for i, a in enumerate(words):
+        for b in words[i + 1 :]:
+            assert set(_drive_keys([a, b])) & keys, (query, sorted(a), sorted(b))
+
+
+def test_pair_keys_are_ordered_and_never_a_word_key():
+    assert names.pair_key("tmn", "mhmd") == names.pair_key("mhmd", "tmn") == "mhmd tmn"
+    assert names.pair_key("tmn", "tmn") is None
+    keys = names.name_keys("Othmane", "Alaoui", "عثمان", "العلوي")
+    assert {"tmn", "smn", "l", "l tmn", "l smn", "smn tmn"} <= keys
+    assert all(" " not in k for ks in names.query_token_keys("Othmane El Alaoui") for k in ks)
+    assert all(len(k) <= names.KEY_MAX for k in names.name_keys("A" + "b" * 80, "C" + "d" * 80))
+
+
+@pytest.mark.parametrize(("stored", "query"), CASES, ids=[q for _, q in CASES])
 def test_variant_spelling_is_closer_than_another_person(stored, query):
     other = ("Ahmed", "Berrada", "أحمد", "برادة")
     if stored[1] == "Berrada":

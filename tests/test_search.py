@@ -291,3 +291,61 @@ def test_search_page_bad_input_is_not_an_error(app, client, login_as):
     resp = client.get("/detainees/", query_string={"q": "x" * 5000})
     assert resp.status_code == 422 and 'id="q-error"' in resp.get_data(as_text=True)
     assert client.get("/detainees/", query_string={"establishment": "NOPE"}).status_code == 404
+
+
+# --------------------------------------------------------------------------------------------
+# a common name at national scale: the database hands over the best few, in order
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_common_name_is_read_in_order_not_whole(app, crowd, monkeypatch):
+    """With only 5 candidates ranked by spelling, the pages past them still come (in key weight
+    order, then by id), nobody twice, and the total still counts everyone."""
+    from core.detainees import search as search_module
+
+    with app.app_context():
+        full = search(SYSTEM, "Alaoui", per_page=100)
+        monkeypatch.setattr(search_module, "RANK_LIMIT", 5)
+        assert search(SYSTEM, "Alaoui", per_page=100).total == full.total
+        pages = [search(SYSTEM, "Alaoui", page=p, per_page=4).items for p in (1, 2, 3, 4)]
+        ids = [d.id for items in pages for d in items]
+        assert len(ids) == len(set(ids)) == min(full.total, 16)
+        assert set(ids) <= {d.id for d in full.items}
+        first = search(SYSTEM, "Mohamed", page=1, per_page=20)
+        assert first.total >= 42
+        assert {"Mohamed", "Mohammed", "Muhammad"} >= {d.first_name for d in first.items}
+
+
+def test_two_words_nobody_has_together_fall_back_to_each_word_in_one_statement(app, crowd):
+    from sqlalchemy import event
+
+    from core.db import session
+
+    with app.app_context():
+        engine = session().get_bind()
+        statements: list[str] = []
+
+        def seen(_conn, _cursor, statement, *_args):
+            if "core_detainee_name_keys" in statement:
+                statements.append(statement)
+
+        event.listen(engine, "before_cursor_execute", seen)
+        try:
+            result = search(SYSTEM, "Khadija Xqzvbrt")
+        finally:
+            event.remove(engine, "before_cursor_execute", seen)
+        assert result.items and all(d.first_name == "Khadija" for d in result.items)
+        assert len(statements) == 2  # every word together, then each word left out
+
+
+def test_many_index_ranges_are_read_in_several_statements_with_the_same_answer(
+    app, crowd, monkeypatch
+):
+    from core.detainees import search as search_module
+
+    with app.app_context():
+        queries = ("Muhammad Idrissi", "Alaoui", "Khadija Xqzvbrt", "Osman Alaoui")
+        before = [[d.id for d in search(SYSTEM, q, per_page=100).items] for q in queries]
+        monkeypatch.setattr(search_module, "MAX_BRANCHES", 1)
+        after = [[d.id for d in search(SYSTEM, q, per_page=100).items] for q in queries]
+        assert after == before and all(before)

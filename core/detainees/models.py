@@ -39,6 +39,9 @@ class Detainee(EstablishmentScoped, Base):
             sqlite_where=text(HELD_NATIONAL_ID_WHERE),
             postgresql_where=text(HELD_NATIONAL_ID_WHERE),
         ),
+        # a search scoped to some establishments merges their detainees, in id order, with a
+        # name key's postings (also in id order) instead of filtering the whole table
+        Index("ix_core_detainees_establishment_id_id", "establishment_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

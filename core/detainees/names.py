@@ -27,7 +27,8 @@ from functools import lru_cache
 from unidecode import unidecode
 
 # Bump when the keys computed below change: `idmaj db upgrade` then rebuilds every stored key.
-KEYS_VERSION = 2
+# 3: pair keys (every two keys of a person together) so that two common words stay selective.
+KEYS_VERSION = 3
 
 ARABIC_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
 
@@ -356,13 +357,35 @@ def token_keys(token: str) -> set[str]:
     return set(weighted_token_keys(token))
 
 
+#: between the two halves of a pair key (never inside a word's key: tokens split on spaces)
+PAIR_SEPARATOR = " "
+
+
+def pair_key(a: str, b: str) -> str | None:
+    """The pair key of two different keys (``None`` for the same key): a person holding keys
+    ``a`` and ``b`` holds ``pair_key(a, b)`` too, so that two common words (a first name and a
+    family name each shared by thousands) are found together by one index range over exactly
+    the people who have both, ranked by the two keys' weights."""
+    if a == b:
+        return None
+    lo, hi = (a, b) if a < b else (b, a)
+    return (lo + PAIR_SEPARATOR + hi)[:KEY_MAX]
+
+
 def name_keys(*names: str) -> set[str]:
-    """Every search key of a person's names (any script)."""
+    """Every search key of a person's names (any script): the words' keys, and a pair key for
+    every two of them (:func:`pair_key`)."""
     keys: set[str] = set()
     for name in names:
         for tok in merged_tokens(name or ""):
             keys |= token_keys(tok)
-    return keys
+    ordered = sorted(keys)
+    pairs = {
+        (lo + PAIR_SEPARATOR + hi)[:KEY_MAX]
+        for i, lo in enumerate(ordered)
+        for hi in ordered[i + 1 :]
+    }
+    return keys | pairs
 
 
 def weighted_query_keys(query: str) -> list[dict[str, int]]:
