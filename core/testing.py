@@ -461,5 +461,24 @@ def demo_client(app: Any, username: str, lang: str = "ar") -> Any:
     return client
 
 
+def sql_statements(app: Any, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
+    """Run ``fn`` and return its result with every SQL statement the app's engine sent
+    meanwhile (whitespace folded): for tests that count or inspect a path's queries."""
+    from sqlalchemy import event as sa_event
+
+    engine = app.extensions["idmaj.db"].engine
+    seen: list[str] = []
+
+    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    sa_event.listen(engine, "before_cursor_execute", listen)
+    try:
+        result = fn()
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", listen)
+    return result, seen
+
+
 def days_ago(days: int) -> dt.datetime:
     return dt.datetime.now(dt.UTC) - dt.timedelta(days=days)

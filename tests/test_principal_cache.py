@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event as sa_event
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select, text
 
@@ -26,7 +25,7 @@ from core.identity import services as identity
 from core.identity.models import PrincipalEpoch, User
 from core.identity.principal_cache import cache_of
 from core.principals import SYSTEM
-from core.testing import TEST_PASSWORD, Factories, TestDatabase, build_migrated_app
+from core.testing import TEST_PASSWORD, Factories, TestDatabase, build_migrated_app, sql_statements
 
 IDENTITY_TABLES = re.compile(
     r"\b(core_users|core_user_roles|core_user_establishments|core_role_permissions|core_roles"
@@ -50,21 +49,6 @@ def token_of(app: Any, user: Any) -> dict[str, str]:
     )
     assert resp.status_code == 200, resp.json
     return {"Authorization": f"Bearer {resp.json['token']}"}
-
-
-def statements(app: Any, fn: Callable[[], Any]) -> tuple[Any, list[str]]:
-    engine = app.extensions["idmaj.db"].engine
-    seen: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa_event.listen(engine, "before_cursor_execute", listen)
-    try:
-        result = fn()
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", listen)
-    return result, seen
 
 
 def identity_statements(seen: list[str]) -> list[str]:
@@ -377,9 +361,9 @@ def test_a_signed_in_page_reads_its_identity_with_one_statement(
         == 302
     )
     url = f"/detainees/{rn}"
-    resp, first = statements(app, lambda: client.get(url))
+    resp, first = sql_statements(app, lambda: client.get(url))
     assert resp.status_code == 200
-    resp, seen = statements(app, lambda: client.get(url))
+    resp, seen = sql_statements(app, lambda: client.get(url))
     assert resp.status_code == 200
     identity_reads = identity_statements(seen)
     assert len(identity_reads) == 1, identity_reads
@@ -398,7 +382,7 @@ def test_a_bearer_request_reads_its_identity_with_one_statement(
     headers = api_headers(clerk)
     url = f"/api/v1/detainees/{rn}"
     assert client.get(url, headers=headers).status_code == 200
-    resp, seen = statements(app, lambda: client.get(url, headers=headers))
+    resp, seen = sql_statements(app, lambda: client.get(url, headers=headers))
     assert resp.status_code == 200
     identity_reads = identity_statements(seen)
     assert len(identity_reads) == 1, identity_reads

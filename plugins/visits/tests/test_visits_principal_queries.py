@@ -5,9 +5,8 @@ state and stamps), then the process's snapshot (core/identity/principal_cache.py
 from __future__ import annotations
 
 import re
-from typing import Any
 
-from sqlalchemy import event as sa_event
+from core.testing import sql_statements
 
 IDENTITY_TABLES = re.compile(
     r"^(core_users|core_user_roles|core_user_establishments|core_role_permissions|core_roles"
@@ -31,26 +30,11 @@ def _identity_read(statement: str) -> bool:
     return statement.startswith("SELECT") and bool(IDENTITY_TABLES.match(_main_table(statement)))
 
 
-def _statements(app: Any, fn: Any) -> tuple[Any, list[str]]:
-    engine = app.extensions["idmaj.db"].engine
-    seen: list[str] = []
-
-    def listen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split()))
-
-    sa_event.listen(engine, "before_cursor_execute", listen)
-    try:
-        result = fn()
-    finally:
-        sa_event.remove(engine, "before_cursor_execute", listen)
-    return result, seen
-
-
 def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api_headers):
     family = api_headers(world.visitor)
     assert client.get("/api/v1/visitors/me/bookings", headers=family).status_code == 200
     body = {"slot_id": world.slot_id, "detainee": world.rn}
-    resp, seen = _statements(
+    resp, seen = sql_statements(
         app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
     )
     assert resp.status_code == 201, resp.json
