@@ -11,7 +11,11 @@ On a database of its own, measures:
   and ``idmaj worker`` processes do on a host;
 - the time from commit to sealed, with the sealer running as the worker would run it (a loop
   calling ``seal_pending`` every ``--seal-every`` seconds) while 4 writers write;
-- the sealer's own throughput (events chained and checkpointed per second).
+- the sealer's own throughput (events chained and checkpointed per second);
+- with ``--floor``, the database's own ceiling beside it: the same INSERT into the events table
+  and COMMIT sent by writer processes over raw psycopg, no application code at all (PostgreSQL
+  only). Its ratio "8 writers / one writer" is the most any application can reach on the
+  machine, since every line of Python per write only lowers it.
 
 Figures go to stdout; docs/performance.md keeps the latest ones.
 """
@@ -101,6 +105,52 @@ def _process_writers(db_url: str, instance: Path, n: int, seconds: float) -> tup
     return sum(count for count, _ in results), seconds
 
 
+_FLOOR_INSERT = (
+    "INSERT INTO core_audit_events (occurred_at, actor_username, action, object_type, object_id,"
+    " summary, ip) VALUES (now(), '', 'bench.floor', 'thing', %s, %s::json, '')"
+)
+
+
+def _floor_writer(dsn: str, seconds: float, ready: Any, go: Any, out: Any) -> None:
+    """One writer with no application: the audit INSERT and a COMMIT over raw psycopg."""
+    import psycopg
+
+    count = 0
+    with psycopg.connect(dsn) as conn, conn.cursor() as cur:
+        cur.execute(_FLOOR_INSERT, ("warmup", '{"n": 0}'), prepare=True)
+        conn.commit()
+        ready.release()
+        go.wait()
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            cur.execute(_FLOOR_INSERT, (f"{os.getpid()}-{count}", '{"n": 1}'), prepare=True)
+            conn.commit()
+            count += 1
+    out.put((count, seconds))
+
+
+def _floor_writers(db_url: str, n: int, seconds: float) -> tuple[int, float]:
+    """``n`` raw psycopg writer processes, started and released together as the app's are."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(db_url)
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    ctx = multiprocessing.get_context("spawn")
+    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_floor_writer, args=(dsn, seconds, ready, go, out)) for _ in range(n)
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        ready.acquire()
+    go.set()
+    results = [out.get(timeout=seconds + 120) for _ in procs]
+    for proc in procs:
+        proc.join()
+    return sum(count for count, _ in results), seconds
+
+
 def _seal_latency(app: Any, seconds: float, seal_every: float) -> list[float]:
     """Writers write for ``seconds`` while a sealer loop runs; return commit→sealed delays."""
     from sqlalchemy import select
@@ -167,6 +217,11 @@ def main() -> None:
         action="store_true",
         help="measure the write path only (runs on a checkout of the previous, head-row design)",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also measure the same INSERT and COMMIT over raw psycopg (the machine's ceiling)",
+    )
     args = parser.parse_args()
     os.environ["IDMAJ_TEST_BACKEND"] = args.backend
     from core.testing import TestDatabase, build_migrated_app
@@ -180,7 +235,9 @@ def main() -> None:
                 f"backend {args.backend}, {os.cpu_count()} CPUs, {args.seconds:.0f} s per run, "
                 f"writers as {args.mode}"
             )
-            base = None
+            if args.floor and args.backend != "postgresql":
+                parser.error("--floor measures PostgreSQL only")
+            base = floor_base = None
             for n in [int(x) for x in args.writers.split(",")]:
                 if args.mode == "processes":
                     writes, elapsed = _process_writers(database.url, Path(tmp), n, args.seconds)
@@ -188,9 +245,13 @@ def main() -> None:
                     writes, elapsed = _writers(app, n, args.seconds)
                 rate = writes / elapsed
                 base = base or rate
-                print(
-                    f"audited writes, {n} writer(s): {rate:8.0f}/s  ({rate / base:.2f}x one writer)"
-                )
+                line = f"audited writes, {n} writer(s): {rate:8.0f}/s  ({rate / base:.2f}x one)"
+                if args.floor:
+                    writes, elapsed = _floor_writers(database.url, n, args.seconds)
+                    floor = writes / elapsed
+                    floor_base = floor_base or floor
+                    line += f"   raw psycopg: {floor:8.0f}/s  ({floor / floor_base:.2f}x one)"
+                print(line)
             if args.writes_only:
                 return
             from core.audit import sealer
