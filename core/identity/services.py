@@ -157,9 +157,17 @@ def role_permissions(sess: Session | None = None) -> dict[str, set[str]]:
     return grants
 
 
+def _unproxied(user: Any) -> Any:
+    """The object behind ``current_user``: every attribute read through Werkzeug's proxy
+    looks the user up again (a page asks for permissions dozens of times)."""
+    unwrap = getattr(user, "_get_current_object", None)
+    return unwrap() if unwrap is not None else user
+
+
 def permissions_of(user: Any) -> frozenset[str]:
     """The permissions a user holds through their roles (cached for the request);
     :data:`~core.principals.SYSTEM` holds every permission."""
+    user = _unproxied(user)
     if is_system(user):
         return frozenset(db_session().scalars(select(PermissionRecord.code)))
     if user is None or getattr(user, "is_anonymous", True) or not user.is_active:

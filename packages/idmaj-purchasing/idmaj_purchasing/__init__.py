@@ -155,6 +155,9 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
     if not has_permission(user, "purchasing.view"):
         return []
     orders, total = services.shop_orders(user, detainee_id=detainee.id, per_page=5)
+    rules = services.rules_for(detainee.establishment_id)
+    restrictions = services.restrictions_of(detainee)
+    forbidden = services.forbidden_categories(detainee, rules=rules, restrictions=restrictions)
     return [
         Panel(
             "purchasing",
@@ -163,9 +166,9 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
             {
                 "orders": orders,
                 "total": total,
-                "week": services.week_of(detainee),
-                "forbidden": sorted(services.forbidden_categories(detainee)),
-                "restrictions": services.restrictions_of(detainee),
+                "week": services.week_of(detainee, rules=rules),
+                "forbidden": sorted(forbidden),
+                "restrictions": restrictions,
                 "can_rule": has_permission(user, "purchasing.rules"),
             },
             order=65,

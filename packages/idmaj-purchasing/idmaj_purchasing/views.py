@@ -107,9 +107,10 @@ def index() -> Any:
 
 def _catalogue_page(det: Any, errors: dict[str, str] | None = None, status: int = 200) -> Any:
     products, _n = services.catalogue(det.establishment_id)
-    forbidden = services.forbidden_categories(det)
-    week = services.week_of(det)
-    left = services.caps_for(det, products)
+    shop_rules = services.rules_for(det.establishment_id)
+    forbidden = services.forbidden_categories(det, rules=shop_rules)
+    week = services.week_of(det, rules=shop_rules)
+    left = services.caps_for(det, products, week)
     cart = _cart()
     wanted = cart.get("items", {}) if cart.get("detainee") == det.registration_number else {}
     form = forms.PlainForm()

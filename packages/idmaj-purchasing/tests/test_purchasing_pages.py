@@ -294,3 +294,28 @@ def test_dashboard_widget_and_navigation(app, shop):
     assert 'href="/purchasing/"' not in board and "purchasing-to-prepare" not in board
     family = sign_in(app, shop.family)
     assert 'href="/shop/"' in family.get("/shop/").get_data(as_text=True)
+
+
+def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
+    """The panel's week, forbidden categories and restrictions share one read of the shop
+    rules and one of the detainee's restrictions; the figures shown stay right."""
+    from core.testing import sql_statements
+
+    director = sign_in(app, _user(app, "director"))
+    director.post(
+        "/purchasing/rules?establishment=EST-A",
+        data={"weekly_cap": "300.00", "payment_hours": "24", "forbidden_categories": ["tobacco"]},
+    )
+    director.post(
+        f"/purchasing/detainees/{shop.rn}/restrictions",
+        data={"category": "food", "reason": "Régime"},
+    )
+    place(app, shop)
+    resp, seen = sql_statements(app, lambda: director.get(f"/detainees/{shop.rn}?lang=fr"))
+    page = resp.get_data(as_text=True)
+    assert resp.status_code == 200
+    assert "Alimentation" in page and "Tabac" in page and "Commandes de la boutique" in page
+    assert sum("FROM purchasing_rules" in s for s in seen) == 1
+    assert sum("FROM purchasing_restrictions" in s for s in seen) == 1
+    # one order, under the panel's five: its total is known without a COUNT
+    assert not any("count(" in s.lower() and "purchasing_orders" in s for s in seen)

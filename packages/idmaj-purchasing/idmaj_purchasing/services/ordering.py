@@ -18,7 +18,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -26,6 +26,7 @@ from core.detainees.models import Detainee
 from core.detainees.services import lock_detainee
 from core.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from core.identity.services import has_permission, require
+from core.paging import fetch_page
 from core.ports import has_port, port
 from core.ports.visits import FAMILY_LINKS, FamilyLinks
 from core.scoping import can_see_establishment, scope
@@ -150,8 +151,9 @@ def place_order(family: Any, registration_number: Any, items: Any, payment: Any)
             )
         )
     }
-    forbidden = rules.forbidden_categories(det)
-    week = rules.week_of(det)
+    shop_rules = rules_for(det.establishment_id)
+    forbidden = rules.forbidden_categories(det, rules=shop_rules)
+    week = rules.week_of(det, rules=shop_rules)
     index = {pid: i for i, pid in enumerate(wanted)}
     total = 0
     for pid, qty in wanted.items():
@@ -214,7 +216,7 @@ def place_order(family: Any, registration_number: Any, items: Any, payment: Any)
         payment_method=method.code,
         total_centimes=total,
         placed_at=stamp,
-        expires_at=stamp + dt.timedelta(hours=rules_for(det.establishment_id).payment_hours),
+        expires_at=stamp + dt.timedelta(hours=shop_rules.payment_hours),
     )
     sess.add(order)
     sess.flush()
@@ -291,16 +293,13 @@ def get_order(reference: Any, user: Any) -> Order:
     raise NotFound(_("No such order."), code="order_not_found")
 
 
+_NEWEST_FIRST = (Order.placed_at.desc(), Order.id.desc())
+
+
 def family_orders(family: Any, page: int = 1, per_page: int = 20) -> tuple[list[Order], int]:
     require(family, "purchasing.order")
     base = select(Order).where(Order.family_id == family.id)
-    total = db_session().scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = db_session().scalars(
-        base.order_by(Order.placed_at.desc(), Order.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), int(total)
+    return fetch_page(db_session(), base, _NEWEST_FIRST, page, per_page)
 
 
 def shop_orders(
@@ -323,13 +322,7 @@ def shop_orders(
         base = base.where(Order.establishment_id == establishment_id)
     if detainee_id is not None:
         base = base.where(Order.detainee_id == detainee_id)
-    total = db_session().scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = db_session().scalars(
-        base.order_by(Order.placed_at.desc(), Order.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), int(total)
+    return fetch_page(db_session(), base, _NEWEST_FIRST, page, per_page)
 
 
 def order_json(order: Order, viewer: Any = None) -> dict[str, Any]:
@@ -422,7 +415,10 @@ def close_undelivered(order: Order, to: OrderStatus, reason: str, actor: Any) ->
     tell_family(order)
 
 
-def caps_for(det: Detainee, products: Sequence[Product]) -> dict[int, int]:
-    """How many more of each product the detainee may receive this week."""
-    week = rules.week_of(det)
+def caps_for(
+    det: Detainee, products: Sequence[Product], week: rules.Week | None = None
+) -> dict[int, int]:
+    """How many more of each product the detainee may receive this week (``week``: the
+    detainee's :func:`~idmaj_purchasing.services.rules.week_of`, when already read)."""
+    week = week or rules.week_of(det)
     return {p.id: max(0, p.max_per_week - week.per_product.get(p.id, 0)) for p in products}

@@ -67,20 +67,33 @@ class Week:
         return max(0, self.cap - self.spent)
 
 
-def forbidden_categories(detainee: Detainee) -> set[str]:
-    """Every category this detainee may not receive, whoever decided it."""
-    found = forbidden_everywhere(rules_for(detainee.establishment_id))
-    found.update(
-        db_session().scalars(
-            select(Restriction.category).where(Restriction.detainee_id == detainee.id)
+def forbidden_categories(
+    detainee: Detainee,
+    *,
+    rules: ShopRules | None = None,
+    restrictions: list[Restriction] | None = None,
+) -> set[str]:
+    """Every category this detainee may not receive, whoever decided it. A caller that has
+    already read the establishment's ``rules`` or the detainee's ``restrictions``
+    (:func:`restrictions_of`) passes them, and they are not read again."""
+    found = forbidden_everywhere(rules or rules_for(detainee.establishment_id))
+    if restrictions is None:
+        found.update(
+            db_session().scalars(
+                select(Restriction.category).where(Restriction.detainee_id == detainee.id)
+            )
         )
-    )
+    else:
+        found.update(r.category for r in restrictions)
     found.update(str(c) for c in collect("purchasing_forbidden_categories", detainee=detainee) if c)
     return found & set(CATEGORIES)
 
 
-def week_of(detainee: Detainee, *, at: dt.datetime | None = None) -> Week:
-    """The last seven days of orders for ``detainee`` (value, and quantity per product)."""
+def week_of(
+    detainee: Detainee, *, at: dt.datetime | None = None, rules: ShopRules | None = None
+) -> Week:
+    """The last seven days of orders for ``detainee`` (value, and quantity per product);
+    ``rules``: the establishment's, when the caller has read them already."""
     since = (at or now()) - WEEK
     sess = db_session()
     counted = (
@@ -96,7 +109,7 @@ def week_of(detainee: Detainee, *, at: dt.datetime | None = None) -> Week:
         .group_by(OrderLine.product_id)
     )
     return Week(
-        cap=rules_for(detainee.establishment_id).weekly_cap_centimes,
+        cap=(rules or rules_for(detainee.establishment_id)).weekly_cap_centimes,
         spent=int(spent or 0),
         per_product={int(pid): int(q) for pid, q in rows},
     )
