@@ -11,11 +11,13 @@ import re
 import unicodedata
 from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
+from functools import cache
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -405,15 +407,22 @@ def lock_detainee(det: Detainee) -> Detainee:
     the first committed. PostgreSQL: ``SELECT … FOR UPDATE``; SQLite: every transaction is
     ``BEGIN IMMEDIATE`` and already holds the database's write lock.
     """
+    # One statement: the lock and the re-read together (``SELECT <columns> FROM
+    # core_detainees … FOR UPDATE``). A refresh is a load of a record the caller already
+    # holds, so the query layer's scoping does not filter it. Columns only, no join: after a
+    # wait for the lock PostgreSQL re-checks only the locked row, and a joined establishment
+    # would come back empty for a detainee moved meanwhile. The relationships (establishment,
+    # placements) stay expired and are read again when next used. SQLite renders no FOR
+    # UPDATE.
     sess = db_session()
-    if sess.get_bind().dialect.name == "postgresql":
-        # plain SQL: the row is locked whoever asks (the query layer's scoping is about
-        # finding records, and the caller already holds this one)
-        sess.execute(
-            text("SELECT id FROM core_detainees WHERE id = :id FOR UPDATE"), {"id": det.id}
-        )
-    sess.expire(det)  # re-read on next access, placements and establishment included
+    sess.expire(det)
+    sess.refresh(det, attribute_names=_detainee_columns(), with_for_update=True)
     return det
+
+
+@cache
+def _detainee_columns() -> tuple[str, ...]:
+    return tuple(attr.key for attr in sa_inspect(Detainee).column_attrs)
 
 
 def _may_move(actor: Principal, det: Detainee, destination: Establishment) -> None:

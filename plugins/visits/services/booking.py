@@ -44,7 +44,7 @@ from .capacity import (
 from .common import _fail, _int, _staff, age_on, local_date, week_start
 from .labels import CANCELLED_BY_ESTABLISHMENT, CANCELLED_BY_VISITOR, status_label
 from .notify import _notify_cancelled, _notify_confirmation
-from .references import new_reference
+from .references import draw_reference
 from .rules import get_rules
 from .slots import get_slot
 from .transitions import ACTIVE_STATUSES, _transition
@@ -247,6 +247,13 @@ def book(
     )
 
 
+_REFERENCE_DRAWS = 5  # a reference taken twice in a row is one chance in 10^23
+
+
+def _names(message: str, *marks: str) -> bool:
+    return any(mark in message for mark in marks)
+
+
 def _create_booking(
     *,
     slot: Slot,
@@ -266,7 +273,7 @@ def _create_booking(
     week = week_start(slot.starts_at)
     _take_quota(detainee, week, quota_for(detainee, rules))
     booking = Booking(
-        reference=new_reference(),
+        reference=draw_reference(),
         slot_id=slot.id,
         establishment_id=slot.establishment_id,
         detainee_id=detainee.id,
@@ -290,23 +297,30 @@ def _create_booking(
         )
         for c in party.companions
     ]
-    try:
-        # a SAVEPOINT: a booking racing this one for the same detainee and slot loses on the
-        # unique index, and the rest of the transaction survives
-        with sess.begin_nested():
-            sess.add(booking)
-            sess.flush()
-    except IntegrityError as exc:
-        # PostgreSQL names the index, SQLite the columns
-        message = str(exc.orig)
-        if not any(
-            mark in message
-            for mark in ("uq_visits_bookings_live_slot_detainee", "visits_bookings.slot_id")
-        ):
-            raise
-        raise Conflict(
-            _("A visit to this detainee is already booked at this time."), code="already_booked"
-        ) from exc
+    for attempt in range(_REFERENCE_DRAWS):
+        try:
+            # a SAVEPOINT: a booking racing this one for the same detainee and slot loses on
+            # the unique index, and the rest of the transaction survives
+            with sess.begin_nested():
+                sess.add(booking)
+                sess.flush()
+            break
+        except IntegrityError as exc:
+            # PostgreSQL names the index, SQLite the columns
+            message = str(exc.orig)
+            if _names(message, "uq_visits_bookings_reference", "visits_bookings.reference"):
+                if attempt + 1 < _REFERENCE_DRAWS:  # a reference already given: draw again
+                    booking.reference = draw_reference()
+                    continue
+                raise
+            if not _names(
+                message, "uq_visits_bookings_live_slot_detainee", "visits_bookings.slot_id"
+            ):
+                raise
+            raise Conflict(
+                _("A visit to this detainee is already booked at this time."),
+                code="already_booked",
+            ) from exc
     audit.record(
         "visits.booking.walk_in" if walk_in else "visits.booking.create",
         "visits_booking",

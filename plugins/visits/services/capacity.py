@@ -1,10 +1,11 @@
 """Places in a slot and a detainee's weekly quota: counters the database guards itself.
 
 A place is taken with ``UPDATE visits_slots SET booked = booked + :n WHERE id = :id AND booked +
-:n <= capacity`` and a quota unit with ``UPDATE visits_quota_counters SET used = used + 1 WHERE …
-AND used < :quota``; a row count of zero means "full". Both are exact under concurrency on SQLite
-(every transaction is ``BEGIN IMMEDIATE``) and PostgreSQL (the row lock of the UPDATE, then the
-condition re-checked on the committed row).
+:n <= capacity RETURNING booked`` and a quota unit with one upsert, ``INSERT INTO
+visits_quota_counters … VALUES (…, 1) ON CONFLICT (detainee_id, week_start) DO UPDATE SET used =
+used + 1 WHERE used < :quota RETURNING used``; no row back means "full". Both are exact under
+concurrency on SQLite (every transaction is ``BEGIN IMMEDIATE``) and PostgreSQL (the row lock of
+the UPDATE, or of the conflicting row, then the condition re-checked on the committed row).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import datetime as dt
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import func, select, text
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import session as db_session
 from core.detainees.models import Detainee, LegalStatus
@@ -33,16 +35,17 @@ def quota_for(detainee: Detainee, rules: VisitRules) -> int:
 
 def _take_place(slot: Slot, places: int = PLACES_PER_BOOKING) -> None:
     """Take places in a slot, or raise 409 ``slot_full`` — exact under concurrency."""
-    result = db_session().execute(
+    booked = db_session().scalar(
         text(
             "UPDATE visits_slots SET booked = booked + :n "
-            "WHERE id = :id AND status = 'open' AND booked + :n <= capacity"
+            "WHERE id = :id AND status = 'open' AND booked + :n <= capacity RETURNING booked"
         ),
         {"n": places, "id": slot.id},
     )
-    if result.rowcount != 1:
+    if booked is None:
         raise Conflict(_("This visiting time is full."), code="slot_full")
-    db_session().expire(slot, ["booked"])
+    # the count the database now holds, without reading the slot again
+    set_committed_value(slot, "booked", booked)
 
 
 def _release_place(slot_id: int, places: int) -> None:
@@ -58,20 +61,17 @@ def _release_place(slot_id: int, places: int) -> None:
 
 def _take_quota(detainee: Detainee, week: dt.date, quota: int) -> None:
     """Count one visit against the detainee's weekly quota, or raise 422 ``quota_reached``."""
-    sess = db_session()
-    sess.execute(
-        _insert(QuotaCounter)
-        .values(detainee_id=detainee.id, week_start=week, used=0)
-        .on_conflict_do_nothing(index_elements=["detainee_id", "week_start"])
-    )
-    result = sess.execute(
-        text(
-            "UPDATE visits_quota_counters SET used = used + 1 "
-            "WHERE detainee_id = :d AND week_start = :w AND used < :q"
-        ),
-        {"d": detainee.id, "w": week, "q": quota},
-    )
-    if result.rowcount != 1:
+    used = None
+    if quota > 0:
+        counter = _insert(QuotaCounter).values(detainee_id=detainee.id, week_start=week, used=1)
+        used = db_session().scalar(
+            counter.on_conflict_do_update(
+                index_elements=["detainee_id", "week_start"],
+                set_={"used": QuotaCounter.used + 1},
+                where=QuotaCounter.used < quota,
+            ).returning(QuotaCounter.used)
+        )
+    if used is None:
         raise _fail(
             ngettext(
                 "This detainee has no visits left that week (%(num)d visit per week).",

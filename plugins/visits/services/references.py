@@ -16,10 +16,17 @@ REFERENCE_LENGTH = 8
 QR_PREFIX = "IDMAJ-VISIT:"
 
 
+def draw_reference() -> str:
+    """A random reference, not looked up: the unique index refuses a reused one, and the
+    caller that inserts it draws again (31⁸ ≈ 8.5 × 10¹¹ references)."""
+    return "".join(secrets.choice(REFERENCE_ALPHABET) for _i in range(REFERENCE_LENGTH))
+
+
 def new_reference() -> str:
+    """A reference no booking holds yet (looked up)."""
     sess = db_session()
     while True:
-        ref = "".join(secrets.choice(REFERENCE_ALPHABET) for _i in range(REFERENCE_LENGTH))
+        ref = draw_reference()
         if sess.scalar(select(Booking.id).where(Booking.reference == ref)) is None:
             return ref
 

@@ -551,3 +551,50 @@ def test_dashboard_stats_and_profile(app, world, factories):
         assert 0 < stats.fill_rate <= 1
         info = services.detainee_visits(_det(world))
         assert len(info.upcoming) == 1 and info.relations
+
+
+def test_a_reference_already_given_is_drawn_again(app, world, factories, monkeypatch):
+    """References are drawn without a lookup; the unique index refuses a reused one and the
+    booking draws again, in the same transaction, and books once."""
+    from plugins.visits.services import booking as booking_service
+
+    with app.app_context():
+        first = services.book(_user(world.visitor), world.slot_id, world.rn)
+        other_det = factories.detainee("EST-A")
+        link(world.stranger.id, other_det.id)
+        draws = iter([first.reference, first.reference, "ZZZZ2345"])
+        monkeypatch.setattr(booking_service, "draw_reference", lambda: next(draws))
+        second = services.book(_user(world.stranger), world.slot_id, other_det.registration_number)
+        session().commit()
+        assert second.reference == "ZZZZ2345"
+        assert _slot(world.slot_id).booked == 2
+        refs = session().scalars(select(Booking.reference).where(Booking.slot_id == world.slot_id))
+        assert sorted(refs) == sorted([first.reference, "ZZZZ2345"])
+
+
+def test_the_slot_count_after_booking_is_the_database_s(app, world):
+    """The place is taken with UPDATE … RETURNING: the slot in the session shows the count
+    the database holds, without reading it again."""
+    with app.app_context():
+        slot = _slot(world.slot_id)
+        assert slot.booked == 0
+        session().execute(
+            Slot.__table__.update().where(Slot.id == world.slot_id).values(booked=3)
+        )  # another booking's places, unseen by the loaded slot
+        services.book(_user(world.visitor), world.slot_id, world.rn)
+        assert slot.booked == 4
+
+
+def test_a_quota_of_zero_refuses_without_a_counter(app, world, factories):
+    from plugins.visits.models import QuotaCounter
+
+    with app.app_context():
+        officer = factories.user("visits_officer", ("EST-A",))
+        services.update_rules(officer, _est(world.est_id), {"quota_pretrial": 0})
+        with pytest.raises(ValidationFailed) as err:
+            services.book(_user(world.visitor), world.slot_id, world.rn)
+        assert err.value.code == "quota_reached"
+        assert (
+            session().scalar(select(QuotaCounter).where(QuotaCounter.detainee_id == world.det_id))
+            is None
+        )
