@@ -27,7 +27,13 @@ def plugin_models() -> list[type]:
 
 @hookimpl
 def plugin_blueprints() -> list[Any]:
-    from plugins.health import views_edit  # noqa: F401  (its routes hang on bp)
+    # their routes hang on bp
+    from plugins.health import (  # noqa: F401
+        views_care,
+        views_consultations,
+        views_edit,
+        views_file,
+    )
     from plugins.health.api import bp as api_bp
     from plugins.health.views import bp
 
