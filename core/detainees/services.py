@@ -16,7 +16,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -61,17 +61,16 @@ EDITABLE = (
 
 
 def next_counter(name: str) -> int:
-    """Advance a named counter atomically (conditional ``UPDATE … RETURNING``)."""
+    """Advance a named counter atomically, in one statement: ``INSERT … VALUES (:name, 1) ON
+    CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`` (the row lock of the
+    conflicting row orders concurrent callers; SQLite's transactions are ``BEGIN IMMEDIATE``)."""
     sess = db_session()
     dialect = sess.get_bind().dialect.name
     ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    sess.execute(
-        ins(Counter).values(name=name, value=0).on_conflict_do_nothing(index_elements=["name"])
-    )
     value = sess.execute(
-        update(Counter)
-        .where(Counter.name == name)
-        .values(value=Counter.value + 1)
+        ins(Counter)
+        .values(name=name, value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
         .returning(Counter.value)
     ).scalar_one()
     return int(value)
