@@ -136,6 +136,21 @@ def scenario_role_permissions_edited(w: Workers) -> None:
     assert on_b.get(w.profile()).status_code == 200
 
 
+def scenario_role_permissions_edited_for_a_user_new_to_the_worker(w: Workers) -> None:
+    """What a set of roles gives is kept per worker under the epoch: a role's permissions
+    edited hold for a user the worker has never served, whose roles it has."""
+    seen_before, newcomer = w.clerk(), w.clerk()
+    w.warm(sign_in(w.b, seen_before), w.profile())  # b keeps registry_clerk's permissions
+    with w.a.app_context():
+        kept = identity.role_permissions()["registry_clerk"] - {"detainees.view"}
+        identity.set_role_permissions("registry_clerk", kept, SYSTEM)
+        session().commit()
+    assert sign_in(w.b, newcomer).get(w.profile()).status_code == 403
+    with w.a.app_context():
+        identity.set_role_permissions("registry_clerk", kept | {"detainees.view"}, SYSTEM)
+        session().commit()
+
+
 def scenario_establishments_changed(w: Workers) -> None:
     clerk = w.clerk()
     on_b = sign_in(w.b, clerk)
@@ -231,6 +246,7 @@ SCENARIOS = [
     scenario_logout_everywhere,
     scenario_deactivated,
     scenario_role_permissions_edited,
+    scenario_role_permissions_edited_for_a_user_new_to_the_worker,
     scenario_establishments_changed,
     scenario_role_removed,
     scenario_token_revoked,
@@ -387,6 +403,28 @@ def test_a_bearer_request_reads_its_identity_with_one_statement(
     identity_reads = identity_statements(seen)
     assert len(identity_reads) == 1, identity_reads
     assert "core_api_tokens" in identity_reads[0]
+
+
+def test_a_user_new_to_the_worker_costs_one_statement_more_not_five(
+    app: Any, client: Any, factories: Any, api_headers: Any
+) -> None:
+    """The first request of a user this process has not served: the token row, then the user
+    with its role and establishment links joined; the permissions and second-factor rule of
+    its roles come from the role set another user of the same roles filled."""
+    with app.app_context():
+        first, second = (factories.user("registry_clerk", ("EST-A",)) for _ in range(2))
+        rn = factories.detainee("EST-A").registration_number
+    url = f"/api/v1/detainees/{rn}"
+    assert client.get(url, headers=api_headers(first)).status_code == 200
+    headers = api_headers(second)
+    resp, seen = sql_statements(app, lambda: client.get(url, headers=headers))
+    assert resp.status_code == 200
+    identity_reads = identity_statements(seen)
+    assert len(identity_reads) == 2, identity_reads
+    assert "core_api_tokens" in identity_reads[0]
+    assert (
+        "core_user_roles" in identity_reads[1] and "core_user_establishments" in (identity_reads[1])
+    )
 
 
 def test_the_served_principal_is_an_ordinary_user_of_the_request_session(

@@ -22,6 +22,11 @@ in the transaction of the change, whoever makes it — a service, a command, psq
 - ``core_principal_epoch.stamp``: any change of ``core_roles`` or ``core_role_permissions``
   (a role's permissions edited, the roles requiring a second factor).
 
+What a set of roles gives (its permissions, whether one of them requires a second factor) is
+kept beside the snapshots under the epoch alone, so a user seen for the first time by a process
+costs one statement more than a hit (the user with its role and establishment links, joined),
+not five: the thousands of families who each book once share one entry.
+
 A snapshot is used only when both stamps equal the ones it was made under. Stamps are random
 (not counters), so a value seen inside a transaction that was then rolled back never comes
 back, and no snapshot made from uncommitted data can match later. Why this design, and not a
@@ -43,7 +48,7 @@ from typing import Any
 from flask import Flask, current_app, g
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import select
-from sqlalchemy.orm import lazyload, make_transient_to_detached
+from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
@@ -54,6 +59,8 @@ from core.identity.models import ApiToken, PrincipalEpoch, User
 EXTENSION_KEY = "idmaj.principals"
 #: principals kept per process (least recently used ones are dropped first)
 MAX_ENTRIES = 10_000
+#: distinct sets of roles kept per process with what they give (a handful in practice)
+MAX_ROLE_SETS = 1_000
 #: the relationships of ``User`` a snapshot carries (``establishments`` loads on access)
 SNAPSHOT_COLLECTIONS = ("role_links", "establishment_links")
 
@@ -77,6 +84,8 @@ class PrincipalCache:
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
         self._entries: OrderedDict[int, Snapshot] = OrderedDict()
+        # (epoch, role codes) -> (permissions, a role requires a second factor)
+        self._role_sets: dict[tuple[int, frozenset[str]], tuple[frozenset[str], bool]] = {}
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -98,9 +107,26 @@ class PrincipalCache:
             while len(self._entries) > self.max_entries:
                 self._entries.popitem(last=False)
 
+    def role_set(self, epoch: int, roles: frozenset[str]) -> tuple[frozenset[str], bool] | None:
+        """What a set of roles gives under ``epoch``: its permissions, and whether one of the
+        roles requires a second factor (both change only with the epoch)."""
+        with self._lock:
+            return self._role_sets.get((epoch, roles))
+
+    def put_role_set(
+        self, epoch: int, roles: frozenset[str], grants: tuple[frozenset[str], bool]
+    ) -> None:
+        with self._lock:
+            if any(key[0] != epoch for key in self._role_sets) or len(self._role_sets) >= (
+                MAX_ROLE_SETS
+            ):
+                self._role_sets.clear()  # another epoch: what was filed under the old is stale
+            self._role_sets[(epoch, roles)] = grants
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._role_sets.clear()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -184,14 +210,29 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     # a miss: load as before. Whatever is read now is at least as new as the stamps read
     # above; if it is newer, a change committed in between and those stamps are already
     # stale, so the snapshot filed under them can never be used.
-    user = sess.get(User, user_id, options=[lazyload(User.establishments)])
+    # one statement: the user with its role and establishment links joined
+    user = sess.get(
+        User,
+        user_id,
+        options=[
+            lazyload(User.establishments),
+            joinedload(User.role_links),
+            joinedload(User.establishment_links),
+        ],
+    )
     if user is None:
         return None
     from core.identity import totp
     from core.identity.services import permissions_of
 
-    permissions = permissions_of(user)
-    second_factor = totp.second_factor_required(user)
+    # what the user's roles give depends on the roles and the epoch only: families share one
+    # entry, so a family's first request in this process does not read them again
+    grants = cache.role_set(epoch, user.roles) if cacheable else None  # type: ignore[arg-type]
+    if grants is None:
+        grants = (permissions_of(user), totp.second_factor_required(user))
+        if cacheable and user.is_active:  # an inactive user's permissions are none, not the roles'
+            cache.put_role_set(epoch, user.roles, grants)  # type: ignore[arg-type]
+    permissions, second_factor = grants
     second_factor_on = totp.has_second_factor(user) if second_factor else None
     if cacheable:
         cache.put(
