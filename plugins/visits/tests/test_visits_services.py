@@ -564,9 +564,15 @@ def test_a_reference_already_given_is_drawn_again(app, world, factories, monkeyp
         link(world.stranger.id, other_det.id)
         draws = iter([first.reference, first.reference, "ZZZZ2345"])
         monkeypatch.setattr(booking_service, "draw_reference", lambda: next(draws))
-        second = services.book(_user(world.stranger), world.slot_id, other_det.registration_number)
+        second = services.book(
+            _user(world.stranger),
+            world.slot_id,
+            other_det.registration_number,
+            [CompanionIn("Youssef Benali", "be654321", dt.date(1990, 1, 1))],
+        )
         session().commit()
         assert second.reference == "ZZZZ2345"
+        assert [c.national_id for c in _booking("ZZZZ2345").companions] == ["BE654321"]
         assert _slot(world.slot_id).booked == 2
         refs = session().scalars(select(Booking.reference).where(Booking.slot_id == world.slot_id))
         assert sorted(refs) == sorted([first.reference, "ZZZZ2345"])
