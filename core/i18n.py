@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -98,6 +99,8 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
 
     app.jinja_env.filters["datetime"] = show_datetime
     app.jinja_env.filters["date"] = show_date
+    app.jinja_env.filters["local_day"] = local_day
+    app.jinja_env.filters["time_of_day"] = show_time_of_day
     app.jinja_env.filters["number"] = show_number
     app.jinja_env.filters["percent"] = show_percent
     return babel
@@ -174,6 +177,28 @@ def show_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
         return ""
     local = _local(value)
     return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=get_locale())
+
+
+def local_day(value: dt.datetime) -> dt.date:
+    """The local (Africa/Casablanca) date of a UTC timestamp: to group rows by day and format
+    each day's heading once (``{{ day|date('full') }}``), not once a row."""
+    return _local(value).date()
+
+
+def show_time_of_day(value: dt.datetime | None, fmt: str = "HH:mm") -> str:
+    """A UTC timestamp's local time of day, in the current locale: the same text as
+    ``show_datetime(value, "HH:mm")``, formatted once per time and locale (a week of visiting
+    times repeats the same few hours)."""
+    if value is None:
+        return ""
+    local = _local(value)
+    locale = get_locale()
+    return _time_text(local.hour, local.minute, fmt, str(locale) if locale else None)
+
+
+@cache
+def _time_text(hour: int, minute: int, fmt: str, locale: str | None) -> str:
+    return babel_dates.format_time(dt.time(hour, minute), fmt, locale=locale)
 
 
 def show_date(value: dt.date | None, fmt: str = "medium") -> str:

@@ -14,7 +14,15 @@ from flask_babel import gettext, ngettext
 
 from core import i18n_tools
 from core.config import LANGUAGES
-from core.i18n import choose_language, show_date, show_datetime, show_number, show_percent
+from core.i18n import (
+    choose_language,
+    local_day,
+    show_date,
+    show_datetime,
+    show_number,
+    show_percent,
+    show_time_of_day,
+)
 from core.testing import TEST_PASSWORD
 
 OWNERS = [o.domain for o in i18n_tools.owners()]
@@ -371,6 +379,28 @@ def test_times_are_shown_in_casablanca_in_arabic(app: Any) -> None:
         # Moroccan month names: يوليوز, غشت
         assert show_date(dt.date(2026, 7, 1), "long") == "1 يوليوز 2026"
         assert show_date(dt.date(2026, 8, 20), "long") == "20 غشت 2026"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_time_of_day_and_local_day_say_what_the_full_formats_say(app: Any, lang: str) -> None:
+    """The booking page's cheap filters: ``time_of_day`` is ``datetime('HH:mm')`` formatted
+    once per time and language, ``local_day`` the Casablanca date that ``date`` shows —
+    across summer time, Ramadan and midnight."""
+    moments = [
+        SUMMER_NOON_UTC,
+        RAMADAN_NOON_UTC,
+        dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC),
+        dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC),
+        SUMMER_NOON_UTC.replace(tzinfo=None),
+    ]
+    with app.test_request_context(f"/?lang={lang}"):
+        for moment in moments:
+            assert show_time_of_day(moment) == show_datetime(moment, "HH:mm"), moment
+            assert show_date(local_day(moment), "full") == show_date(moment, "full"), moment
+        assert show_time_of_day(None) == ""
+    with app.test_request_context("/?lang=fr"):
+        assert show_time_of_day(SUMMER_NOON_UTC) == "13:00"
+        assert local_day(dt.datetime(2026, 7, 1, 23, 30, tzinfo=dt.UTC)) == dt.date(2026, 7, 2)
 
 
 def test_a_late_evening_utc_time_is_the_next_day_in_casablanca(app: Any) -> None:
