@@ -4,6 +4,7 @@ No timing is asserted here; the figures are the benchmark's (docs/performance.md
 from __future__ import annotations
 
 import datetime as dt
+import json
 import random
 
 from sqlalchemy import create_engine, text
@@ -113,3 +114,30 @@ def test_lua_script_defines_the_request_builder() -> None:
     specs = {"p": {"kind": "get", "urls": ["/a", "/b"], "headers": {"Cookie": 'c="1"'}}}
     lua = script(["p"], specs, 7, "x")
     assert "OFFSET = 7" in lua and "build = build_p" in lua and 'c=\\"1\\"' in lua
+
+
+def test_idmaj_and_its_twin_book_for_families_of_their_own() -> None:
+    from bench.http.__main__ import families_apart, nth_request
+
+    specs = {
+        "booking": {
+            "kind": "booking",
+            "path": "/api/v1/visits/bookings",
+            "rns": [f"2026-00000{k}" for k in range(5)],
+            "tokens": [f"t{k}" for k in range(5)],
+            "slots": [11, 12],
+        },
+        "other": {"kind": "get", "urls": ["/a"], "headers": {}},
+    }
+    driven = families_apart(specs)
+    assert driven["idmaj"]["other"] is specs["other"]
+    seen = {label: set() for label in driven}
+    for label, label_specs in driven.items():
+        for i in range(40):
+            _m, _url, headers, body = nth_request(label_specs["booking"], i, "k")
+            seen[label].add((headers["Authorization"], json.loads(body)["detainee"]))
+    assert len(seen["idmaj"]) == len(seen["twin"]) == 2
+    assert not {rn for _t, rn in seen["idmaj"]} & {rn for _t, rn in seen["twin"]}
+    # each family keeps its own token
+    for pairs in seen.values():
+        assert all(token[-1] == rn[-1] for token, rn in pairs)

@@ -92,6 +92,29 @@ def specs_for(data: Any, queries: list[str]) -> dict[str, dict[str, Any]]:
     }
 
 
+def families_apart(specs: dict[str, dict[str, Any]]) -> dict[str, dict[str, dict[str, Any]]]:
+    """The specs each server is driven with: the booking families split in two halves, one
+    for Idmaj and one for its twin. The twin replays the captured booking's SQL, whose quota
+    week is the capture's: had both booked for the same detainees, the twin's bookings would
+    have used up those detainees' quota of that week, and Idmaj's later bookings there would
+    have been refused (422) — cheap answers that flatter Idmaj's throughput."""
+    booking = specs["booking"]
+    half = len(booking["rns"]) // 2
+    if half < 1:
+        raise ValueError("at least two booking families are needed")
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for label, part in (("idmaj", slice(0, half)), ("twin", slice(half, 2 * half))):
+        out[label] = {
+            **specs,
+            "booking": {
+                **booking,
+                "rns": booking["rns"][part],
+                "tokens": booking["tokens"][part],
+            },
+        }
+    return out
+
+
 def nth_request(spec: dict[str, Any], i: int, key_prefix: str) -> tuple[str, str, dict, bytes]:
     """The i-th request of a path, as the Lua scripts build it (method, url, headers, body)."""
     if spec["kind"] == "get":
@@ -431,13 +454,16 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
         log(f"Idmaj workers' RSS after warm-up: {memory['warm']} MB")
 
         booking_offset = warm_i + 10
+        driven = families_apart(specs)
         for rnd in range(1, args.rounds + 1):
             for name in args.paths:
                 for conc in args.concurrency:
                     row: dict[str, Any] = {"round": rnd, "path": name, "conc": conc}
                     for server in (idmaj, twin):
                         offset = booking_offset if name == "booking" else 0
-                        lua = load.script([name], specs, offset, f"r{rnd}-{server.label}-{conc}")
+                        lua = load.script(
+                            [name], driven[server.label], offset, f"r{rnd}-{server.label}-{conc}"
+                        )
                         before = load.cpu_seconds(server.pids())
                         pg_pids = pg.pids(f"bench-{server.label}")
                         pg_before = load.cpu_seconds(pg_pids)
@@ -486,7 +512,7 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
         deadline = time.time() + report.MIX_SECONDS  # the run stays within its 15 minutes
         while mixed < target_mixed and time.time() < deadline:
             chunk += 1
-            lua = load.script(PATHS, specs, booking_offset * len(PATHS), f"mixed{chunk}")
+            lua = load.script(PATHS, driven["idmaj"], booking_offset * len(PATHS), f"mixed{chunk}")
             res = load.run_wrk(idmaj.url, lua, tmp / "mixed.lua", connections=4, seconds=10)
             mixed += res.requests
             mixed_bad += res.bad + res.socket_errors
