@@ -23,6 +23,7 @@ WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:18431
 Requests/sec:    299.70
 Transfer/sec:    306.00KB
 BENCH_BAD 7
+BENCH_NEXT 3410
 BENCH_LAT 12500.0 29000.0 13270.0
 """
 
@@ -32,6 +33,7 @@ def test_parse_wrk_output() -> None:
     assert (r.requests, r.seconds, r.rps) == (3001, 10.01, 299.70)
     assert (r.p50_ms, r.p99_ms, r.mean_ms) == (12.5, 29.0, 13.27)
     assert (r.bad, r.socket_errors) == (7, 3)
+    assert r.next_index == 3410
 
 
 def test_recorder_keeps_statements_and_transactions_on_sqlite() -> None:
@@ -114,6 +116,8 @@ def test_lua_script_defines_the_request_builder() -> None:
     specs = {"p": {"kind": "get", "urls": ["/a", "/b"], "headers": {"Cookie": 'c="1"'}}}
     lua = script(["p"], specs, 7, "x")
     assert "OFFSET = 7" in lua and "build = build_p" in lua and 'c=\\"1\\"' in lua
+    # where the next run starts: after the last index any thread used, not after the count
+    assert "BENCH_NEXT" in lua and "OFFSET + m * #threads" in lua
 
 
 def test_idmaj_and_its_twin_book_for_families_of_their_own() -> None:

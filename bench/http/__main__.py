@@ -477,8 +477,10 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
                         cpu = load.cpu_seconds(server.pids()) - before
                         pg_pids2 = pg.pids(f"bench-{server.label}")
                         pg_cpu = load.cpu_seconds(pg_pids2) - pg_before
-                        if name == "booking":
-                            booking_offset += res.requests + 4 * conc
+                        if name == "booking":  # never an index (family, slot) used before
+                            booking_offset = max(
+                                booking_offset + res.requests + 4 * conc, res.next_index
+                            )
                         n = max(1, res.requests)
                         row[server.label] = {
                             "rps": res.rps,
@@ -516,7 +518,10 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
             res = load.run_wrk(idmaj.url, lua, tmp / "mixed.lua", connections=4, seconds=10)
             mixed += res.requests
             mixed_bad += res.bad + res.socket_errors
-            booking_offset += res.requests // len(PATHS) + 20
+            booking_offset = max(
+                booking_offset + res.requests // len(PATHS) + 20,
+                res.next_index // len(PATHS) + 1,
+            )
         memory["mixed"] = [round(load.rss_mb(p), 1) for p in idmaj.workers()]
         memory["mixed_requests"] = served + mixed
         memory["interleaved"] = mixed

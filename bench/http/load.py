@@ -39,6 +39,14 @@ function done(summary, latency, requests)
   local b = 0
   for _, t in ipairs(threads) do b = b + (t:get("bad") or 0) end
   io.write(string.format("BENCH_BAD %d\n", b))
+  -- the first request index no thread used: threads progress unevenly, so the number of
+  -- requests answered does not tell where the next run may start without reusing an index
+  local m = 0
+  for _, t in ipairs(threads) do
+    local tn = t:get("n") or 0
+    if tn > m then m = tn end
+  end
+  io.write(string.format("BENCH_NEXT %d\n", OFFSET + m * #threads))
   io.write(string.format("BENCH_LAT %.1f %.1f %.1f\n",
     latency:percentile(50), latency:percentile(99), latency.mean))
 end
@@ -121,6 +129,7 @@ class WrkResult:
     bad: int  # non-2xx responses (wrk's own count treats 3xx as fine; ours does not)
     socket_errors: int
     raw: str
+    next_index: int = 0  # the first request index (``i``) no thread of the run used
 
 
 def parse(out: str) -> WrkResult:
@@ -144,6 +153,7 @@ def parse(out: str) -> WrkResult:
         bad=int(num(r"BENCH_BAD (\d+)")),
         socket_errors=sum(int(x) for x in errors.groups()) if errors else 0,
         raw=out,
+        next_index=int(num(r"BENCH_NEXT (\d+)")),
     )
 
 
