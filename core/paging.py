@@ -21,7 +21,8 @@ def fetch_page(
     statement instead of two.
     """
     offset = (max(page, 1) - 1) * per_page
-    rows = list(sess.scalars(base.order_by(*order_by).offset(offset).limit(per_page)))
+    # unique(): one object per row even when ``base`` eagerly joins a collection
+    rows = list(sess.scalars(base.order_by(*order_by).offset(offset).limit(per_page)).unique())
     if 0 < len(rows) < per_page or (offset == 0 and not rows):
         return rows, offset + len(rows)
     total = sess.scalar(select(func.count()).select_from(base.subquery())) or 0

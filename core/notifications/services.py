@@ -33,6 +33,7 @@ from core.db import session as db_session
 from core.identity.models import User
 from core.identity.services import require
 from core.notifications.models import OutboxMessage
+from core.paging import fetch_page
 from core.plugins import collect
 
 log = logging.getLogger("idmaj.notifications")
@@ -173,15 +174,13 @@ def failed_messages(limit: int = 100) -> list[OutboxMessage]:
 
 def failed_page(page: int, per_page: int) -> tuple[list[OutboxMessage], int]:
     """One page of the messages that ended failed, newest first, and how many there are."""
-    sess = db_session()
-    total = sess.scalar(select(func.count()).select_from(_failed().subquery())) or 0
-    rows = sess.scalars(
-        _failed()
-        .order_by(OutboxMessage.failed_at.desc(), OutboxMessage.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return list(rows), total
+    return fetch_page(
+        db_session(),
+        _failed(),
+        (OutboxMessage.failed_at.desc(), OutboxMessage.id.desc()),
+        page,
+        per_page,
+    )
 
 
 @dataclass(frozen=True)

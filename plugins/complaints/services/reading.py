@@ -12,6 +12,7 @@ from sqlalchemy import Select, func, select
 from core.audit import services as audit
 from core.db import session as db_session
 from core.detainees.models import Detainee
+from core.paging import fetch_page
 from core.principals import Principal
 
 from ..models import Complaint, Entry, Status
@@ -91,22 +92,13 @@ def queue(
     if filters.q:
         q = filters.q.strip()[:100]
         stmt = stmt.where((Complaint.reference == q.upper()) | Complaint.subject.ilike(f"%{q}%"))
-    total = db_session().scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db_session().scalars(
-        stmt.order_by(Complaint.due_on, Complaint.id).offset((page - 1) * per_page).limit(per_page)
-    )
-    return list(rows), int(total)
+    return fetch_page(db_session(), stmt, (Complaint.due_on, Complaint.id), page, per_page)
 
 
 def my_complaints(user: Principal, page: int, per_page: int) -> tuple[list[Complaint], int]:
     stmt = select(Complaint).where(Complaint.author_id == user.id)
-    total = db_session().scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = db_session().scalars(
-        stmt.order_by(Complaint.received_at.desc(), Complaint.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), int(total)
+    order = (Complaint.received_at.desc(), Complaint.id.desc())
+    return fetch_page(db_session(), stmt, order, page, per_page)
 
 
 def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Complaint]:

@@ -26,7 +26,7 @@ from typing import Any
 from flask import current_app, has_app_context
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -37,6 +37,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.identity.models import User, UserEstablishment, UserRole
 from core.identity.services import has_permission
 from core.notifications.services import enqueue
+from core.paging import fetch_page
 from core.principals import SYSTEM, acting_as
 from core.scoping import unscoped
 from core.validation import ascii_digits
@@ -416,16 +417,9 @@ def access_log(
         if has_permission(user, "health.access_log"):
             raise _not_found()
         raise Forbidden(_("You are not allowed to do this."))
-    sess = db_session()
     base = select(AccessLog).where(AccessLog.detainee_id == det.id)
-    total = int(sess.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = list(
-        sess.scalars(
-            base.order_by(AccessLog.at.desc(), AccessLog.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
-    )
+    order = (AccessLog.at.desc(), AccessLog.id.desc())
+    rows, total = fetch_page(db_session(), base, order, page, per_page)
     return det, rows, total
 
 

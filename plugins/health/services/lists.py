@@ -12,6 +12,7 @@ from sqlalchemy import select
 from core.db import session as db_session
 from core.db import utcnow
 from core.errors import Conflict, Forbidden, NotFound
+from core.paging import fetch_page
 from plugins.health.models import (
     Allergy,
     AllergyKind,
@@ -186,16 +187,6 @@ def vaccinations(acc: FileAccess) -> list[Vaccination]:
 
 
 def history(acc: FileAccess, page: int, per_page: int) -> tuple[list[Change], int]:
-    from sqlalchemy import func
-
-    sess = db_session()
     base = select(Change).where(Change.file_id == acc.file.id)
-    total = int(sess.scalar(select(func.count()).select_from(base.subquery())) or 0)
-    rows = list(
-        sess.scalars(
-            base.order_by(Change.changed_at.desc(), Change.id.desc())
-            .offset((page - 1) * per_page)
-            .limit(per_page)
-        )
-    )
-    return rows, total
+    order = (Change.changed_at.desc(), Change.id.desc())
+    return fetch_page(db_session(), base, order, page, per_page)

@@ -12,6 +12,7 @@ from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.establishments.services import population_by_establishment
 from core.identity.services import require
+from core.paging import fetch_page
 from core.principals import Principal
 from core.scoping import can_see_establishment, establishment_ids
 from plugins.transfers.models import ACTIVE_STATUSES, Transfer
@@ -61,13 +62,13 @@ def list_transfers(
     """One page of the transfers the user may see, newest first, and how many in all."""
     require(user, "transfers.view")
     stmt = _filtered(user, f)
-    total = db_session().scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-    rows = db_session().scalars(
-        stmt.order_by(Transfer.created_at.desc(), Transfer.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+    return fetch_page(
+        db_session(),
+        stmt.order_by(None),
+        (Transfer.created_at.desc(), Transfer.id.desc()),
+        page,
+        per_page,
     )
-    return list(rows.unique()), int(total or 0)
 
 
 def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[Transfer]:

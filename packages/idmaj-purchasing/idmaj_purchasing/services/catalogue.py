@@ -13,6 +13,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.identity.services import require
+from core.paging import fetch_page
 from core.scoping import ensure_in_scope
 from core.validation import storable
 from idmaj_purchasing.models import CATEGORIES, UNITS, Product
@@ -222,13 +223,8 @@ def catalogue(
 ) -> tuple[list[Product], int]:
     """What families see: the establishment's products, available ones first (paged in SQL)."""
     base = select(Product).where(Product.establishment_id == establishment_id)
-    total = db_session().scalar(select(func.count()).select_from(base.subquery())) or 0
-    rows = db_session().scalars(
-        base.order_by(Product.available.desc(), Product.category, Product.name_fr, Product.id)
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return list(rows), int(total)
+    order = (Product.available.desc(), Product.category, Product.name_fr, Product.id)
+    return fetch_page(db_session(), base, order, page, per_page)
 
 
 def product_json(product: Product, locale: str | None = None) -> dict[str, Any]:
