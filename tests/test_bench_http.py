@@ -24,6 +24,7 @@ Requests/sec:    299.70
 Transfer/sec:    306.00KB
 BENCH_BAD 7
 BENCH_NEXT 3410
+BENCH_STATUS 409=5 422=2
 BENCH_LAT 12500.0 29000.0 13270.0
 """
 
@@ -34,6 +35,7 @@ def test_parse_wrk_output() -> None:
     assert (r.p50_ms, r.p99_ms, r.mean_ms) == (12.5, 29.0, 13.27)
     assert (r.bad, r.socket_errors) == (7, 3)
     assert r.next_index == 3410
+    assert r.statuses == "409=5 422=2"
 
 
 def test_recorder_keeps_statements_and_transactions_on_sqlite() -> None:

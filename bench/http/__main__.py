@@ -489,13 +489,17 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
                             "cpu_ms": cpu * 1000 / n,
                             "pg_ms": pg_cpu * 1000 / n,
                             "bad": res.bad + res.socket_errors,
+                            "statuses": res.statuses,
                             "requests": res.requests,
                         }
                     results.append(row)
                     i_, t_ = row["idmaj"], row["twin"]
                     flag = ""
                     if i_["bad"] or t_["bad"]:
-                        flag = f"  !! non-2xx/errors: idmaj {i_['bad']}, twin {t_['bad']}"
+                        flag = (
+                            f"  !! non-2xx/errors: idmaj {i_['bad']} ({i_['statuses']}), "
+                            f"twin {t_['bad']} ({t_['statuses']})"
+                        )
                     log(
                         f"round {rnd} {name:12s} c{conc:<3d} idmaj {i_['rps']:7.1f} req/s "
                         f"(p50 {i_['p50']:.1f} p99 {i_['p99']:.1f} ms, {i_['cpu_ms']:.1f} ms CPU) "

@@ -31,14 +31,26 @@ function request()
   n = n + 1
   return build(i)
 end
+local CODES = {301, 302, 303, 400, 401, 403, 404, 409, 422, 429, 500, 502, 503}
 function response(status, headers, body)
   seen = seen + 1
-  if status < 200 or status >= 300 then bad = bad + 1 end
+  if status < 200 or status >= 300 then
+    bad = bad + 1
+    local key = "s" .. status
+    _G[key] = (_G[key] or 0) + 1
+  end
 end
 function done(summary, latency, requests)
   local b = 0
   for _, t in ipairs(threads) do b = b + (t:get("bad") or 0) end
   io.write(string.format("BENCH_BAD %d\n", b))
+  local parts = {}
+  for _, code in ipairs(CODES) do
+    local c = 0
+    for _, t in ipairs(threads) do c = c + (t:get("s" .. code) or 0) end
+    if c > 0 then table.insert(parts, code .. "=" .. c) end
+  end
+  io.write("BENCH_STATUS " .. table.concat(parts, " ") .. "\n")
   -- the first request index no thread used: threads progress unevenly, so the number of
   -- requests answered does not tell where the next run may start without reusing an index
   local m = 0
@@ -130,6 +142,7 @@ class WrkResult:
     socket_errors: int
     raw: str
     next_index: int = 0  # the first request index (``i``) no thread of the run used
+    statuses: str = ""  # the non-2xx answers by status, e.g. "409=3 422=1"
 
 
 def parse(out: str) -> WrkResult:
@@ -154,6 +167,7 @@ def parse(out: str) -> WrkResult:
         socket_errors=sum(int(x) for x in errors.groups()) if errors else 0,
         raw=out,
         next_index=int(num(r"BENCH_NEXT (\d+)")),
+        statuses=(re.search(r"BENCH_STATUS ([^\n]*)", out) or [None, ""])[1].strip(),
     )
 
 
