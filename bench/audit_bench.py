@@ -86,14 +86,12 @@ def _process_writer(
     out.put((count, seconds))
 
 
-def _process_writers(db_url: str, instance: Path, n: int, seconds: float) -> tuple[int, float]:
-    """``n`` writer processes start, warm up, then write for ``seconds`` all at once."""
+def _together(target: Any, args: tuple[Any, ...], n: int, seconds: float) -> tuple[int, float]:
+    """``n`` processes of ``target(*args, seconds, ready, go, out)`` start and warm up, then
+    write for ``seconds`` all at once; the writes they counted, in all."""
     ctx = multiprocessing.get_context("spawn")
     ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_process_writer, args=(db_url, str(instance), seconds, ready, go, out))
-        for _ in range(n)
-    ]
+    procs = [ctx.Process(target=target, args=(*args, seconds, ready, go, out)) for _ in range(n)]
     for proc in procs:
         proc.start()
     for _ in procs:
@@ -103,6 +101,11 @@ def _process_writers(db_url: str, instance: Path, n: int, seconds: float) -> tup
     for proc in procs:
         proc.join()
     return sum(count for count, _ in results), seconds
+
+
+def _process_writers(db_url: str, instance: Path, n: int, seconds: float) -> tuple[int, float]:
+    """``n`` writer processes, each with its own app and connection."""
+    return _together(_process_writer, (db_url, str(instance)), n, seconds)
 
 
 _FLOOR_INSERT = (
@@ -133,22 +136,8 @@ def _floor_writers(db_url: str, n: int, seconds: float) -> tuple[int, float]:
     """``n`` raw psycopg writer processes, started and released together as the app's are."""
     from sqlalchemy.engine import make_url
 
-    url = make_url(db_url)
-    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    ctx = multiprocessing.get_context("spawn")
-    ready, go, out = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
-    procs = [
-        ctx.Process(target=_floor_writer, args=(dsn, seconds, ready, go, out)) for _ in range(n)
-    ]
-    for proc in procs:
-        proc.start()
-    for _ in procs:
-        ready.acquire()
-    go.set()
-    results = [out.get(timeout=seconds + 120) for _ in procs]
-    for proc in procs:
-        proc.join()
-    return sum(count for count, _ in results), seconds
+    dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return _together(_floor_writer, (dsn,), n, seconds)
 
 
 def _seal_latency(app: Any, seconds: float, seal_every: float) -> list[float]:
