@@ -71,18 +71,7 @@ def screening(rn: str) -> Any:
         _("Arrival screening"),
         lambda f: files.record_screening(
             acc,
-            {
-                k: getattr(f, k).data
-                for k in (
-                    "tuberculosis",
-                    "self_harm_risk",
-                    "pregnancy",
-                    "chronic_conditions",
-                    "addictions",
-                    "mental_health",
-                    "notes",
-                )
-            },
+            {k: getattr(f, k).data for k in files.SCREENING_FIELDS},
         ),
         _("The screening was recorded."),
         lambda _r: _file_url(acc),

@@ -5,10 +5,6 @@ from __future__ import annotations
 import re
 import secrets
 
-from sqlalchemy import select
-
-from core.db import session as db_session
-
 from ..models import Booking
 
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # no 0/O, 1/I/L
@@ -20,15 +16,6 @@ def draw_reference() -> str:
     """A random reference, not looked up: the unique index refuses a reused one, and the
     caller that inserts it draws again (31⁸ ≈ 8.5 × 10¹¹ references)."""
     return "".join(secrets.choice(REFERENCE_ALPHABET) for _i in range(REFERENCE_LENGTH))
-
-
-def new_reference() -> str:
-    """A reference no booking holds yet (looked up)."""
-    sess = db_session()
-    while True:
-        ref = draw_reference()
-        if sess.scalar(select(Booking.id).where(Booking.reference == ref)) is None:
-            return ref
 
 
 def normalise_reference(value: str) -> str:

@@ -19,11 +19,11 @@ API = "/api/v1"
 def _past_visit(world: Any, status: str, companion: str, national_id: str) -> str:
     """A booking of the family in another slot, in ``status``, with one companion."""
     from plugins.visits.models import Booking, Companion, Slot
-    from plugins.visits.services.references import new_reference
+    from plugins.visits.services.references import draw_reference
 
     slot = make_slot(session().get(Slot, world.slot_id).establishment, days=6)
     booking = Booking(
-        reference=new_reference(),
+        reference=draw_reference(),
         slot_id=slot.id,
         establishment_id=world.est_id,
         detainee_id=world.det_id,
