@@ -154,7 +154,9 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
 
     if not has_permission(user, "purchasing.view"):
         return []
-    orders, total = services.shop_orders(user, detainee_id=detainee.id, per_page=5)
+    orders, total = services.shop_orders(
+        user, detainee_id=detainee.id, per_page=5, with_lines=False
+    )
     rules = services.rules_for(detainee.establishment_id)
     restrictions = services.restrictions_of(detainee)
     forbidden = services.forbidden_categories(detainee, rules=rules, restrictions=restrictions)
@@ -166,7 +168,7 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
             {
                 "orders": orders,
                 "total": total,
-                "week": services.week_of(detainee, rules=rules),
+                "week": services.week_of(detainee, rules=rules, per_product=False),
                 "forbidden": sorted(forbidden),
                 "restrictions": restrictions,
                 "can_rule": has_permission(user, "purchasing.rules"),

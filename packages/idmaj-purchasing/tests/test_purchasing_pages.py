@@ -310,7 +310,7 @@ def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
         f"/purchasing/detainees/{shop.rn}/restrictions",
         data={"category": "food", "reason": "Régime"},
     )
-    place(app, shop)
+    ref = place(app, shop)
     resp, seen = sql_statements(app, lambda: director.get(f"/detainees/{shop.rn}?lang=fr"))
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
@@ -319,3 +319,12 @@ def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
     assert sum("FROM purchasing_restrictions" in s for s in seen) == 1
     # one order, under the panel's five: its total is known without a COUNT
     assert not any("count(" in s.lower() and "purchasing_orders" in s for s in seen)
+    # the panel shows the week's value only: no per-product quantities are read
+    assert not any("purchasing_order_lines" in s for s in seen)
+    # the detainee's orders do not join the detainee (and its establishment) into every row
+    orders = [s for s in seen if s.startswith("SELECT purchasing_orders.id")]
+    assert len(orders) == 1 and "core_detainees" not in orders[0]
+    with app.app_context():
+        spent = session().scalar(select(Order.total_centimes).where(Order.reference == ref))
+    left = f"{(300_00 - spent) / 100:.2f}".replace(".", ",")
+    assert f"{left} MAD" in page and "300,00 MAD" in page

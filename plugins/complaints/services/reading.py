@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -102,7 +103,11 @@ def my_complaints(user: Principal, page: int, per_page: int) -> tuple[list[Compl
 
 
 def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Complaint]:
-    stmt = _staff_query(user).where(Complaint.detainee_id == detainee.id)
+    stmt = (
+        _staff_query(user)
+        .where(Complaint.detainee_id == detainee.id)
+        .options(lazyload(Complaint.detainee))  # ``detainee``, found in the session
+    )
     return list(db_session().scalars(stmt.order_by(Complaint.received_at.desc()).limit(limit)))
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import lazyload
 
 from core.db import session as db_session
 from core.detainees.models import Detainee
@@ -77,6 +78,7 @@ def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[
     stmt = (
         select(Transfer)
         .where(Transfer.detainee_id == det.id)
+        .options(lazyload(Transfer.detainee))  # ``det``, found in the session, not joined again
         .order_by(Transfer.created_at.desc(), Transfer.id.desc())
         .limit(limit)
     )

@@ -456,8 +456,25 @@ def test_dashboard_widget_and_profile_panel(app, client, world, login_as, api_he
     # nobody has missed a visit yet: the chart says so in words instead of 30 empty bars
     chart = dash.split('id="visits-no-show-chart"', 1)[1].split("</figure>", 1)[0]
     assert "chart-bar" not in chart and 'class="chart-empty"' in chart
-    profile = client.get(f"/detainees/{world.rn}").get_data(as_text=True)
+    from core.testing import sql_statements
+
+    resp, seen = sql_statements(app, lambda: client.get(f"/detainees/{world.rn}?lang=en"))
+    profile = resp.get_data(as_text=True)
     assert 'id="panel-visits"' in profile and "Fatima Benali" in profile
+    panel = profile.split('id="panel-visits"', 1)[1].split("</section>", 1)[0]
+    coming, rest = panel.split("History", 1)
+    history, linked = rest.split("Linked visitors", 1)
+    ref = _booking_ref(app, world.visitor.id)
+    assert ref in coming and "Fatima Benali" in coming and "No past visit." in history
+    with app.app_context():
+        national_id = session().get(type(world.visitor), world.visitor.id).national_id
+    assert "Fatima Benali" in linked and (national_id or "") in linked
+    # the panel reads the columns it shows: no booking object with its slot, detainee,
+    # visitor and companions, no visitor's roles
+    visits_sql = [s for s in seen if "visits_bookings" in s or "visits_relations" in s]
+    assert len(visits_sql) == 3, visits_sql
+    assert not any("visits_companions" in s or "core_detainees" in s for s in visits_sql)
+    assert not any("password_hash" in s for s in visits_sql)
     login_as("nurse", "EST-A")
     assert 'id="w-visits"' not in client.get("/dashboard").get_data(as_text=True)
     assert 'id="panel-visits"' not in client.get(f"/detainees/{world.rn}").get_data(as_text=True)

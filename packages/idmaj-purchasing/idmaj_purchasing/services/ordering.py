@@ -19,6 +19,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select, update
+from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -310,9 +311,11 @@ def shop_orders(
     detainee_id: int | None = None,
     page: int = 1,
     per_page: int = 20,
+    with_lines: bool = True,
 ) -> tuple[list[Order], int]:
     """The orders of the user's establishments (the query layer scopes them), newest first,
-    paged in SQL."""
+    paged in SQL; ``with_lines=False`` for a list that shows no order's lines (the profile
+    panel): they are not read."""
     require(user, "purchasing.view")
     # explicit as well as the query layer's: the count below reads a subquery
     base = scope(select(Order), Order.establishment_id, user)
@@ -321,7 +324,11 @@ def shop_orders(
     if establishment_id is not None:
         base = base.where(Order.establishment_id == establishment_id)
     if detainee_id is not None:
-        base = base.where(Order.detainee_id == detainee_id)
+        # one detainee's orders (their profile): the detainee is the caller's, found in the
+        # session when an order's is read, not joined again into every row
+        base = base.where(Order.detainee_id == detainee_id).options(lazyload(Order.detainee))
+    if not with_lines:
+        base = base.options(lazyload(Order.lines))
     return fetch_page(db_session(), base, _NEWEST_FIRST, page, per_page)
 
 
