@@ -190,7 +190,7 @@ def book() -> Any:
     if det is None:
         return render_template("visits/book_choose.html", detainees=detainees)
     rules = services.get_rules(det.establishment_id)
-    slots = services.bookable_slots(current_user, det)
+    slots = services.bookable_slots(current_user, det, rules=rules)
     form = BookingForm()
     # a row per person the rules allow besides the visitor; adult or child is the service's
     # call (from the birth date), as for the API
@@ -219,7 +219,7 @@ def book() -> Any:
             )
         except DomainError as exc:
             _rollback_and_apply(form, exc)
-            slots = services.bookable_slots(current_user, det)
+            slots = services.bookable_slots(current_user, det, rules=rules)
             return _book_page(form, det, rules, slots), exc.status
         target = url_for("visits.confirmation", reference=booking.reference)
         complete(form, target)

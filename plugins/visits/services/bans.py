@@ -14,6 +14,7 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
+from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -58,7 +59,13 @@ def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | No
     national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
     who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
     return db_session().scalar(
-        select(Ban).where(who, *_in_force(establishment_id, day)).order_by(Ban.id).limit(1)
+        select(Ban)
+        .where(who, *_in_force(establishment_id, day))
+        .order_by(Ban.id)
+        .limit(1)
+        # the visitor and the establishment are the caller's, in the session if read at all:
+        # not joined into the answer (a user row with its password hash, for a yes or no)
+        .options(lazyload(Ban.visitor), lazyload(Ban.establishment))
     )
 
 

@@ -18,7 +18,15 @@ from core.identity.models import User
 from core.identity.services import has_permission
 from core.scoping import ensure_in_scope
 
-from ..models import Booking, BookingStatus, QuotaCounter, Relation, RelationStatus, Slot
+from ..models import (
+    Booking,
+    BookingStatus,
+    QuotaCounter,
+    Relation,
+    RelationStatus,
+    Slot,
+    VisitRules,
+)
 from .bans import active_ban
 from .capacity import quota_for, visitor_share_used
 from .common import local_date, week_start
@@ -88,13 +96,21 @@ def my_bookings(
     return BookingsPage(items, total)
 
 
-def bookable_slots(visitor: User, detainee: Detainee, now: dt.datetime | None = None) -> list[Slot]:
+def bookable_slots(
+    visitor: User,
+    detainee: Detainee,
+    now: dt.datetime | None = None,
+    *,
+    rules: VisitRules | None = None,
+) -> list[Slot]:
     """The slots the rules let this visitor book for this detainee (open, in the window, at the
-    detainee's current establishment, places left, not a blocked/banned day)."""
+    detainee's current establishment, places left, not a blocked/banned day); ``rules``: the
+    establishment's, when the caller has read them already."""
     now = now or utcnow()
     if detainee.is_released or approved_relation(visitor.id, detainee.id) is None:
         return []
-    rules = get_rules(detainee.establishment_id)
+    if rules is None or rules.establishment_id != detainee.establishment_id:
+        rules = get_rules(detainee.establishment_id)
     start = now + dt.timedelta(hours=rules.window_close_hours)
     end = now + dt.timedelta(days=rules.window_open_days)
     slots = [

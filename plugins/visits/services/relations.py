@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload
+from sqlalchemy.orm import defaultload, lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -175,21 +175,33 @@ def decide_relation(actor: User, relation_id: int, approve: bool, reason: str = 
     return rel
 
 
+# a family's own links: the visitor is the caller, not joined again into every row (with the
+# roles and establishments that a user row loads)
+_VISITOR_IS_THE_CALLER = lazyload(Relation.visitor)
+
+
 def visitor_relations(visitor: User) -> list[Relation]:
     return list(
         db_session().scalars(
-            select(Relation).where(Relation.visitor_id == visitor.id).order_by(Relation.id.desc())
+            select(Relation)
+            .where(Relation.visitor_id == visitor.id)
+            .order_by(Relation.id.desc())
+            .options(_VISITOR_IS_THE_CALLER)
         )
     )
 
 
 def approved_relation(visitor_id: int, detainee_id: int) -> Relation | None:
+    """The approved link between them, if any (its visitor and detainee are the caller's:
+    loaded from the session if asked for)."""
     return db_session().scalar(
-        select(Relation).where(
+        select(Relation)
+        .where(
             Relation.visitor_id == visitor_id,
             Relation.detainee_id == detainee_id,
             Relation.status == RelationStatus.approved,
         )
+        .options(_VISITOR_IS_THE_CALLER, lazyload(Relation.detainee))
     )
 
 

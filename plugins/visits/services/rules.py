@@ -7,6 +7,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -58,7 +59,9 @@ INFO_FIELDS = (
 def get_rules(establishment_id: int) -> VisitRules:
     """The rules of an establishment (defaults, not yet saved, when none were set)."""
     rules = db_session().scalar(
-        select(VisitRules).where(VisitRules.establishment_id == establishment_id)
+        select(VisitRules)
+        .where(VisitRules.establishment_id == establishment_id)
+        .options(lazyload(VisitRules.establishment))  # the caller's, in the session if read
     )
     if rules is None:
         rules = VisitRules(establishment_id=establishment_id, **DEFAULT_RULES)

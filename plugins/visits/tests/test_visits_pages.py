@@ -84,6 +84,24 @@ def test_family_requests_a_link_with_birth_date(app, client, world):
         assert rel.status == "pending"
 
 
+def test_the_booking_page_reads_each_thing_once(app, client, world):
+    """The families' booking page reads the family's links and the visit rules once, and no
+    link loads the family member again with their roles and establishments."""
+    from core.testing import sql_statements
+
+    _login(client, world.visitor)
+    client.get(f"/visits/book?detainee={world.rn}")  # the first request of this user warms up
+    resp, seen = sql_statements(app, lambda: client.get(f"/visits/book?detainee={world.rn}"))
+    assert resp.status_code == 200
+    assert f'value="{world.slot_id}"' in resp.get_data(as_text=True)
+    assert sum("FROM visits_rules" in s for s in seen) == 1, seen
+    assert not any("core_user_roles" in s or "core_user_establishments" in s for s in seen), seen
+    links = [s for s in seen if s.startswith("SELECT visits_relations.")]
+    assert links and not any("core_users" in s for s in links), links
+    work = [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
+    assert len(work) <= 7, work
+
+
 def test_family_books_sees_confirmation_and_cancels(app, client, world):
     _login(client, world.visitor)
     page = client.get(f"/visits/book?detainee={world.rn}")
