@@ -3,10 +3,19 @@ No timing is asserted here; the figures are the benchmark's (docs/performance.md
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
+import itertools
 import json
 import random
+import re
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from bench.http.capture import Capture, Mapper, Recorder, find_fresh, fresh_value
@@ -122,28 +131,345 @@ def test_lua_script_defines_the_request_builder() -> None:
     assert "BENCH_NEXT" in lua and "OFFSET + m * #threads" in lua
 
 
-def test_idmaj_and_its_twin_book_for_families_of_their_own() -> None:
-    from bench.http.__main__ import families_apart, nth_request
+def test_idmaj_and_each_twin_book_for_families_of_their_own() -> None:
+    from bench.http.load import nth_request
+    from bench.http.run import LABELS, families_apart
 
     specs = {
         "booking": {
             "kind": "booking",
             "path": "/api/v1/visits/bookings",
-            "rns": [f"2026-00000{k}" for k in range(5)],
-            "tokens": [f"t{k}" for k in range(5)],
+            "rns": [f"2026-00000{k}" for k in range(7)],
+            "tokens": [f"t{k}" for k in range(7)],
             "slots": [11, 12],
         },
         "other": {"kind": "get", "urls": ["/a"], "headers": {}},
     }
-    driven = families_apart(specs)
+    assert LABELS == ["idmaj", "twin", "twin_sa"]
+    driven = families_apart(specs, LABELS)
+    assert list(driven) == LABELS
     assert driven["idmaj"]["other"] is specs["other"]
     seen = {label: set() for label in driven}
     for label, label_specs in driven.items():
         for i in range(40):
             _m, _url, headers, body = nth_request(label_specs["booking"], i, "k")
             seen[label].add((headers["Authorization"], json.loads(body)["detainee"]))
-    assert len(seen["idmaj"]) == len(seen["twin"]) == 2
-    assert not {rn for _t, rn in seen["idmaj"]} & {rn for _t, rn in seen["twin"]}
+    assert all(len(pairs) == 2 for pairs in seen.values())  # 7 // 3 families each
+    families = [{rn for _t, rn in seen[label]} for label in LABELS]
+    for a, b in itertools.combinations(families, 2):
+        assert not a & b
     # each family keeps its own token
     for pairs in seen.values():
         assert all(token[-1] == rn[-1] for token, rn in pairs)
+    with pytest.raises(ValueError):
+        families_apart({**specs, "booking": {**specs["booking"], "rns": ["a", "b"]}}, LABELS)
+
+
+def test_free_ports_finds_one_port_per_server() -> None:
+    from bench.http.run import free_ports
+
+    port = free_ports(3)
+    socks = [socket.socket() for _ in range(3)]
+    try:
+        for k, sock in enumerate(socks):
+            sock.bind(("127.0.0.1", port + k))
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+# --------------------------------------------------------------------------------------------
+# the twins' layers
+# --------------------------------------------------------------------------------------------
+
+
+class FakeLayer:
+    """What replay() asks of a layer, recorded; ``answers``: the rows of a statement."""
+
+    def __init__(self, answers: dict[str, list[tuple]]) -> None:
+        self.answers = answers
+        self.calls: list[tuple] = []
+
+    @contextmanager
+    def request(self) -> Iterator[FakeLayer]:
+        self.calls.append(("request",))
+        yield self
+        self.calls.append(("end",))
+
+    def execute(self, stmt: str, params: Any, many: bool) -> list[tuple] | None:
+        self.calls.append(("sql", stmt, params, many))
+        return self.answers.get(stmt)
+
+    def commit(self) -> None:
+        self.calls.append(("commit",))
+
+    def rollback(self) -> None:
+        self.calls.append(("rollback",))
+
+    def ping(self) -> None:
+        self.calls.append(("ping",))
+
+
+def test_replay_drives_a_layer_event_by_event() -> None:
+    from bench.http.twin import replay
+
+    cap = _cap(
+        {"rn": "2026-000001"},
+        [
+            ("ping",),
+            (
+                "sql",
+                "SELECT id FROM d WHERE rn = %(rn)s",
+                {"rn": "2026-000001"},
+                False,
+                [(11,)],
+                (0,),
+            ),
+            (
+                "sql",
+                "INSERT INTO b VALUES (%(d)s, %(ref)s)",
+                {"d": 11, "ref": "AB12"},
+                False,
+                None,
+                (),
+            ),
+            ("sql", "INSERT INTO l VALUES (%(d)s)", [{"d": 11}, {"d": 11}], True, None, ()),
+            ("commit",),
+            ("rollback",),
+        ],
+    )
+    cap.fresh = {(2, "ref"): "str"}
+    layer = FakeLayer({"SELECT id FROM d WHERE rn = %(rn)s": [(13, "ignored")]})
+    replay(layer, cap, {"rn": "2026-000003"}, random.Random(1))
+    tags = [c[0] for c in layer.calls]
+    assert tags == ["request", "ping", "sql", "sql", "sql", "commit", "rollback", "end"]
+    assert layer.calls[2][2:] == ({"rn": "2026-000003"}, False)
+    insert = layer.calls[3][2]
+    assert insert["d"] == 13 and insert["ref"] != "AB12" and len(insert["ref"]) == 4
+    assert layer.calls[4][2:] == ([{"d": 13}, {"d": 13}], True)
+
+
+def test_the_sqlalchemy_layer_is_an_engine_on_the_twin_dsn() -> None:
+    from sqlalchemy.pool import QueuePool
+
+    from bench.http.twin import PsycopgLayer, SQLAlchemyLayer, make_layer
+
+    dsn = "postgresql://postgres@127.0.0.1:5432/bench?application_name=bench-twin_sa"
+    layer = make_layer("sqlalchemy", dsn)
+    assert isinstance(layer, SQLAlchemyLayer)
+    url = layer.engine.url
+    assert url.drivername == "postgresql+psycopg" and url.database == "bench"
+    assert url.query["application_name"] == "bench-twin_sa"
+    assert isinstance(layer.engine.pool, QueuePool) and not layer.engine.pool._pre_ping
+    assert isinstance(make_layer("psycopg", dsn), PsycopgLayer)
+    with pytest.raises(ValueError):
+        make_layer("orm", dsn)
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("layer_name", ["psycopg", "sqlalchemy"])
+def test_each_twin_layer_replays_a_capture_on_postgresql(db_url: str, layer_name: str) -> None:
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from bench.http.twin import make_layer, replay
+
+    base = make_url(db_url).set(drivername="postgresql")
+    admin_dsn = base.render_as_string(hide_password=False)
+    app_name = f"bench-test-{uuid.uuid4().hex[:8]}"
+    dsn = base.update_query_dict({"application_name": app_name}).render_as_string(
+        hide_password=False
+    )
+    t = f"bench_twin_{uuid.uuid4().hex[:8]}"
+    rng = random.Random(1)
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f"CREATE TABLE {t}_d (id serial PRIMARY KEY, rn text UNIQUE)")
+        admin.execute(f"CREATE TABLE {t}_b (id serial PRIMARY KEY, d_id int, ref text, note text)")
+        admin.execute(f"CREATE TABLE {t}_l (b_id int, k int)")
+        admin.execute(
+            f"INSERT INTO {t}_d (rn) VALUES ('2026-000001'), ('2026-000002'), ('2026-000003')"
+        )
+        ids = dict(admin.execute(f"SELECT rn, id FROM {t}_d").fetchall())
+        layer = make_layer(layer_name, dsn)
+        try:
+            cap = _cap(
+                {"rn": "2026-000001"},
+                [
+                    ("ping",),
+                    (
+                        "sql",
+                        f"SELECT id, rn FROM {t}_d WHERE rn = %(rn)s",
+                        {"rn": "2026-000001"},
+                        False,
+                        [(ids["2026-000001"],)],
+                        (0,),
+                    ),
+                    (  # a literal %, doubled as SQLAlchemy sends it with pyformat parameters
+                        "sql",
+                        f"INSERT INTO {t}_b (d_id, ref, note) VALUES (%(d)s, %(ref)s, "
+                        "'100%% sure') RETURNING id",
+                        {"d": ids["2026-000001"], "ref": "AB12"},
+                        False,
+                        [(900,)],
+                        (0,),
+                    ),
+                    (
+                        "sql",
+                        f"INSERT INTO {t}_l (b_id, k) VALUES (%(b)s, %(k)s)",
+                        [{"b": 900, "k": 7}, {"b": 900, "k": 8}],
+                        True,
+                        None,
+                        (),
+                    ),
+                    ("commit",),
+                    (
+                        "sql",
+                        f"INSERT INTO {t}_l (b_id, k) VALUES (%(b)s, 99)",
+                        {"b": 900},
+                        False,
+                        None,
+                        (),
+                    ),
+                    ("rollback",),
+                ],
+            )
+            cap.fresh = {(2, "ref"): "str"}
+            replay(layer, cap, {"rn": "2026-000003"}, rng)
+            [(b_id, d_id, ref, note)] = admin.execute(
+                f"SELECT id, d_id, ref, note FROM {t}_b"
+            ).fetchall()
+            assert d_id == ids["2026-000003"] and note == "100% sure"
+            assert len(ref) == 4 and ref != "AB12" and ref[:2].isupper() and ref[2:].isdigit()
+            # the executemany got the id the INSERT returned; the rolled back row is not there
+            lines = sorted(admin.execute(f"SELECT b_id, k FROM {t}_l").fetchall())
+            assert lines == [(b_id, 7), (b_id, 8)]
+            # one backend per worker, found by its application_name (PgCpu)
+            found = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", (app_name,)
+            ).fetchone()
+            assert found == (1,)
+
+            # a failing request is rolled back, and the layer serves the next one
+            failing = _cap(
+                {},
+                [
+                    ("sql", f"INSERT INTO {t}_l (b_id, k) VALUES (0, 0)", {}, False, None, ()),
+                    ("sql", f"SELECT * FROM {t}_missing", {}, False, None, ()),
+                    ("commit",),
+                ],
+            )
+            with pytest.raises(Exception, match="missing"):
+                replay(layer, failing, {}, rng)
+            replay(layer, cap, {"rn": "2026-000002"}, rng)
+            d_ids = [r[0] for r in admin.execute(f"SELECT d_id FROM {t}_b ORDER BY id")]
+            assert d_ids == [ids["2026-000003"], ids["2026-000002"]]
+            assert admin.execute(f"SELECT count(*) FROM {t}_l WHERE k = 0").fetchone() == (0,)
+        finally:
+            layer.close()
+            for suffix in ("d", "b", "l"):
+                admin.execute(f"DROP TABLE IF EXISTS {t}_{suffix}")
+
+
+# --------------------------------------------------------------------------------------------
+# the report
+# --------------------------------------------------------------------------------------------
+
+
+def _fake_run() -> dict[str, Any]:
+    def server(rps: float, bad: int = 0) -> dict[str, Any]:
+        return {
+            "rps": rps,
+            "p50": 10.0,
+            "p99": 20.0,
+            "cpu_ms": 2.0,
+            "pg_ms": 1.0,
+            "bad": bad,
+            "statuses": "409=1" if bad else "",
+            "requests": int(rps * 3),
+        }
+
+    results = [
+        # profile: 60% of the SQLAlchemy twin (goal met), 30% of the psycopg twin
+        {
+            "round": 1,
+            "path": "profile",
+            "conc": 4,
+            "idmaj": server(60),
+            "twin": server(200),
+            "twin_sa": server(100),
+        },
+        # booking: 40% of the SQLAlchemy twin (goal missed), 80% of the psycopg twin
+        {
+            "round": 1,
+            "path": "booking",
+            "conc": 4,
+            "idmaj": server(40, bad=3),
+            "twin": server(50),
+            "twin_sa": server(100),
+        },
+    ]
+    return {
+        "args": argparse.Namespace(
+            concurrency=[4],
+            quick=True,
+            detainees=5000,
+            rounds=1,
+            seconds=3.0,
+            note="",
+            mixed=300,
+        ),
+        "results": results,
+        "loadavg": ((0.5, 0.5, 0.5), (0.6, 0.6, 0.6)),
+        "plugins": ["core", "visits"],
+        "elapsed": 120.0,
+        "memory": {
+            "warm": [120.0, 121.0],
+            "mixed": [125.0, 126.0],
+            "mixed_requests": 400,
+            "interleaved": 100,
+            "mixed_bad": 0,
+        },
+        "fidelity": ["profile: 1 capture(s)"],
+        "errors": {"idmaj": [], "twin": [], "twin_sa": []},
+    }
+
+
+def test_report_shows_both_ratios_and_checks_the_goal_against_the_sqlalchemy_twin() -> None:
+    from bench.http import report
+
+    table = report.render(_fake_run(), "after")
+    profile = next(line for line in table.splitlines() if line.startswith("| profile page"))
+    booking = next(line for line in table.splitlines() if line.startswith("| booking"))
+    cells = [c.strip() for c in profile.strip("|").split("|")]
+    assert cells[2:7] == ["60", "100", "**60%** ✓", "200", "30%"]
+    cells = [c.strip() for c in booking.strip("|").split("|")]
+    assert cells[2:8] == ["40", "100", "**40%** (goal ≥ 50%)", "50", "80%", "idmaj 3"]
+    assert "SQLAlchemy twin" in table and "stricter ceiling" in table
+    # latency and CPU of all three servers
+    latency = [line for line in table.splitlines() if line.startswith("| profile page")][1]
+    assert latency.count("10.0 / 20.0") == 3 and "2.0 / 2.0 / 2.0" in latency
+    data = json.loads(re.search(r"<!-- bench-http-data (.*?) -->", table).group(1))
+    row = data["rows"]["profile/4"]
+    assert (row["ratio"], row["ratio_sa"]) == (0.3, 0.6)  # "ratio" stays the psycopg twin's
+    assert (row["twin_rps"], row["twin_sa_rps"]) == (200, 100)
+
+
+def test_comparison_reads_blocks_with_and_without_the_sqlalchemy_twin() -> None:
+    from bench.http import report
+
+    old = (
+        '<!-- bench-http:before -->\n<!-- bench-http-data {"label": "before", "rows": '
+        '{"profile/4": {"ratio": 0.292, "idmaj_rps": 11.4, "twin_rps": 39.2, '
+        '"idmaj_cpu_ms": 58.73}}, "rss": [137.8, 137.8]} -->\n<!-- /bench-http:before -->'
+    )
+    new = report.render(_fake_run(), "after")
+    text = report.comparison({"before": old, "after": new}, ["before", "after"])
+    line = next(x for x in text.splitlines() if x.startswith("| profile page"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[2:] == [
+        "",
+        "29% (11 vs 39 req/s)",
+        "60% (60 vs 100 req/s)",
+        "30% (60 vs 200 req/s)",
+    ]
+    assert "before: Idmaj/twin_sa" in text and "after: Idmaj/twin" in text

@@ -1,7 +1,9 @@
-"""wrk runs: generated Lua scripts, output parsing, CPU and memory of the server processes."""
+"""wrk runs: generated Lua scripts (and the same requests built in Python), output parsing, CPU
+and memory of the server processes."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -128,6 +130,28 @@ def script(names: list[str], specs: dict[str, dict[str, Any]], offset: int, pref
             "function build(i) return mix[(i % #mix) + 1](math.floor(i / #mix)) end\n"
         )
     return "".join(parts) + LUA_COMMON
+
+
+def nth_request(spec: dict[str, Any], i: int, key_prefix: str) -> tuple[str, str, dict, bytes]:
+    """The i-th request of a path, as the Lua scripts build it (method, url, headers, body)."""
+    if spec["kind"] == "get":
+        return "GET", spec["urls"][i % len(spec["urls"])], dict(spec["headers"]), b""
+    if spec["kind"] == "booking":
+        p = i % len(spec["rns"])
+        j = (i // len(spec["rns"])) % len(spec["slots"])
+        body = json.dumps({"slot_id": spec["slots"][j], "detainee": spec["rns"][p]})
+        headers = {
+            "Authorization": f"Bearer {spec['tokens'][p]}",
+            "Content-Type": "application/json",
+        }
+        return "POST", spec["path"], headers, body.encode()
+    rn = spec["rns"][i % len(spec["rns"])]
+    headers = {
+        "Authorization": f"Bearer {spec['token']}",
+        "Content-Type": "application/json",
+        "Idempotency-Key": f"{key_prefix}-{i}",
+    }
+    return "POST", f"/api/v1/funds/accounts/{rn}/deposits", headers, spec["body"].encode()
 
 
 @dataclass
