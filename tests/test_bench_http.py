@@ -34,6 +34,8 @@ Transfer/sec:    306.00KB
 BENCH_BAD 7
 BENCH_NEXT 3410
 BENCH_STATUS 409=5 422=2
+BENCH_FIRST_BAD 409 {"error": {"code": "already_booked"}}
+BENCH_FIRST_BAD 422 {"error": {"code": "quota_reached"}}
 BENCH_LAT 12500.0 29000.0 13270.0
 """
 
@@ -45,6 +47,11 @@ def test_parse_wrk_output() -> None:
     assert (r.bad, r.socket_errors) == (7, 3)
     assert r.next_index == 3410
     assert r.statuses == "409=5 422=2"
+    # each thread's first refusal, as it said it: the log shows why requests were refused
+    assert r.first_bad == [
+        '409 {"error": {"code": "already_booked"}}',
+        '422 {"error": {"code": "quota_reached"}}',
+    ]
 
 
 def test_recorder_keeps_statements_and_transactions_on_sqlite() -> None:
@@ -473,3 +480,39 @@ def test_comparison_reads_blocks_with_and_without_the_sqlalchemy_twin() -> None:
         "30% (60 vs 200 req/s)",
     ]
     assert "before: Idmaj/twin_sa" in text and "after: Idmaj/twin" in text
+
+
+@pytest.mark.postgresql
+def test_spread_ids_gives_every_table_identifiers_of_its_own(db_url: str) -> None:
+    """The twins map captured values to theirs by value: a slot and an establishment both
+    numbered 1 made the twins write at the wrong establishment. After ``spread_ids`` no two
+    tables hand out the same identifier, and rows already there keep theirs."""
+    from types import SimpleNamespace
+
+    from bench.http.data import ID_SPACE, spread_ids
+
+    schema = f"bench_ids_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(db_url, connect_args={"options": f"-c search_path={schema}"})
+    try:
+        with engine.begin() as conn:
+            for table in ("establishments", "slots", "users"):
+                conn.execute(text(f"CREATE TABLE {table} (id serial PRIMARY KEY, x int)"))
+            conn.execute(text("INSERT INTO establishments (x) VALUES (0)"))
+        spread_ids(SimpleNamespace(extensions={"idmaj.db": SimpleNamespace(engine=engine)}))
+        with engine.begin() as conn:
+            new = {
+                table: conn.scalar(text(f"INSERT INTO {table} (x) VALUES (1) RETURNING id"))
+                for table in ("establishments", "slots", "users")
+            }
+            kept = conn.scalar(text("SELECT min(id) FROM establishments"))
+        assert kept == 1
+        ranges = {table: value // ID_SPACE for table, value in new.items()}
+        assert len(set(ranges.values())) == 3 and 0 not in ranges.values(), new
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

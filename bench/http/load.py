@@ -8,7 +8,7 @@ import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,9 @@ function response(status, headers, body)
     bad = bad + 1
     local key = "s" .. status
     _G[key] = (_G[key] or 0) + 1
+    if first_bad == nil then  -- what the first refusal said, for the log
+      first_bad = status .. " " .. string.gsub(string.sub(body or "", 1, 300), "%s+", " ")
+    end
   end
 end
 function done(summary, latency, requests)
@@ -53,6 +56,10 @@ function done(summary, latency, requests)
     if c > 0 then table.insert(parts, code .. "=" .. c) end
   end
   io.write("BENCH_STATUS " .. table.concat(parts, " ") .. "\n")
+  for _, t in ipairs(threads) do
+    local fb = t:get("first_bad")
+    if fb then io.write("BENCH_FIRST_BAD " .. fb .. "\n") end
+  end
   -- the first request index no thread used: threads progress unevenly, so the number of
   -- requests answered does not tell where the next run may start without reusing an index
   local m = 0
@@ -167,6 +174,7 @@ class WrkResult:
     raw: str
     next_index: int = 0  # the first request index (``i``) no thread of the run used
     statuses: str = ""  # the non-2xx answers by status, e.g. "409=3 422=1"
+    first_bad: list[str] = field(default_factory=list)  # each thread's first refusal
 
 
 def parse(out: str) -> WrkResult:
@@ -192,6 +200,7 @@ def parse(out: str) -> WrkResult:
         raw=out,
         next_index=int(num(r"BENCH_NEXT (\d+)")),
         statuses=(re.search(r"BENCH_STATUS ([^\n]*)", out) or [None, ""])[1].strip(),
+        first_bad=re.findall(r"BENCH_FIRST_BAD ([^\n]*)", out),
     )
 
 

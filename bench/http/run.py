@@ -264,6 +264,7 @@ def one_run(
         "pg_ms": pg_cpu * 1000 / n,
         "bad": res.bad + res.socket_errors,
         "statuses": res.statuses,
+        "first_bad": res.first_bad,
         "requests": res.requests,
     }, res
 
@@ -289,6 +290,9 @@ def log_row(row: dict[str, Any]) -> None:
             " !! non-2xx/errors: "
             + ", ".join(f"{lab} {row[lab]['bad']} ({row[lab]['statuses']})" for lab in bad)
         )
+        for lab in bad:
+            for first in row[lab].get("first_bad", [])[:1]:
+                parts.append(f"\n    {lab}'s first refusal: {first}")
     log(" ".join(parts))
 
 
