@@ -239,7 +239,9 @@ them, with the `SELECT 1` where Idmaj's pool pre-pinged and every COMMIT/ROLLBAC
 replay the exact capture of the URL asked (20 profiles, 10 searches, the family's page). Writes
 replay one capture with values mapped: the request's own (registration number, slot, SHA-256 of
 the bearer token, Idempotency-Key), every identifier a previous statement returned (columns
-`id`, `…_id`: the twin's value at the same row and column), and the values generated per
+`id`, `…_id`: the twin's value at the same row and column; every table's identifiers start
+in a range of their own, `bench.http.data.spread_ids`, so that one value never stands for two
+things), and the values generated per
 request (booking references, receipt numbers, names written into the audit, timestamps — found
 by comparing two captures) drawn afresh with the same shape. `python -m bench.http --dump DIR`
 writes what is replayed, statement by statement. Neither twin does ORM work, authentication or

@@ -91,6 +91,7 @@ def plugin_setup_app(app: Any) -> None:
         visits_status_label=services.status_label,
         visits_relationship_label=services.relationship_label,
         visits_kind_label=services.kind_label,
+        visits_kind_labels=services.kind_labels,
         visits_reason_label=services.reason_label,
     )
 

@@ -113,3 +113,9 @@ def relationship_label(code: str) -> str:
 
 def kind_label(code: str) -> str:
     return str(KIND_LABELS.get(code, code))
+
+
+def kind_labels() -> dict[str, str]:
+    """Every kind of visit, translated once: for a page that names the kind of each of many
+    slots (one translation lookup a kind, not one a slot)."""
+    return {code: str(label) for code, label in KIND_LABELS.items()}

@@ -102,6 +102,18 @@ def test_the_booking_page_reads_each_thing_once(app, client, world):
     assert len(work) <= 7, work
 
 
+@pytest.mark.parametrize(
+    ("lang", "kind"), [("ar", "زيارة عادية"), ("fr", "Visite ordinaire"), ("en", "Ordinary visit")]
+)
+def test_the_booking_page_names_each_slot_s_kind_in_the_reader_s_language(
+    app, client, world, lang, kind
+):
+    _login(client, world.visitor)
+    page = client.get(f"/visits/book?detainee={world.rn}&lang={lang}").get_data(as_text=True)
+    slot = page.split(f'id="slot-{world.slot_id}"', 1)[1].split("</li>", 1)[0]
+    assert f"<span>{kind}</span>" in slot
+
+
 def test_family_books_sees_confirmation_and_cancels(app, client, world):
     _login(client, world.visitor)
     page = client.get(f"/visits/book?detainee={world.rn}")
