@@ -109,7 +109,7 @@ class Server:
                 if len(self.workers()) >= 2:
                     return
             except OSError:
-                pass
+                pass  # not listening yet: ask again after a pause
             time.sleep(0.5)
         raise SystemExit(f"{self.label} did not answer in {timeout} s:\n{self.tail()}")
 

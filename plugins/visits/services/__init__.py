@@ -118,7 +118,6 @@ from .relations import (
     decide_relation,
     get_relation,
     linked_detainees,
-    relations_of_detainee,
     request_relation,
     visitor_relations,
 )
@@ -246,7 +245,6 @@ __all__ = [
     "refuse_banned_at_gate",
     "refuse_banned_companions",
     "rejected_requests",
-    "relations_of_detainee",
     "relationship_code",
     "relationship_label",
     "request_relation",

@@ -7,7 +7,7 @@ from typing import Any
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import defaultload, lazyload
+from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -202,17 +202,6 @@ def approved_relation(visitor_id: int, detainee_id: int) -> Relation | None:
             Relation.status == RelationStatus.approved,
         )
         .options(_VISITOR_IS_THE_CALLER, lazyload(Relation.detainee))
-    )
-
-
-def relations_of_detainee(detainee: Detainee) -> list[Relation]:
-    return list(
-        db_session().scalars(
-            select(Relation)
-            .where(Relation.detainee_id == detainee.id)
-            .order_by(Relation.id)
-            .options(defaultload(Relation.visitor).lazyload("*"))  # its name, not its roles
-        )
     )
 
 
