@@ -20,16 +20,20 @@ import datetime as dt
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask.globals import _cv_app
 from flask_babel import (
     Babel,
+    Domain,
     format_decimal,
     format_percent,
+    get_domain,
     get_locale,
-    get_translations,
     ngettext,
 )
 from flask_babel import gettext as _
@@ -86,6 +90,16 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(d.directory for d in ordered)
     app.config["BABEL_DOMAIN"] = ";".join(d.domain for d in ordered)
     babel = Babel(app, locale_selector=select_locale)
+    # Python's ``gettext``/``lazy_gettext`` ask the domain, the templates' ``_`` ask
+    # :func:`request_translations`: both find the request's catalog in one look-up
+    babel.domain_instance = RequestDomain(domain=app.config["BABEL_DOMAIN"])  # type: ignore[misc]
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: request_translations().ugettext(s),
+        ngettext=lambda s, p, n: request_translations().ungettext(s, p, n),
+        pgettext=lambda c, s: request_translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: request_translations().unpgettext(c, s, p, n),
+        newstyle=True,
+    )
     _use_our_wtforms_translations()
 
     @app.context_processor
@@ -104,6 +118,57 @@ def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:
     app.jinja_env.filters["number"] = show_number
     app.jinja_env.filters["percent"] = show_percent
     return babel
+
+
+_KEPT = "idmaj_translations"
+
+
+def _babel_state() -> Any:
+    """Flask-Babel's per-context namespace (``g._flask_babel``), read without Werkzeug's
+    proxies; ``None`` outside an app context or before Flask-Babel made it."""
+    ctx = _cv_app.get(None)
+    return None if ctx is None else ctx.g.__dict__.get("_flask_babel")
+
+
+def request_translations() -> NullTranslations:
+    """The catalog of the current locale: Flask-Babel's ``get_translations()``, kept in the
+    context beside the locale and domain it was made for.
+
+    Flask-Babel finds it again on every call (five proxied look-ups of ``g``, the locale turned
+    into a string, a dictionary look-up): a page with forty translated strings paid that forty
+    times. The kept catalog is used only while Flask-Babel's locale and domain are the very
+    objects it was made for, so ``force_locale`` (a message in its reader's language),
+    ``refresh()`` and a domain made the default for the request change it at once."""
+    state = _babel_state()
+    if state is not None:
+        kept = state.__dict__.get(_KEPT)
+        if (
+            kept is not None
+            and kept[0] is state.__dict__.get("babel_locale")
+            and kept[1] is state.__dict__.get("babel_domain")
+        ):
+            return kept[2]
+    domain = get_domain()
+    if isinstance(domain, RequestDomain):  # its own look-up, not the kept one (this one)
+        translations = Domain.get_translations(domain)
+    else:
+        translations = domain.get_translations()
+    state = _babel_state()
+    if state is not None:
+        attrs = state.__dict__
+        attrs[_KEPT] = (attrs.get("babel_locale"), attrs.get("babel_domain"), translations)
+    return translations
+
+
+class RequestDomain(Domain):
+    """The application's Flask-Babel domain, its catalog found by
+    :func:`request_translations` (the domain's own look-up, once per locale and context)."""
+
+    def get_translations(self) -> NullTranslations:
+        state = _babel_state()
+        if state is not None and state.__dict__.get("babel_domain") is self:
+            return request_translations()
+        return super().get_translations()
 
 
 class CountMessage:
@@ -132,10 +197,10 @@ class WTFormsTranslations:
     catalog lacks most of them, so its English showed on Arabic pages."""
 
     def gettext(self, string: str) -> str:
-        return str(get_translations().ugettext(string))
+        return str(request_translations().ugettext(string))
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
-        return str(get_translations().ungettext(singular, plural, n))
+        return str(request_translations().ungettext(singular, plural, n))
 
 
 WTFORMS_TRANSLATIONS = WTFormsTranslations()

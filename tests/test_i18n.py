@@ -200,6 +200,41 @@ def test_messages_come_from_the_compiled_catalogs(app: Any, lang: str, text: str
         assert gettext("This page does not exist.") == text
 
 
+def test_the_kept_catalog_follows_force_locale_and_refresh(app: Any) -> None:
+    """The request's catalog is found once and kept (core.i18n.request_translations); a
+    message in another reader's language (``force_locale``) and a language changed during the
+    request (``refresh``) still get their own catalog, in Python and in templates."""
+    from flask import render_template_string
+    from flask_babel import force_locale, lazy_gettext, refresh
+
+    from core.i18n import request_translations
+
+    msg = "This page does not exist."
+    page = "{{ _('This page does not exist.') }}"
+    with app.test_request_context("/?lang=fr"):
+        assert gettext(msg) == "Cette page n'existe pas."
+        kept = request_translations()
+        assert request_translations() is kept  # one look-up for the whole request
+        with force_locale("ar_MA"):
+            assert gettext(msg) == "هذه الصفحة غير موجودة."
+            assert render_template_string(page) == "هذه الصفحة غير موجودة."
+            assert str(lazy_gettext(msg)) == "هذه الصفحة غير موجودة."
+            with force_locale("en"):
+                assert gettext(msg) == "This page does not exist."
+            assert gettext(msg) == "هذه الصفحة غير موجودة."
+        assert gettext(msg) == "Cette page n'existe pas."
+        assert render_template_string(page) == "Cette page n'existe pas."
+        assert ngettext("%(num)d detainee", "%(num)d detainees", 2) == "2 détenus"
+        from flask import request
+
+        request.args = {"lang": "en"}  # type: ignore[misc]
+        refresh()
+        assert gettext(msg) == "This page does not exist."
+        assert render_template_string(page) == "This page does not exist."
+    with app.test_request_context("/?lang=ar"):  # a new request: its own catalog
+        assert render_template_string(page) == "هذه الصفحة غير موجودة."
+
+
 # ---------------------------------------------------------------------------------------------
 # which language
 # ---------------------------------------------------------------------------------------------
