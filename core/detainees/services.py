@@ -16,16 +16,17 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import lazyload
 
 from core import vetoes
 from core.audit import services as audit
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.detainees import duplicates, names
 from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
 from core.detainees.search import SearchPage, search  # noqa: F401
@@ -244,15 +245,16 @@ def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
 # --------------------------------------------------------------------------------------------
 
 
+@built_once
+def _by_number() -> Any:
+    return select(Detainee).where(Detainee.registration_number == bindparam("rn"))
+
+
 def get_detainee(registration_number: str, user: Principal) -> Detainee:
     """The record, if the user may see it (otherwise 404: another establishment's records do
     not exist for them)."""
     rn = ascii_digits(registration_number or "").strip()
-    det = (
-        db_session().scalar(select(Detainee).where(Detainee.registration_number == rn))
-        if REGNO_RE.match(rn)
-        else None
-    )
+    det = db_session().scalar(_by_number(), {"rn": rn}) if REGNO_RE.match(rn) else None
     require(user, "detainees.view")
     if det is None or not can_see_establishment(user, det.establishment_id):
         # the same answer for another establishment's record: it does not exist for this user
@@ -417,6 +419,24 @@ def lock_detainee(det: Detainee) -> Detainee:
     sess.expire(det)
     sess.refresh(det, attribute_names=_detainee_columns(), with_for_update=True)
     return det
+
+
+def locked_detainees(stmt: Any) -> Any:
+    """``stmt``, a ``select(Detainee)…`` that finds the record (a family's link, a
+    registration number…), made to take the same row lock as :func:`lock_detainee` in the
+    same statement: found and locked in one round trip instead of two.
+
+    ``FOR UPDATE OF core_detainees`` only; the establishment is not joined (after a wait for
+    the lock PostgreSQL re-checks the joined rows as they were, and an establishment left by a
+    detainee moved meanwhile would come back empty: it is read when next used, as after
+    :func:`lock_detainee`); ``populate_existing``: a record already in the session is
+    overwritten with what the lock read, never the older state. The lock order is the same:
+    the detainee row first."""
+    return (
+        stmt.options(lazyload(Detainee.establishment))
+        .with_for_update(of=Detainee)
+        .execution_options(populate_existing=True)
+    )
 
 
 @cache

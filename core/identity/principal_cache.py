@@ -46,14 +46,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, current_app, g
+from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.identity.models import ApiToken, PrincipalEpoch, User
 
 EXTENSION_KEY = "idmaj.principals"
@@ -150,18 +150,33 @@ def _epoch() -> Any:
     return select(PrincipalEpoch.stamp).where(PrincipalEpoch.id == 1).scalar_subquery()
 
 
+@built_once
+def _session_read() -> Any:
+    return select(
+        User.session_version, User.is_active, User.principal_stamp, _epoch().label("epoch")
+    ).where(User.id == bindparam("user_id"))
+
+
+@built_once
+def _token_read() -> Any:
+    return (
+        select(
+            ApiToken.user_id,
+            ApiToken.revoked_at,
+            ApiToken.expires_at,
+            User.is_active,
+            User.principal_stamp,
+            _epoch().label("epoch"),
+        )
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
 def session_principal(user_id: int, session_version: int) -> User | None:
     """The user of a session cookie ``"<id>:<version>"``, or ``None`` when the account is
     gone, deactivated or the version was bumped. One SQL statement when the snapshot holds."""
-    row = (
-        db_session()
-        .execute(
-            select(
-                User.session_version, User.is_active, User.principal_stamp, _epoch().label("epoch")
-            ).where(User.id == user_id)
-        )
-        .one_or_none()
-    )
+    row = db_session().execute(_session_read(), {"user_id": user_id}).one_or_none()
     if row is None or not row.is_active or row.session_version != session_version:
         return None
     return _principal(user_id, row.principal_stamp, row.epoch)
@@ -170,22 +185,7 @@ def session_principal(user_id: int, session_version: int) -> User | None:
 def token_principal(token_hash: str) -> User | None:
     """The user of a bearer token (by its SHA-256), or ``None`` when the token is unknown,
     revoked or expired or its user deactivated. One SQL statement when the snapshot holds."""
-    row = (
-        db_session()
-        .execute(
-            select(
-                ApiToken.user_id,
-                ApiToken.revoked_at,
-                ApiToken.expires_at,
-                User.is_active,
-                User.principal_stamp,
-                _epoch().label("epoch"),
-            )
-            .join(User, User.id == ApiToken.user_id)
-            .where(ApiToken.token_hash == token_hash)
-        )
-        .one_or_none()
-    )
+    row = db_session().execute(_token_read(), {"token_hash": token_hash}).one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     if not row.is_active:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Integer, bindparam, func, or_, select
 from sqlalchemy.orm import lazyload
 
+from core.db import built_once
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.establishments.services import population_by_establishment
@@ -75,14 +76,19 @@ def list_transfers(
 def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[Transfer]:
     """A detainee's transfers (current first, then the past ones, newest first) — every
     establishment's: the profile shows the whole history of a record one may see."""
-    stmt = (
+    rows = db_session().scalars(_of_detainee(), {"detainee_id": det.id, "limit": limit})
+    return list(rows.unique())
+
+
+@built_once
+def _of_detainee() -> Any:
+    return (
         select(Transfer)
-        .where(Transfer.detainee_id == det.id)
+        .where(Transfer.detainee_id == bindparam("detainee_id"))
         .options(lazyload(Transfer.detainee))  # ``det``, found in the session, not joined again
         .order_by(Transfer.created_at.desc(), Transfer.id.desc())
-        .limit(limit)
+        .limit(bindparam("limit", type_=Integer))
     )
-    return list(db_session().scalars(stmt).unique())
 
 
 @dataclass(frozen=True)

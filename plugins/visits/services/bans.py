@@ -13,12 +13,12 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import or_, select
+from sqlalchemy import Integer, bindparam, or_, select
 from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
 from core.identity.models import User
@@ -45,7 +45,7 @@ def find_visitor(national_id_or_username: str) -> User | None:
     return None
 
 
-def _in_force(establishment_id: int, day: dt.date) -> list[Any]:
+def _in_force(establishment_id: Any, day: Any) -> list[Any]:
     return [
         Ban.establishment_id == establishment_id,
         Ban.lifted_at.is_(None),
@@ -55,12 +55,21 @@ def _in_force(establishment_id: int, day: dt.date) -> list[Any]:
 
 def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | None:
     """The ban in force on ``day`` that bars this account: made on it, or on its national id."""
+    return db_session().scalar(
+        _ban_of_account(),
+        {"visitor_id": visitor_id, "establishment_id": establishment_id, "day": day},
+    )
+
+
+@built_once
+def _ban_of_account() -> Any:
     # one query: the account's own number, read in a subquery (NULL matches nothing)
+    visitor_id = bindparam("visitor_id", type_=Integer)
     national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
     who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
-    return db_session().scalar(
+    return (
         select(Ban)
-        .where(who, *_in_force(establishment_id, day))
+        .where(who, *_in_force(bindparam("establishment_id"), bindparam("day")))
         .order_by(Ban.id)
         .limit(1)
         # the visitor and the establishment are the caller's, in the session if read at all:

@@ -9,14 +9,14 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from core.audit import services as audit
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.detainees.models import Detainee
-from core.detainees.services import get_detainee, lock_detainee
+from core.detainees.services import get_detainee, lock_detainee, locked_detainees
 from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
@@ -147,18 +147,36 @@ def _window_error(slot: Slot, rules: VisitRules, now: dt.datetime) -> DomainErro
     return None
 
 
-def _linked_detainee(visitor: User, registration_number: str) -> Detainee:
-    """The detainee a family member is linked to (an approved relation), found through the
-    link itself, then locked: the first step of the lock order (``lock_detainee``), so a move
-    or a release of this detainee and this booking run one after the other."""
-    det = db_session().scalar(
+@built_once
+def _linked_and_locked() -> Any:
+    return locked_detainees(
         select(Detainee)
         .join(Relation, Relation.detainee_id == Detainee.id)
         .where(
-            Detainee.registration_number == (registration_number or "").strip(),
-            Relation.visitor_id == visitor.id,
+            Detainee.registration_number == bindparam("rn"),
+            Relation.visitor_id == bindparam("visitor_id"),
             Relation.status == RelationStatus.approved,
         )
+    )
+
+
+@built_once
+def _active_booking_at() -> Any:
+    return select(Booking.id).where(
+        Booking.slot_id == bindparam("slot_id"),
+        Booking.detainee_id == bindparam("detainee_id"),
+        Booking.status.in_(ACTIVE_STATUSES),
+    )
+
+
+def _linked_detainee(visitor: User, registration_number: str) -> Detainee:
+    """The detainee a family member is linked to (an approved relation), found through the
+    link itself and locked by the same statement (``locked_detainees``): the first step of
+    the lock order, so a move or a release of this detainee and this booking run one after
+    the other."""
+    det = db_session().scalar(
+        _linked_and_locked(),
+        {"rn": (registration_number or "").strip(), "visitor_id": visitor.id},
     )
     if det is None:
         raise _fail(
@@ -166,7 +184,7 @@ def _linked_detainee(visitor: User, registration_number: str) -> Detainee:
             "not_linked",
             {"detainee": _("You are not linked to this detainee.")},
         )
-    return lock_detainee(det)
+    return det
 
 
 def book(
@@ -220,11 +238,7 @@ def book(
     if problem is not None:
         raise problem
     duplicate = db_session().scalar(
-        select(Booking.id).where(
-            Booking.slot_id == slot.id,
-            Booking.detainee_id == det.id,
-            Booking.status.in_(ACTIVE_STATUSES),
-        )
+        _active_booking_at(), {"slot_id": slot.id, "detainee_id": det.id}
     )
     if duplicate is not None:
         raise Conflict(

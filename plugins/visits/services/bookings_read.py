@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from flask_babel import gettext as _
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
@@ -176,33 +176,52 @@ class DetaineeVisits:
 _LINE = (Slot.starts_at, Booking.visitor_name, Booking.reference, Booking.status, Booking.reason)
 
 
+def _lines() -> Any:
+    return (
+        select(*_LINE)
+        .join(Slot, Slot.id == Booking.slot_id)
+        .where(Booking.detainee_id == bindparam("detainee_id"))
+    )
+
+
+@built_once
+def _upcoming_lines() -> Any:
+    return (
+        _lines()
+        .where(Slot.ends_at >= bindparam("now"), Booking.status.in_(ACTIVE_STATUSES))
+        .order_by(Slot.starts_at)
+    )
+
+
+@built_once
+def _past_lines() -> Any:
+    return (
+        _lines()
+        .where(or_(Slot.ends_at < bindparam("now"), Booking.status.not_in(ACTIVE_STATUSES)))
+        .order_by(Slot.starts_at.desc())
+        .limit(20)
+    )
+
+
+@built_once
+def _linked_visitors() -> Any:
+    return (
+        select(User.full_name, User.national_id, Relation.relationship_kind, Relation.status)
+        .join(User, User.id == Relation.visitor_id)
+        .where(Relation.detainee_id == bindparam("detainee_id"))
+        .order_by(Relation.id)
+    )
+
+
 def detainee_visits(detainee: Detainee) -> DetaineeVisits:
     """The profile panel's visits: the coming ones, the last 20 others and the linked
     visitors. Only the columns shown are read (rows, not objects: no booking's slot,
     detainee, visitor and companions loaded for a line of text)."""
-    now = utcnow()
     sess = db_session()
-    base = (
-        select(*_LINE)
-        .join(Slot, Slot.id == Booking.slot_id)
-        .where(Booking.detainee_id == detainee.id)
-    )
-    upcoming = sess.execute(
-        base.where(Slot.ends_at >= now, Booking.status.in_(ACTIVE_STATUSES)).order_by(
-            Slot.starts_at
-        )
-    )
-    history = sess.execute(
-        base.where(or_(Slot.ends_at < now, and_(Booking.status.not_in(ACTIVE_STATUSES))))
-        .order_by(Slot.starts_at.desc())
-        .limit(20)
-    )
-    relations = sess.execute(
-        select(User.full_name, User.national_id, Relation.relationship_kind, Relation.status)
-        .join(User, User.id == Relation.visitor_id)
-        .where(Relation.detainee_id == detainee.id)
-        .order_by(Relation.id)
-    )
+    params = {"detainee_id": detainee.id, "now": utcnow()}
+    upcoming = sess.execute(_upcoming_lines(), params)
+    history = sess.execute(_past_lines(), params)
+    relations = sess.execute(_linked_visitors(), params)
     return DetaineeVisits(
         [VisitLine(*row) for row in upcoming],
         [VisitLine(*row) for row in history],

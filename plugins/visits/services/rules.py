@@ -6,10 +6,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
+from core.db import built_once
 from core.db import session as db_session
 from core.errors import NotFound, ValidationFailed
 from core.establishments.models import Establishment
@@ -56,13 +57,18 @@ INFO_FIELDS = (
 )
 
 
-def get_rules(establishment_id: int) -> VisitRules:
-    """The rules of an establishment (defaults, not yet saved, when none were set)."""
-    rules = db_session().scalar(
+@built_once
+def _rules_of() -> Any:
+    return (
         select(VisitRules)
-        .where(VisitRules.establishment_id == establishment_id)
+        .where(VisitRules.establishment_id == bindparam("establishment_id"))
         .options(lazyload(VisitRules.establishment))  # the caller's, in the session if read
     )
+
+
+def get_rules(establishment_id: int) -> VisitRules:
+    """The rules of an establishment (defaults, not yet saved, when none were set)."""
+    rules = db_session().scalar(_rules_of(), {"establishment_id": establishment_id})
     if rules is None:
         rules = VisitRules(establishment_id=establishment_id, **DEFAULT_RULES)
         for name in INFO_FIELDS:

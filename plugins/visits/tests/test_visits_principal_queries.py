@@ -41,3 +41,24 @@ def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api
     reads = [s for s in seen if _identity_read(s)]
     assert len(reads) == 1, reads
     assert "core_api_tokens" in reads[0] and "core_principal_epoch" in reads[0]
+
+
+def test_a_booking_finds_and_locks_the_detainee_with_one_statement(app, client, world, api_headers):
+    """The family's link and the detainee's row lock (the first step of the lock order) are
+    one statement: ``SELECT … JOIN visits_relations … FOR UPDATE OF core_detainees`` on
+    PostgreSQL (SQLite's transactions hold the database's write lock and render no FOR
+    UPDATE), not a read followed by a locking re-read."""
+    family = api_headers(world.visitor)
+    assert client.get("/api/v1/visitors/me/bookings", headers=family).status_code == 200
+    body = {"slot_id": world.slot_id, "detainee": world.rn}
+    resp, seen = sql_statements(
+        app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
+    )
+    assert resp.status_code == 201, resp.json
+    detainee_reads = [
+        s for s in seen if s.startswith("SELECT") and _main_table(s).startswith("core_detainees")
+    ]
+    assert len(detainee_reads) == 1, detainee_reads
+    assert "visits_relations" in detainee_reads[0]
+    if app.extensions["idmaj.db"].engine.dialect.name == "postgresql":
+        assert detainee_reads[0].rstrip().endswith("FOR UPDATE OF core_detainees")

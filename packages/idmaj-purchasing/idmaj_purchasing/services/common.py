@@ -10,10 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
+from core.db import built_once, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 from core.errors import NotFound
 from core.establishments.models import Establishment
 from core.identity.services import has_permission
@@ -155,11 +155,14 @@ def establishment_by_code(code: Any) -> Establishment | None:
     )
 
 
+@built_once
+def _rules_of() -> Any:
+    return select(ShopRules).where(ShopRules.establishment_id == bindparam("establishment_id"))
+
+
 def rules_for(establishment_id: int) -> ShopRules:
     """The establishment's rules (defaults, not stored, until someone changes them)."""
-    rules = db_session().scalar(
-        select(ShopRules).where(ShopRules.establishment_id == establishment_id)
-    )
+    rules = db_session().scalar(_rules_of(), {"establishment_id": establishment_id})
     if rules is None:
         rules = ShopRules(
             establishment_id=establishment_id,

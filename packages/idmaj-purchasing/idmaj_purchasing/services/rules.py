@@ -18,9 +18,10 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from core.audit import services as audit
+from core.db import built_once
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.errors import Conflict, NotFound, ValidationFailed
@@ -89,6 +90,15 @@ def forbidden_categories(
     return found & set(CATEGORIES)
 
 
+@built_once
+def _spent_since() -> Any:
+    return select(func.coalesce(func.sum(Order.total_centimes), 0)).where(
+        Order.detainee_id == bindparam("detainee_id"),
+        Order.placed_at >= bindparam("since"),
+        Order.status.in_(COUNTED),
+    )
+
+
 def week_of(
     detainee: Detainee,
     *,
@@ -101,14 +111,14 @@ def week_of(
     ``per_product=False``: the value only (what the profile panel shows), one statement less."""
     since = (at or now()) - WEEK
     sess = db_session()
-    counted = (
-        Order.detainee_id == detainee.id,
-        Order.placed_at >= since,
-        Order.status.in_(COUNTED),
-    )
-    spent = sess.scalar(select(func.coalesce(func.sum(Order.total_centimes), 0)).where(*counted))
+    spent = sess.scalar(_spent_since(), {"detainee_id": detainee.id, "since": since})
     quantities: dict[int, int] = {}
     if per_product:
+        counted = (
+            Order.detainee_id == detainee.id,
+            Order.placed_at >= since,
+            Order.status.in_(COUNTED),
+        )
         rows = sess.execute(
             select(OrderLine.product_id, func.sum(OrderLine.quantity))
             .join(Order, Order.id == OrderLine.order_id)
@@ -177,12 +187,15 @@ def update_rules(establishment_id: int, data: Mapping[str, Any], actor: Any) -> 
 
 
 def restrictions_of(detainee: Detainee) -> list[Restriction]:
-    return list(
-        db_session().scalars(
-            select(Restriction)
-            .where(Restriction.detainee_id == detainee.id)
-            .order_by(Restriction.category)
-        )
+    return list(db_session().scalars(_restrictions_of(), {"detainee_id": detainee.id}))
+
+
+@built_once
+def _restrictions_of() -> Any:
+    return (
+        select(Restriction)
+        .where(Restriction.detainee_id == bindparam("detainee_id"))
+        .order_by(Restriction.category)
     )
 
 
