@@ -238,6 +238,16 @@ def test_profile_shows_plugin_panels_and_placement_history(
     history = body[body.index("Placement history") :]
     assert history.index("EST-A") < history.index("EST-B")
     assert "Admission" in history and "Transfer" in history
+    # a clerk of the new establishment sees the whole history too (the stay at EST-A
+    # included), read with the record itself: no second statement for the placements
+    from core.testing import sql_statements
+
+    login_as("registry_clerk", "EST-B")
+    resp, seen = sql_statements(app, lambda: client.get(f"/detainees/{held}"))
+    history = resp.get_data(as_text=True).split("Placement history", 1)[1]
+    assert history.index("EST-A") < history.index("EST-B")
+    reads = [x for x in seen if x.startswith("SELECT") and "core_placements" in x]
+    assert len(reads) == 1 and "FROM core_detainees" in reads[0], reads
 
 
 # --------------------------------------------------------------------------------------------

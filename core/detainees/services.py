@@ -21,7 +21,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import lazyload
+from sqlalchemy.orm import joinedload, lazyload
 
 from core import vetoes
 from core.audit import services as audit
@@ -250,11 +250,22 @@ def _by_number() -> Any:
     return select(Detainee).where(Detainee.registration_number == bindparam("rn"))
 
 
-def get_detainee(registration_number: str, user: Principal) -> Detainee:
+@built_once
+def _by_number_with_placements() -> Any:
+    return _by_number().options(joinedload(Detainee.placements))
+
+
+def get_detainee(
+    registration_number: str, user: Principal, *, with_placements: bool = False
+) -> Detainee:
     """The record, if the user may see it (otherwise 404: another establishment's records do
-    not exist for them)."""
+    not exist for them). ``with_placements``: its placement history read in the same
+    statement (the profile shows it), not by a second one when first used."""
     rn = ascii_digits(registration_number or "").strip()
-    det = db_session().scalar(_by_number(), {"rn": rn}) if REGNO_RE.match(rn) else None
+    det = None
+    if REGNO_RE.match(rn):
+        stmt = _by_number_with_placements() if with_placements else _by_number()
+        det = db_session().scalars(stmt, {"rn": rn}).unique().one_or_none()
     require(user, "detainees.view")
     if det is None or not can_see_establishment(user, det.establishment_id):
         # the same answer for another establishment's record: it does not exist for this user

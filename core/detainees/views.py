@@ -29,9 +29,11 @@ bp = Blueprint("detainees", __name__, url_prefix="/detainees")
 PER_PAGE = 20
 
 
-def _load(registration_number: str) -> Any:
+def _load(registration_number: str, *, with_placements: bool = False) -> Any:
     try:
-        return services.get_detainee(registration_number, current_user)
+        return services.get_detainee(
+            registration_number, current_user, with_placements=with_placements
+        )
     except NotFound:
         abort(404)
 
@@ -116,7 +118,7 @@ def new() -> Any:
 @bp.get("/<registration_number>")
 @permission_required("detainees.view")
 def profile(registration_number: str) -> Any:
-    det = _load(registration_number)
+    det = _load(registration_number, with_placements=True)
     panels = [
         (panel, render_panel(panel, det))
         for panel in collect("detainee_profile_panels", detainee=det, user=current_user)
