@@ -130,6 +130,23 @@ def test_replay_maps_variables_and_returned_ids_and_finds_generated_values() -> 
     assert len(ref) == 6 and ref[:2].isupper() and ref[2:4].isdigit() and ref != "AB12CD"
 
 
+def test_rows_returned_in_another_order_are_paired_by_what_they_hold() -> None:
+    """The deposit locks the detainee's account and the establishment's ledger row ``ORDER BY
+    id``: for another detainee the account may come after the ledger row. Each replayed row
+    is paired with the captured row it agrees with, not the one at its position."""
+    mapper = Mapper({}, {})
+    # captured: (id, kind, owner, balance); the account (id 7) before the ledger row (id 9)
+    captured = [(7, "detainee", 501, 1000), (9, "ledger", None, 5000)]
+    replayed = [(9, "ledger", None, 5000), (12, "detainee", 777, 2000)]
+    mapper.learn(captured, replayed)
+    assert mapper.value(7) == 12 and mapper.value(501) == 777
+    assert mapper.value(9) == 9  # the shared ledger row stays itself
+    # in the same order, nothing changes from pairing by position
+    same_order = Mapper({}, {})
+    same_order.learn([(1, "a"), (2, "b")], [(3, "a"), (4, "b")])
+    assert same_order.value(1) == 3 and same_order.value(2) == 4
+
+
 def test_lua_script_defines_the_request_builder() -> None:
     specs = {"p": {"kind": "get", "urls": ["/a", "/b"], "headers": {"Cookie": 'c="1"'}}}
     lua = script(["p"], specs, 7, "x")
@@ -511,6 +528,40 @@ def test_spread_ids_gives_every_table_identifiers_of_its_own(db_url: str) -> Non
         assert kept == 1
         ranges = {table: value // ID_SPACE for table, value in new.items()}
         assert len(set(ranges.values())) == 3 and 0 not in ranges.values(), new
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.postgresql
+def test_analyze_leaves_no_table_without_statistics(db_url: str) -> None:
+    """What is seeded after bench/run.py's own ANALYZE (the hot paths' slots, families…) is
+    analyzed too before any server is measured."""
+    from types import SimpleNamespace
+
+    from bench.http.data import analyze
+
+    schema = f"bench_stats_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(db_url, connect_args={"options": f"-c search_path={schema}"})
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE slots (id serial PRIMARY KEY, x int)"))
+            conn.execute(text("INSERT INTO slots (x) SELECT g FROM generate_series(1, 500) g"))
+        analyze(SimpleNamespace(extensions={"idmaj.db": SimpleNamespace(engine=engine)}))
+        with engine.connect() as conn:
+            changed, analyzed = conn.execute(
+                text(
+                    "SELECT n_mod_since_analyze, last_analyze FROM pg_stat_user_tables "
+                    "WHERE schemaname = :s AND relname = 'slots'"
+                ),
+                {"s": schema},
+            ).one()
+        assert analyzed is not None and changed == 0
     finally:
         engine.dispose()
         with admin.connect() as conn:

@@ -170,7 +170,7 @@ def dump(captures: dict[str, Capture], directory: Path) -> None:
 def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
     from sqlalchemy.engine import make_url
 
-    from bench.http.data import seed_hot_paths, sign_in, spread_ids
+    from bench.http.data import analyze, seed_hot_paths, sign_in, spread_ids
     from bench.run import make_queries, seed
     from core.app import create_app
     from core.testing import build_migrated_app
@@ -183,6 +183,7 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
         spread_ids(setup_app)
         seeded = seed(setup_app, args.detainees, rng, lambda m: None)
         data = seed_hot_paths(setup_app, families=args.families, deposit_accounts=100)
+        analyze(setup_app)
     finally:
         setup_app.extensions["idmaj.db"].dispose()
     queries = [q for _k, q, _t in make_queries(seeded.people, 10, rng)]

@@ -191,10 +191,33 @@ class Mapper:
     def learn(self, captured_rows: list[tuple[Any, ...]] | None, rows: list[Any] | None) -> None:
         if not captured_rows or not rows:
             return
-        for old_row, new_row in zip(captured_rows, rows, strict=False):
+        for old_row, new_row in self._pairs(captured_rows, rows):
             for old, new in zip(old_row, new_row, strict=False):
                 if _hashable(old) and old != new:
                     self.map[old] = new
+
+    def _pairs(self, captured_rows: list[Any], rows: list[Any]) -> list[tuple[Any, Any]]:
+        """Which replayed row stands for which captured one. One row each: that one. Several:
+        each captured row with the replayed row that agrees with it on the most columns
+        (captured values mapped as known so far), the nearest position breaking ties — rows
+        locked ``ORDER BY id`` come back in another order when the replay's own row (a
+        detainee's account) has an id on the other side of a shared one (the establishment's
+        ledger row): paired by position, the twin posted to the wrong account."""
+        if len(captured_rows) == 1 or len(captured_rows) != len(rows):
+            return list(zip(captured_rows, rows, strict=False))
+        free = list(range(len(rows)))
+        pairs = []
+        for i, old_row in enumerate(captured_rows):
+            mapped = [self.value(v) for v in old_row]
+
+            def score(j: int, mapped: list[Any] = mapped, i: int = i) -> tuple[int, int]:
+                same = sum(1 for a, b in zip(mapped, rows[j], strict=False) if a == b)
+                return (same, -abs(j - i))
+
+            best = max(free, key=score)
+            free.remove(best)
+            pairs.append((old_row, rows[best]))
+        return pairs
 
 
 _CLASSES = (string.digits, string.ascii_uppercase, string.ascii_lowercase)

@@ -21,6 +21,7 @@ from core.forms import claim, complete
 from core.i18n import current_language
 from core.plugins import collect
 from core.portal.access import apply_errors, permission_required
+from core.portal.fragments import Fragments
 from core.query_args import page_number
 from core.scoping import scope
 from core.vetoes import may_override
@@ -119,8 +120,9 @@ def new() -> Any:
 @permission_required("detainees.view")
 def profile(registration_number: str) -> Any:
     det = _load(registration_number, with_placements=True)
+    fragments = Fragments()  # the template context, computed once for every panel
     panels = [
-        (panel, render_panel(panel, det))
+        (panel, render_panel(panel, det, fragments))
         for panel in collect("detainee_profile_panels", detainee=det, user=current_user)
     ]
     # rendered before the commit: what the template loads lazily is read in this transaction
@@ -130,10 +132,10 @@ def profile(registration_number: str) -> Any:
     return page
 
 
-def render_panel(panel: Panel, det: Any) -> Markup:
+def render_panel(panel: Panel, det: Any, fragments: Fragments | None = None) -> Markup:
     """A plugin's profile section: like a dashboard widget, its template sees its ``context``
     keys as variables, plus ``panel`` and ``det``."""
-    return Markup(render_template(panel.template, panel=panel, det=det, **panel.context))
+    return (fragments or Fragments()).render(panel.template, **panel.context, panel=panel, det=det)
 
 
 @bp.route("/<registration_number>/edit", methods=["GET", "POST"])

@@ -16,6 +16,7 @@ from core.establishments.services import list_establishments
 from core.i18n import SESSION_KEY
 from core.plugins import collect
 from core.portal.access import permission_required
+from core.portal.fragments import Fragments
 from core.portal.navigation import current_href, navigation
 from core.redirects import safe_next as redirect_target
 
@@ -33,8 +34,10 @@ def home() -> Any:
 @bp.get("/dashboard")
 @permission_required("portal.dashboard")
 def dashboard() -> Any:
+    fragments = Fragments()  # the template context, computed once for every widget
     widgets = [
-        (w, render_widget(w)) for w in collect("portal_dashboard_widgets", user=current_user)
+        (w, render_widget(w, fragments))
+        for w in collect("portal_dashboard_widgets", user=current_user)
     ]
     occupancy = list_establishments(current_user)
     totals = {
@@ -50,9 +53,11 @@ def dashboard() -> Any:
     )
 
 
-def render_widget(widget: Widget) -> Markup:
+def render_widget(widget: Widget, fragments: Fragments | None = None) -> Markup:
     """A plugin's card: its template sees its ``context`` keys as variables, and ``w``."""
-    return Markup(render_template(widget.template, w=widget, widget=widget, **widget.context))
+    return (fragments or Fragments()).render(
+        widget.template, **widget.context, w=widget, widget=widget
+    )
 
 
 def safe_next(target: str | None) -> str:

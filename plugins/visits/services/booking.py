@@ -162,10 +162,22 @@ def _linked_and_locked() -> Any:
 
 @built_once
 def _active_booking_at() -> Any:
+    # the statuses written into the SQL, not sent as parameters: PostgreSQL's plan for the
+    # prepared statement must see that they are the live ones to use the partial unique index
+    # (slot, detainee) WHERE status IN ('confirmed', 'checked_in'); with parameters its
+    # generic plan read every live booking of the slot (1.3 ms of PostgreSQL's CPU per booking
+    # on a busy slot, against 0.2 ms)
+    live = bindparam(
+        "live",
+        list(ACTIVE_STATUSES),
+        expanding=True,
+        literal_execute=True,
+        type_=Booking.status.type,
+    )
     return select(Booking.id).where(
         Booking.slot_id == bindparam("slot_id"),
         Booking.detainee_id == bindparam("detainee_id"),
-        Booking.status.in_(ACTIVE_STATUSES),
+        Booking.status.in_(live),
     )
 
 

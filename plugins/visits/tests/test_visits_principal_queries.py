@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from core.testing import sql_statements
 
 IDENTITY_TABLES = re.compile(
@@ -62,3 +64,48 @@ def test_a_booking_finds_and_locks_the_detainee_with_one_statement(app, client, 
     assert "visits_relations" in detainee_reads[0]
     if app.extensions["idmaj.db"].engine.dialect.name == "postgresql":
         assert detainee_reads[0].rstrip().endswith("FOR UPDATE OF core_detainees")
+
+
+def test_the_duplicate_check_names_the_live_statuses_in_its_sql(app, client, world, api_headers):
+    """ "Already booked?" reads the partial unique index (slot, detainee) WHERE status IN
+    ('confirmed', 'checked_in'): the statuses are written into the statement (sent as
+    parameters, PostgreSQL's generic plan for the prepared statement cannot use that index)."""
+    family = api_headers(world.visitor)
+    body = {"slot_id": world.slot_id, "detainee": world.rn}
+    resp, seen = sql_statements(
+        app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
+    )
+    assert resp.status_code == 201, resp.json
+    (check,) = [s for s in seen if s.startswith("SELECT visits_bookings.id")]
+    assert "visits_bookings.status IN ('confirmed', 'checked_in')" in check
+
+
+@pytest.mark.postgresql
+def test_the_duplicate_check_s_generic_plan_uses_the_partial_unique_index(
+    app, client, world, api_headers
+) -> None:
+    """The plan PostgreSQL keeps for the prepared statement after five executions (forced
+    here) reads one index entry, not every live booking of a busy slot."""
+    from sqlalchemy import text
+
+    from core.db import session
+
+    body = {"slot_id": world.slot_id, "detainee": world.rn}
+    resp, seen = sql_statements(
+        app,
+        lambda: client.post(
+            "/api/v1/visits/bookings", json=body, headers=api_headers(world.visitor)
+        ),
+    )
+    assert resp.status_code == 201, resp.json
+    (check,) = [s for s in seen if s.startswith("SELECT visits_bookings.id")]
+    numbered = {"slot_id": "$1", "detainee_id": "$2"}
+    sql = re.sub(r"%\((\w+)\)s", lambda m: numbered[m.group(1)], check)
+    with app.app_context():
+        sess = session()
+        conn = sess.connection()
+        conn.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
+        conn.exec_driver_sql(f"PREPARE dup_check(int, int) AS {sql}")
+        plan = "\n".join(r[0] for r in conn.exec_driver_sql("EXPLAIN EXECUTE dup_check(1, 2)"))
+        sess.rollback()
+    assert "uq_visits_bookings_live_slot_detainee" in plan, plan
