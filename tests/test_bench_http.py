@@ -499,6 +499,23 @@ def test_comparison_reads_blocks_with_and_without_the_sqlalchemy_twin() -> None:
     assert "before: Idmaj/twin_sa" in text and "after: Idmaj/twin" in text
 
 
+@contextmanager
+def _scratch_schema(db_url: str, prefix: str) -> Iterator[Any]:
+    """An engine whose search_path is a schema of its own, dropped afterwards."""
+    schema = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    engine = create_engine(db_url, connect_args={"options": f"-c search_path={schema}"})
+    try:
+        yield engine, schema
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
 @pytest.mark.postgresql
 def test_spread_ids_gives_every_table_identifiers_of_its_own(db_url: str) -> None:
     """The twins map captured values to theirs by value: a slot and an establishment both
@@ -508,12 +525,7 @@ def test_spread_ids_gives_every_table_identifiers_of_its_own(db_url: str) -> Non
 
     from bench.http.data import ID_SPACE, spread_ids
 
-    schema = f"bench_ids_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(db_url, connect_args={"options": f"-c search_path={schema}"})
-    try:
+    with _scratch_schema(db_url, "bench_ids") as (engine, _schema):
         with engine.begin() as conn:
             for table in ("establishments", "slots", "users"):
                 conn.execute(text(f"CREATE TABLE {table} (id serial PRIMARY KEY, x int)"))
@@ -528,11 +540,6 @@ def test_spread_ids_gives_every_table_identifiers_of_its_own(db_url: str) -> Non
         assert kept == 1
         ranges = {table: value // ID_SPACE for table, value in new.items()}
         assert len(set(ranges.values())) == 3 and 0 not in ranges.values(), new
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.mark.postgresql
@@ -543,12 +550,7 @@ def test_analyze_leaves_no_table_without_statistics(db_url: str) -> None:
 
     from bench.http.data import analyze
 
-    schema = f"bench_stats_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(db_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    engine = create_engine(db_url, connect_args={"options": f"-c search_path={schema}"})
-    try:
+    with _scratch_schema(db_url, "bench_stats") as (engine, schema):
         with engine.begin() as conn:
             conn.execute(text("CREATE TABLE slots (id serial PRIMARY KEY, x int)"))
             conn.execute(text("INSERT INTO slots (x) SELECT g FROM generate_series(1, 500) g"))
@@ -562,8 +564,3 @@ def test_analyze_leaves_no_table_without_statistics(db_url: str) -> None:
                 {"s": schema},
             ).one()
         assert analyzed is not None and changed == 0
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()

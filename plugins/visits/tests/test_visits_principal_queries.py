@@ -5,6 +5,7 @@ state and stamps), then the process's snapshot (core/identity/principal_cache.py
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 
@@ -32,7 +33,9 @@ def _identity_read(statement: str) -> bool:
     return statement.startswith("SELECT") and bool(IDENTITY_TABLES.match(_main_table(statement)))
 
 
-def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api_headers):
+def _booking_statements(app: Any, client: Any, world: Any, api_headers: Any) -> list[str]:
+    """The SQL of one booking through the API, the family's principal already known to the
+    process (a first request made before)."""
     family = api_headers(world.visitor)
     assert client.get("/api/v1/visitors/me/bookings", headers=family).status_code == 200
     body = {"slot_id": world.slot_id, "detainee": world.rn}
@@ -40,6 +43,11 @@ def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api
         app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
     )
     assert resp.status_code == 201, resp.json
+    return seen
+
+
+def test_a_booking_reads_its_identity_with_one_statement(app, client, world, api_headers):
+    seen = _booking_statements(app, client, world, api_headers)
     reads = [s for s in seen if _identity_read(s)]
     assert len(reads) == 1, reads
     assert "core_api_tokens" in reads[0] and "core_principal_epoch" in reads[0]
@@ -50,13 +58,7 @@ def test_a_booking_finds_and_locks_the_detainee_with_one_statement(app, client, 
     one statement: ``SELECT … JOIN visits_relations … FOR UPDATE OF core_detainees`` on
     PostgreSQL (SQLite's transactions hold the database's write lock and render no FOR
     UPDATE), not a read followed by a locking re-read."""
-    family = api_headers(world.visitor)
-    assert client.get("/api/v1/visitors/me/bookings", headers=family).status_code == 200
-    body = {"slot_id": world.slot_id, "detainee": world.rn}
-    resp, seen = sql_statements(
-        app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
-    )
-    assert resp.status_code == 201, resp.json
+    seen = _booking_statements(app, client, world, api_headers)
     detainee_reads = [
         s for s in seen if s.startswith("SELECT") and _main_table(s).startswith("core_detainees")
     ]
@@ -70,12 +72,7 @@ def test_the_duplicate_check_names_the_live_statuses_in_its_sql(app, client, wor
     """ "Already booked?" reads the partial unique index (slot, detainee) WHERE status IN
     ('confirmed', 'checked_in'): the statuses are written into the statement (sent as
     parameters, PostgreSQL's generic plan for the prepared statement cannot use that index)."""
-    family = api_headers(world.visitor)
-    body = {"slot_id": world.slot_id, "detainee": world.rn}
-    resp, seen = sql_statements(
-        app, lambda: client.post("/api/v1/visits/bookings", json=body, headers=family)
-    )
-    assert resp.status_code == 201, resp.json
+    seen = _booking_statements(app, client, world, api_headers)
     (check,) = [s for s in seen if s.startswith("SELECT visits_bookings.id")]
     assert "visits_bookings.status IN ('confirmed', 'checked_in')" in check
 
@@ -90,14 +87,7 @@ def test_the_duplicate_check_s_generic_plan_uses_the_partial_unique_index(
 
     from core.db import session
 
-    body = {"slot_id": world.slot_id, "detainee": world.rn}
-    resp, seen = sql_statements(
-        app,
-        lambda: client.post(
-            "/api/v1/visits/bookings", json=body, headers=api_headers(world.visitor)
-        ),
-    )
-    assert resp.status_code == 201, resp.json
+    seen = _booking_statements(app, client, world, api_headers)
     (check,) = [s for s in seen if s.startswith("SELECT visits_bookings.id")]
     numbered = {"slot_id": "$1", "detainee_id": "$2"}
     sql = re.sub(r"%\((\w+)\)s", lambda m: numbered[m.group(1)], check)
