@@ -564,3 +564,35 @@ def test_analyze_leaves_no_table_without_statistics(db_url: str) -> None:
                 {"s": schema},
             ).one()
         assert analyzed is not None and changed == 0
+
+
+@pytest.mark.postgresql
+def test_the_profiles_measured_are_detainees_no_other_path_touches(tmp_path: Any) -> None:
+    """The twins send the profile page as it was captured; Idmaj renders it again each time.
+    A profile among the booking families grew with every booking of the earlier paths, so the
+    profiles are detainees held at another establishment: nothing the benchmark books or
+    deposits reaches them."""
+    from bench.http.data import ESTABLISHMENT, seed_hot_paths
+    from bench.run import seed, temporary_database
+    from core.db import session
+    from core.testing import build_migrated_app
+
+    with temporary_database("postgresql", tmp_path) as url:
+        app = build_migrated_app(url, tmp_path, RATELIMIT_ENABLED=False)
+        try:
+            seed(app, 6000, random.Random(7), lambda _m: None)
+            data = seed_hot_paths(app, families=60, deposit_accounts=5)
+            with app.app_context():
+                rows = session().execute(
+                    text(
+                        "SELECT d.registration_number, e.code FROM core_detainees d "
+                        "JOIN core_establishments e ON e.id = d.establishment_id"
+                    )
+                )
+                held_at = {rn: code for rn, code in rows}
+                assert len(held_at) >= 6000
+        finally:
+            app.extensions["idmaj.db"].dispose()
+    touched = {*data.booking_rns, *data.deposit_rns, data.family_rn}
+    assert len(data.profile_rns) == 20 and not touched & set(data.profile_rns)
+    assert all(held_at[rn] != ESTABLISHMENT for rn in data.profile_rns)
