@@ -174,12 +174,16 @@ class RequestDomain(Domain):
 # the function installed, each a ``Context.call``: a third of a translated string's cost.
 
 
+def _new_style(context: Context, rv: str, variables: dict[str, Any]) -> str:
+    if context.eval_ctx.autoescape:
+        rv = Markup(rv)
+    return rv % variables
+
+
 @pass_context
 def _template_gettext(__context: Context, __string: str, **variables: Any) -> str:
     rv = request_translations().ugettext(__string)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables  # type: ignore[no-any-return]
+    return _new_style(__context, rv, variables)
 
 
 @pass_context
@@ -188,18 +192,14 @@ def _template_ngettext(
 ) -> str:
     variables.setdefault("num", __num)
     rv = request_translations().ungettext(__singular, __plural, __num)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables  # type: ignore[no-any-return]
+    return _new_style(__context, rv, variables)
 
 
 @pass_context
 def _template_pgettext(__context: Context, __ctx: str, __string: str, **variables: Any) -> str:
     variables.setdefault("context", __ctx)
     rv = request_translations().upgettext(__ctx, __string)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables  # type: ignore[no-any-return]
+    return _new_style(__context, rv, variables)
 
 
 @pass_context
@@ -209,9 +209,7 @@ def _template_npgettext(
     variables.setdefault("context", __ctx)
     variables.setdefault("num", __num)
     rv = request_translations().unpgettext(__ctx, __singular, __plural, __num)
-    if __context.eval_ctx.autoescape:
-        rv = Markup(rv)
-    return rv % variables  # type: ignore[no-any-return]
+    return _new_style(__context, rv, variables)
 
 
 TEMPLATE_GETTEXT = {

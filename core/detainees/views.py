@@ -132,10 +132,10 @@ def profile(registration_number: str) -> Any:
     return page
 
 
-def render_panel(panel: Panel, det: Any, fragments: Fragments | None = None) -> Markup:
+def render_panel(panel: Panel, det: Any, fragments: Fragments) -> Markup:
     """A plugin's profile section: like a dashboard widget, its template sees its ``context``
     keys as variables, plus ``panel`` and ``det``."""
-    return (fragments or Fragments()).render(panel.template, **panel.context, panel=panel, det=det)
+    return fragments.render(panel.template, **panel.context, panel=panel, det=det)
 
 
 @bp.route("/<registration_number>/edit", methods=["GET", "POST"])

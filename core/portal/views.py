@@ -53,11 +53,9 @@ def dashboard() -> Any:
     )
 
 
-def render_widget(widget: Widget, fragments: Fragments | None = None) -> Markup:
+def render_widget(widget: Widget, fragments: Fragments) -> Markup:
     """A plugin's card: its template sees its ``context`` keys as variables, and ``w``."""
-    return (fragments or Fragments()).render(
-        widget.template, **widget.context, w=widget, widget=widget
-    )
+    return fragments.render(widget.template, **widget.context, w=widget, widget=widget)
 
 
 def safe_next(target: str | None) -> str:

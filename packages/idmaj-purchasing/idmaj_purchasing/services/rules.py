@@ -90,12 +90,27 @@ def forbidden_categories(
     return found & set(CATEGORIES)
 
 
-@built_once
-def _spent_since() -> Any:
-    return select(func.coalesce(func.sum(Order.total_centimes), 0)).where(
+def _counted() -> tuple[Any, ...]:
+    """The orders that count towards a detainee's week (parameters ``detainee_id``, ``since``)."""
+    return (
         Order.detainee_id == bindparam("detainee_id"),
         Order.placed_at >= bindparam("since"),
         Order.status.in_(COUNTED),
+    )
+
+
+@built_once
+def _spent_since() -> Any:
+    return select(func.coalesce(func.sum(Order.total_centimes), 0)).where(*_counted())
+
+
+@built_once
+def _quantities_since() -> Any:
+    return (
+        select(OrderLine.product_id, func.sum(OrderLine.quantity))
+        .join(Order, Order.id == OrderLine.order_id)
+        .where(*_counted())
+        .group_by(OrderLine.product_id)
     )
 
 
@@ -111,20 +126,11 @@ def week_of(
     ``per_product=False``: the value only (what the profile panel shows), one statement less."""
     since = (at or now()) - WEEK
     sess = db_session()
-    spent = sess.scalar(_spent_since(), {"detainee_id": detainee.id, "since": since})
+    params = {"detainee_id": detainee.id, "since": since}
+    spent = sess.scalar(_spent_since(), params)
     quantities: dict[int, int] = {}
     if per_product:
-        counted = (
-            Order.detainee_id == detainee.id,
-            Order.placed_at >= since,
-            Order.status.in_(COUNTED),
-        )
-        rows = sess.execute(
-            select(OrderLine.product_id, func.sum(OrderLine.quantity))
-            .join(Order, Order.id == OrderLine.order_id)
-            .where(*counted)
-            .group_by(OrderLine.product_id)
-        )
+        rows = sess.execute(_quantities_since(), params)
         quantities = {int(pid): int(q) for pid, q in rows}
     return Week(
         cap=(rules or rules_for(detainee.establishment_id)).weekly_cap_centimes,
