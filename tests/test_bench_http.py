@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from bench.http.capture import Capture, Mapper, Recorder, find_fresh, fresh_value
 from bench.http.load import parse, script
@@ -596,3 +597,32 @@ def test_the_profiles_measured_are_detainees_no_other_path_touches(tmp_path: Any
     touched = {*data.booking_rns, *data.deposit_rns, data.family_rn}
     assert len(data.profile_rns) == 20 and not touched & set(data.profile_rns)
     assert all(held_at[rn] != ESTABLISHMENT for rn in data.profile_rns)
+
+
+@pytest.mark.postgresql
+def test_autovacuum_step_does_what_autovacuum_would_have_done(db_url: str) -> None:
+    """The sessions' PostgreSQL runs with autovacuum off: between runs the benchmark analyzes
+    (and vacuums) the tables past autovacuum's thresholds, and only those, so that a table
+    that grew during a run is not planned as the empty table it was when seeded."""
+    import psycopg
+
+    from bench.http.data import autovacuum_step
+
+    with _scratch_schema(db_url, "bench_autovac") as (engine, schema):
+        with engine.begin() as conn:
+            for table in ("grown", "still"):
+                conn.execute(text(f"CREATE TABLE {table} (id serial PRIMARY KEY, x int)"))
+            conn.execute(text("INSERT INTO still (x) SELECT g FROM generate_series(1, 1000) g"))
+            conn.execute(text("ANALYZE grown"))
+            conn.execute(text("ANALYZE still"))
+        dsn = make_url(db_url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(dsn, autocommit=True, options=f"-c search_path={schema}") as pg:
+            pg.execute("INSERT INTO grown (x) SELECT g FROM generate_series(1, 5000) g")
+            pg.execute("UPDATE still SET x = x + 1 WHERE id <= 20")  # under 50 + 10 %
+            pg.execute("SELECT pg_stat_force_next_flush()")
+            pg.execute("SELECT 1")  # the counters are flushed at the end of a statement
+            done = autovacuum_step(pg)
+            assert done == ["grown: vacuum analyze"]
+            reltuples = pg.execute("SELECT reltuples FROM pg_class WHERE oid = 'grown'::regclass")
+            assert reltuples.fetchone()[0] == 5000
+            assert autovacuum_step(pg) == []

@@ -64,6 +64,41 @@ def analyze(app: Any) -> None:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
 
 
+# autovacuum's default thresholds (PostgreSQL 13 and later): a table is vacuumed when its dead
+# rows pass 50 + 20 % of its rows, or its inserts since the last vacuum 1,000 + 20 %; analyzed
+# when its changes since the last analyze pass 50 + 10 %
+_DUE = """
+SELECT s.relname,
+       s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0)
+         OR s.n_ins_since_vacuum > 1000 + 0.2 * greatest(c.reltuples, 0) AS vacuum,
+       s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0) AS analyze
+FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+WHERE s.schemaname = current_schema()
+ORDER BY s.relname
+"""
+
+
+def autovacuum_step(conn: Any) -> list[str]:
+    """Do now what autovacuum would have done by now: ``VACUUM ANALYZE`` or ``ANALYZE`` each
+    table of the current schema past autovacuum's default thresholds. ``conn``: a psycopg
+    connection in autocommit. Returns what was done, ``"table: vacuum analyze"``.
+
+    The PostgreSQL that CI and the sessions use runs with ``autovacuum = off`` (its
+    conf.d/90-ci.conf), so the tables that grow during a run — bookings, postings, audit,
+    outbox — kept the statistics of the empty tables they were when seeded, and PostgreSQL
+    planned for empty tables while they grew: the profile's visits read went from 0.02 to 10 ms
+    over three rounds (a whole-index scan of the live-booking index), whoever sent it. A
+    production server runs autovacuum; the benchmark does its work between runs, outside the
+    measured seconds, with the same thresholds."""
+    done = []
+    for table, vacuum, analyze in conn.execute(_DUE).fetchall():
+        if vacuum or analyze:
+            action = "VACUUM ANALYZE" if vacuum else "ANALYZE"
+            conn.execute(f'{action} "{table}"')
+            done.append(f"{table}: {action.lower()}")
+    return done
+
+
 @dataclass
 class HotData:
     booking_rns: list[str] = field(default_factory=list)

@@ -250,6 +250,11 @@ def warm_up(servers: list[Server], specs: dict[str, dict[str, Any]]) -> int:
 def one_run(
     server: Server, pg: PgCpu, lua: str, lua_path: Path, conc: int, seconds: float
 ) -> tuple[dict[str, Any], load.WrkResult]:
+    from bench.http.data import autovacuum_step
+
+    done = autovacuum_step(pg.conn)  # what autovacuum would have done by now (it is off here)
+    if done:
+        log(f"  before {server.label}'s run: " + ", ".join(done))
     before = load.cpu_seconds(server.pids())
     pg_before = load.cpu_seconds(pg.pids(f"bench-{server.label}"))
     res = load.run_wrk(server.url, lua, lua_path, connections=conc, seconds=seconds)
