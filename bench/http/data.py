@@ -54,9 +54,9 @@ def spread_ids(app: Any) -> None:
 def analyze(app: Any) -> None:
     """``VACUUM ANALYZE`` once everything is seeded. bench/run.py analyzes after the
     detainees, but the hot paths' own rows (slots, families, links, tokens) come after: without
-    statistics PostgreSQL planned the visits panel and the booking's checks for near-empty
-    tables until autovacuum caught up, a minute or so into the rounds — during Idmaj's first
-    runs (the rounds start with Idmaj), not the twins'."""
+    statistics PostgreSQL planned the visits panel and the booking's checks for empty tables.
+    Autovacuum would not have caught up: the sessions' PostgreSQL runs with it off; what grows
+    during the runs is analyzed between them (:func:`autovacuum_step`)."""
     from sqlalchemy import text
 
     engine = app.extensions["idmaj.db"].engine
