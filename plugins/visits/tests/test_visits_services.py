@@ -407,6 +407,35 @@ def test_weekly_quota_by_legal_status(app, world, factories):
         assert err.value.code == "quota_reached"
 
 
+def test_the_weekly_quota_read_at_each_booking_is_the_rules_of_that_moment(app, world, factories):
+    """The quota upsert is built once per process (``_QUOTA_UPSERT``): the quota is a
+    parameter of each booking, never the first booking's value kept in the statement."""
+    with app.app_context():
+        officer = factories.user("visits_officer", ("EST-A",))
+        est = _est(world.est_id)
+        services.update_rules(officer, est, {"quota_pretrial": 1, "quota_convicted": 1})
+        first = _slot(world.slot_id)
+        later = [
+            services.create_slot(
+                SYSTEM,
+                est,
+                first.starts_at + dt.timedelta(hours=2 * k),
+                first.ends_at + dt.timedelta(hours=2 * k),
+                5,
+            )
+            for k in (1, 2)
+        ]
+        services.book(_user(world.visitor), world.slot_id, world.rn)
+        with pytest.raises(ValidationFailed) as err:
+            services.book(_user(world.visitor), later[0].id, world.rn)
+        assert err.value.code == "quota_reached"
+        services.update_rules(officer, est, {"quota_pretrial": 2, "quota_convicted": 2})
+        services.book(_user(world.visitor), later[0].id, world.rn)
+        with pytest.raises(ValidationFailed) as err:
+            services.book(_user(world.visitor), later[1].id, world.rn)
+        assert err.value.code == "quota_reached"
+
+
 def test_full_slot_is_409_and_cancel_frees_the_place(app, world, factories):
     with app.app_context():
         est = _est(world.est_id)
