@@ -46,8 +46,9 @@ def _dialect() -> str:
     return db_session().get_bind().dialect.name
 
 
-def _insert(model: Any) -> Any:
-    return (pg_insert if _dialect() == "postgresql" else sqlite_insert)(model)
+def insert_for(dialect: str) -> Any:
+    """The dialect's ``INSERT`` construct (``ON CONFLICT`` is written differently)."""
+    return pg_insert if dialect == "postgresql" else sqlite_insert
 
 
 def _fail(message: Any, code: str, fields: Mapping[str, Any] | None = None) -> ValidationFailed:

@@ -408,7 +408,7 @@ def test_weekly_quota_by_legal_status(app, world, factories):
 
 
 def test_the_weekly_quota_read_at_each_booking_is_the_rules_of_that_moment(app, world, factories):
-    """The quota upsert is built once per process (``_QUOTA_UPSERT``): the quota is a
+    """The quota upsert is built once per process (``capacity._quota_upsert``): the quota is a
     parameter of each booking, never the first booking's value kept in the statement."""
     with app.app_context():
         officer = factories.user("visits_officer", ("EST-A",))
