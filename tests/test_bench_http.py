@@ -626,3 +626,25 @@ def test_autovacuum_step_does_what_autovacuum_would_have_done(db_url: str) -> No
             reltuples = pg.execute("SELECT reltuples FROM pg_class WHERE oid = 'grown'::regclass")
             assert reltuples.fetchone()[0] == 5000
             assert autovacuum_step(pg) == []
+
+
+def test_a_signed_in_cookie_is_the_one_a_browser_keeps(app: Any, factories: Any) -> None:
+    """The benchmark sends one cookie per user for every request: it must be the cookie a
+    browser holds after its first page (the CSRF token in it), or each measured request would
+    sign a new token and write the session back, which a browser's requests do not."""
+    from bench.http.data import sign_in
+    from bench.run import PASSWORD
+
+    with app.app_context():
+        factories.user("central_admin", username="bench.cookie", password=PASSWORD)
+    cookie = sign_in(app, "bench.cookie")
+    client = app.test_client(use_cookies=False)
+    resp = client.get("/detainees/", headers={"Cookie": cookie})
+    assert resp.status_code == 200
+    assert "Set-Cookie" not in resp.headers
+    # the login alone (what the benchmark sent before) is rewritten on the first page
+    login_only = app.test_client()
+    login_only.post("/login", data={"username": "bench.cookie", "password": PASSWORD})
+    bare = login_only.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    resp = client.get("/detainees/", headers={"Cookie": f"{bare.key}={bare.value}"})
+    assert resp.status_code == 200 and "Set-Cookie" in resp.headers

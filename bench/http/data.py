@@ -294,12 +294,18 @@ def seed_hot_paths(app: Any, families: int, deposit_accounts: int) -> HotData:
     return out
 
 
-def sign_in(app: Any, username: str) -> str:
-    """The session cookie of ``username`` (the login form, CSRF off in this app only)."""
+def sign_in(app: Any, username: str, first_page: str = "/") -> str:
+    """The session cookie of ``username`` as their browser holds it once signed in: the login
+    form (CSRF off in this app only), then one page (``first_page``), whose forms put the CSRF
+    token in the session. A cookie without it would be written again (and a new token signed)
+    on every request measured, as no browser's is: a browser keeps the cookie it was sent."""
     client = app.test_client()
     resp = client.post("/login", data={"username": username, "password": PASSWORD})
     if resp.status_code != 302:
         raise SystemExit(f"cannot sign {username} in: HTTP {resp.status_code}")
+    resp = client.get(first_page, follow_redirects=True)
+    if resp.status_code != 200:
+        raise SystemExit(f"{username}'s first page {first_page}: HTTP {resp.status_code}")
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
     if cookie is None:
         raise SystemExit(f"no session cookie for {username}")
