@@ -40,6 +40,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
+from flask import g, has_request_context
 from sqlalchemy import Join, Select, event, false, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
@@ -140,12 +141,34 @@ def unscoped(reason: str, *, establishment_id: int | None = None) -> Iterator[No
         _bypass.reset(token)
 
 
+#: the request's query scope, ``(principal, scope)``: computed at its first ORM ``SELECT``
+#: (a page runs ten or more); forgotten with the request's permissions when roles or
+#: establishments change (:func:`core.identity.principal_cache.forget_request_principals`)
+REQUEST_SCOPE_KEY = "_query_scope"
+
+
+def request_query_scope() -> frozenset[int] | None:
+    """:func:`query_scope` of the current principal, computed once per request and principal
+    (outside a request, each time)."""
+    principal = current_principal()
+    if principal is None:
+        return None
+    if not has_request_context():
+        return query_scope(principal)
+    memo = g.get(REQUEST_SCOPE_KEY)
+    if memo is not None and memo[0] is principal:
+        return memo[1]  # type: ignore[no-any-return]
+    ids = query_scope(principal)
+    setattr(g, REQUEST_SCOPE_KEY, (principal, ids))
+    return ids
+
+
 def _scope_select(state: ORMExecuteState) -> None:
     if not state.is_select or state.is_relationship_load or state.is_column_load:
         return
     if _bypass.get() is not None:
         return
-    ids = query_scope(current_principal())
+    ids = request_query_scope()
     if ids is None:
         return
     entities, tables = _asked_for(state)

@@ -301,3 +301,38 @@ def test_nobody_holds_any_permission(app: Flask) -> None:
         with pytest.raises(Forbidden):
             require(None, "detainees.view")
         assert has_permission(SYSTEM, "detainees.view")
+
+
+def test_a_request_works_its_scope_out_once_and_again_after_its_establishments_change(
+    world: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The scope of a request's principal is worked out at its first ORM SELECT and kept for
+    the others (a page runs ten or more); a change of the user's establishments in the same
+    request (``update_user``) makes the next SELECT work it out again from the new ones."""
+    from flask_login import login_user
+
+    import core.scoping as scoping
+    from core.identity.services import update_user
+
+    app, _ids, factories = world
+    with app.app_context():
+        clerk_id = factories.user("registry_clerk", ("EST-B",)).id
+        admin_id = factories.user("central_admin", ()).id
+    computed: list[Any] = []
+    real = scoping.query_scope
+    monkeypatch.setattr(scoping, "query_scope", lambda p: computed.append(p) or real(p))
+    labels = lambda: list(db_session().scalars(select(Thing.label).order_by(Thing.label)))  # noqa: E731
+    with app.test_request_context("/tscope/things"):
+        from core.identity.models import User
+
+        clerk = db_session().get(User, clerk_id)
+        login_user(clerk)
+        assert labels() == ["b-1"]
+        assert labels() == ["b-1"]
+        assert len(computed) == 1
+        update_user(clerk, db_session().get(User, admin_id), establishments=["EST-A"])
+        assert labels() == ["a-1", "a-2"]
+        assert len(computed) == 2
+        with acting_as(SYSTEM):  # another principal: its own scope
+            assert labels() == ["a-1", "a-2", "b-1"]
+        assert labels() == ["a-1", "a-2"]

@@ -264,7 +264,10 @@ def _remember(
 def forget_request_principals() -> None:
     """After a change of roles, permissions or establishments in this request: later checks
     in the same request read the database again (other processes see the new stamps)."""
+    from core.scoping import REQUEST_SCOPE_KEY
+
     g.pop("_perm_cache", None)
+    g.pop(REQUEST_SCOPE_KEY, None)
     g.pop("_second_factor_cache", None)
     g.pop("_second_factor_on_cache", None)
 
