@@ -211,7 +211,11 @@ def _register_template_helpers(app: Flask) -> None:
 
     @app.context_processor
     def _portal_context() -> dict[str, Any]:
-        user = current_user if current_user and not current_user.is_anonymous else None
+        # the object behind the proxy, once: every read through ``current_user`` looks the
+        # user up again, and a page asks ``can()`` a score of times
+        user = current_user._get_current_object()  # type: ignore[attr-defined]
+        if user is None or user.is_anonymous:
+            user = None
         return {
             "can": lambda code: has_permission(user, code),
             "nav_items": lambda area="staff": navigation(user, area),

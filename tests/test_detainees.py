@@ -484,3 +484,16 @@ def test_a_double_clicked_admission_records_once(app, client, login_as):
     assert second.headers["Location"] == first.headers["Location"]
     with app.app_context():
         assert session().scalar(select(func.count()).select_from(Detainee)) == 1
+
+
+def test_the_profile_runs_the_context_processors_once_for_the_page_and_its_panels(
+    app, client, login_as, probe, held
+):
+    """The page and its panels share one template context: each context processor runs once
+    per profile, not once for the page and once more for the panels."""
+    runs: list[str] = []
+    app.template_context_processors[None].append(lambda: runs.append("run") or {})
+    login_as("central_admin", ())
+    body = client.get(f"/detainees/{held}").get_data(as_text=True)
+    assert 'id="panel-probe"' in body and "Placement history" in body
+    assert runs == ["run"]

@@ -127,7 +127,7 @@ def profile(registration_number: str) -> Any:
     ]
     # rendered before the commit: what the template loads lazily is read in this transaction
     # (after it, a second one would open and end in a rollback at teardown)
-    page = render_template("detainees/profile.html", det=det, panels=panels)
+    page = fragments.page("detainees/profile.html", det=det, panels=panels)
     db_session().commit()  # panels may audit sensitive reads
     return page
 
