@@ -177,6 +177,8 @@ class RequestDomain(Domain):
 def _new_style(context: Context, rv: str, variables: dict[str, Any]) -> str:
     if context.eval_ctx.autoescape:
         rv = Markup(rv)
+    if not variables and "%" not in rv:  # what formatting would give back unchanged
+        return rv
     return rv % variables
 
 

@@ -685,3 +685,23 @@ def test_french_plural_forms_are_in_babel_order() -> None:
                 if plural and re.search(MILLIONS_DE, message.string[2]):
                     wrong.append(f"{path.name}: {message.string[2]}")
     assert wrong == []
+
+
+def test_a_template_string_is_formatted_only_when_formatting_changes_it(app: Any) -> None:
+    """``_()`` in a template: a string with no variables and no ``%`` is given back as it
+    is (marked safe), one with ``%%`` or variables is still formatted, its variables
+    escaped."""
+    from markupsafe import Markup
+
+    with app.test_request_context("/?lang=en"):
+        env = app.jinja_env
+        out = env.from_string(
+            '{{ _("Birth date") }}|{{ _("100%% sure") }}|{{ _("Hi %(n)s", n="<b>") }}'
+        )
+        assert out.render() == "Birth date|100% sure|Hi &lt;b&gt;"
+        plain = env.from_string('{% set x = _("Birth date") %}{{ x is string }}').render()
+        assert plain == "True"
+        from core.i18n import _new_style
+
+        ctx = env.from_string("").new_context()
+        assert isinstance(_new_style(ctx, "A <i>", {}), Markup)
