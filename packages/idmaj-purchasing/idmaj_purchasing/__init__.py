@@ -154,9 +154,7 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
 
     if not has_permission(user, "purchasing.view"):
         return []
-    orders, total = services.shop_orders(
-        user, detainee_id=detainee.id, per_page=5, with_lines=False
-    )
+    orders, total = services.detainee_orders(user, detainee.id, limit=5)
     rules = services.rules_for(detainee.establishment_id)
     restrictions = services.restrictions_of(detainee)
     forbidden = services.forbidden_categories(detainee, rules=rules, restrictions=restrictions)

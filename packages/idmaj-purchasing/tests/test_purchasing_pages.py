@@ -328,3 +328,41 @@ def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
         spent = session().scalar(select(Order.total_centimes).where(Order.reference == ref))
     left = f"{(300_00 - spent) / 100:.2f}".replace(".", ",")
     assert f"{left} MAD" in page and "300,00 MAD" in page
+
+
+def test_the_panels_orders_are_the_shop_list_of_the_detainee_for_every_reader(app, shop):
+    """``detainee_orders`` (statements built once, for the profile panel) gives what the shop
+    list filtered on the detainee gives: the newest first, the total counted when the page
+    is full, nothing for staff of another establishment."""
+    from core.identity.models import User
+    from core.testing import Factories
+
+    refs = [place(app, shop) for _ in range(3)]
+    with app.app_context():
+        factories = Factories(app)
+        factories.establishment("EST-B")
+        readers = {
+            "director": factories.user("director", ("EST-A",)).id,
+            "central_admin": factories.user("central_admin", ()).id,
+            "elsewhere": factories.user("director", ("EST-B",)).id,
+        }
+        session().commit()
+        for name, user_id in readers.items():
+            user = session().get(User, user_id)
+            for limit in (2, 3, 5):
+                got = services.detainee_orders(user, shop.det.id, limit=limit)
+                want = services.shop_orders(
+                    user, detainee_id=shop.det.id, per_page=limit, with_lines=False
+                )
+                assert ([o.reference for o in got[0]], got[1]) == (
+                    [o.reference for o in want[0]],
+                    want[1],
+                ), (name, limit)
+                if name == "elsewhere":
+                    assert got == ([], 0)
+                else:
+                    assert got[1] == 3 and got[0][0].reference == refs[-1]
+        nurse = session().get(User, factories.user("nurse", ("EST-A",)).id)
+        with pytest.raises(Exception) as refused:
+            services.detainee_orders(nurse, shop.det.id)
+        assert refused.value.status == 403

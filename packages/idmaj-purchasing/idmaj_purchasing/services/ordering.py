@@ -12,13 +12,14 @@ account debited in the same transaction, or a pay reference for an agency.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import select, update
+from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
@@ -30,7 +31,7 @@ from core.identity.services import has_permission, require
 from core.paging import fetch_page
 from core.ports import has_port, port
 from core.ports.visits import FAMILY_LINKS, FamilyLinks
-from core.scoping import can_see_establishment, scope
+from core.scoping import can_see_establishment, establishment_ids, scope
 from core.validation import ascii_digits
 from idmaj_purchasing.models import Order, OrderLine, OrderStatus, Product
 from idmaj_purchasing.services import payments, rules
@@ -330,6 +331,45 @@ def shop_orders(
     if not with_lines:
         base = base.options(lazyload(Order.lines))
     return fetch_page(db_session(), base, _NEWEST_FIRST, page, per_page)
+
+
+def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[Order], int]:
+    """A detainee's newest orders in the user's establishments (their profile's panel: no
+    order's lines, the detainee not joined again) and how many there are: what
+    ``shop_orders(user, detainee_id=…, per_page=limit, with_lines=False)`` gives, from
+    statements built once (``built_once``: a profile page reads it on every view)."""
+    require(user, "purchasing.view")
+    ids = establishment_ids(user)
+    params: dict[str, Any] = {"detainee_id": detainee_id, "limit": limit}
+    if ids is not None:
+        params["ids"] = sorted(ids) or [-1]  # an id no row has: nothing is visible
+    sess = db_session()
+    rows = list(sess.scalars(_detainee_orders(ids is not None), params))
+    if 0 < len(rows) < limit or not rows:  # the page tells the total (as ``fetch_page``)
+        return rows, len(rows)
+    return rows, int(sess.scalar(_detainee_order_count(ids is not None), params) or 0)
+
+
+def _of_detainee(scoped: bool) -> Any:
+    stmt = select(Order).where(Order.detainee_id == bindparam("detainee_id"))
+    if scoped:  # explicit as well as the query layer's: the count reads a subquery
+        stmt = stmt.where(Order.establishment_id.in_(bindparam("ids", expanding=True)))
+    return stmt
+
+
+@functools.cache
+def _detainee_orders(scoped: bool) -> Any:
+    return (
+        _of_detainee(scoped)
+        .options(lazyload(Order.detainee), lazyload(Order.lines))
+        .order_by(*_NEWEST_FIRST)
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+@functools.cache
+def _detainee_order_count(scoped: bool) -> Any:
+    return select(func.count()).select_from(_of_detainee(scoped).subquery())
 
 
 def order_json(order: Order, viewer: Any = None) -> dict[str, Any]:
