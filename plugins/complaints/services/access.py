@@ -18,6 +18,8 @@ Anyone else gets 404 (not 403: the service reveals nothing).
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
@@ -26,7 +28,7 @@ from sqlalchemy import and_, false, or_, select
 from core.errors import Forbidden, NotFound
 from core.identity.services import has_permission
 from core.principals import is_system
-from core.scoping import can_see_establishment, scope
+from core.scoping import can_see_establishment, establishment_ids
 
 from ..models import AppealLevel, Complaint
 from ..permissions import APPEALS, CONFIDENTIAL, HANDLE, MANAGE, REGIONAL
@@ -119,32 +121,76 @@ def ensure_handler(user: Any, complaint: Complaint) -> None:
         raise Forbidden(_("You are not allowed to do this."))
 
 
-def staff_filter(user: Any) -> Any:
-    """The SQL condition matching the complaints a staff member sees (the establishment scope
-    is added by the query layer)."""
-    if is_system(user) or has_permission(user, APPEALS):
+@dataclass(frozen=True)
+class Reader:
+    """What decides which complaints a staff member's lists show: the inputs of
+    :func:`staff_filter` and of the establishment scope, and nothing else (a statement built
+    for one reader is right for every user with the same one)."""
+
+    everything: bool  # SYSTEM or the central level (``complaints.appeals``)
+    staff: bool
+    regional: bool
+    manage: bool
+    handled_offices: tuple[str, ...]  # ``complaints.handle``: the offices of one's roles
+    confidential: bool
+    establishments: tuple[int, ...] | None  # ``None``: every establishment
+
+
+def reader_of(user: Any) -> Reader:
+    everything = is_system(user) or has_permission(user, APPEALS)
+    staff = everything or bool(getattr(user, "is_staff", False))
+    handles = staff and not everything and has_permission(user, HANDLE)
+    ids = establishment_ids(user)
+    return Reader(
+        everything=everything,
+        staff=staff,
+        regional=staff and not everything and has_permission(user, REGIONAL),
+        manage=staff and not everything and has_permission(user, MANAGE),
+        handled_offices=tuple(sorted(user.roles)) if handles else (),
+        confidential=staff and not everything and has_permission(user, CONFIDENTIAL),
+        establishments=None if ids is None else tuple(sorted(ids)),
+    )
+
+
+def _filter_for(reader: Reader) -> Any:
+    if reader.everything:
         return None
-    if not getattr(user, "is_staff", False):
+    if not reader.staff:
         return false()
     parts = []
-    if has_permission(user, REGIONAL):
+    if reader.regional:
         parts.append(and_(Complaint.confidential.is_(False), Complaint.appealed_at.is_not(None)))
-    if has_permission(user, MANAGE):
+    if reader.manage:
         parts.append(Complaint.confidential.is_(False))
-    elif has_permission(user, HANDLE) and user.roles:
+    elif reader.handled_offices:
         parts.append(
-            and_(Complaint.confidential.is_(False), Complaint.office.in_(sorted(user.roles)))
+            and_(Complaint.confidential.is_(False), Complaint.office.in_(reader.handled_offices))
         )
-    if has_permission(user, CONFIDENTIAL):
+    if reader.confidential:
         parts.append(Complaint.confidential.is_(True))
     return or_(*parts) if parts else false()
 
 
+def staff_filter(user: Any) -> Any:
+    """The SQL condition matching the complaints a staff member sees (the establishment scope
+    is added by the query layer)."""
+    return _filter_for(reader_of(user))
+
+
 def staff_select(user: Any) -> Any:
     """``SELECT complaints`` a staff member sees, the establishment scope written out (so that
-    counts over a subquery, which the query layer's listener does not see, are scoped too)."""
-    stmt = scope(select(Complaint), Complaint.establishment_id, user)
-    cond = staff_filter(user)
+    counts over a subquery, which the query layer's listener does not see, are scoped too).
+    Built once per :class:`Reader` (a statement is immutable: callers add to copies)."""
+    return select_for(reader_of(user))
+
+
+@functools.lru_cache(maxsize=1024)
+def select_for(reader: Reader) -> Any:
+    stmt = select(Complaint)
+    if reader.establishments is not None:
+        ids = reader.establishments
+        stmt = stmt.where(Complaint.establishment_id.in_(ids) if ids else false())
+    cond = _filter_for(reader)
     return stmt if cond is None else stmt.where(cond)
 
 

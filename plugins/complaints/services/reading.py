@@ -4,10 +4,11 @@ overdue list, a family's own list, a detainee's complaints, the dashboard's figu
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
@@ -17,7 +18,15 @@ from core.paging import fetch_page
 from core.principals import Principal
 
 from ..models import Complaint, Entry, Status
-from .access import can_handle, ensure_readable, is_author, staff_select
+from .access import (
+    Reader,
+    can_handle,
+    ensure_readable,
+    is_author,
+    reader_of,
+    select_for,
+    staff_select,
+)
 from .calendar import local_today
 from .workflow import OPEN_STATUSES
 
@@ -103,12 +112,21 @@ def my_complaints(user: Principal, page: int, per_page: int) -> tuple[list[Compl
 
 
 def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Complaint]:
-    stmt = (
-        _staff_query(user)
-        .where(Complaint.detainee_id == detainee.id)
+    """The complaints about ``detainee`` that ``user`` sees, newest first (their profile's
+    panel): one statement per kind of reader, built once."""
+    stmt = _detainee_panel(reader_of(user))
+    return list(db_session().scalars(stmt, {"detainee_id": detainee.id, "limit": limit}))
+
+
+@functools.lru_cache(maxsize=1024)
+def _detainee_panel(reader: Reader) -> Any:
+    return (
+        select_for(reader)
+        .where(Complaint.detainee_id == bindparam("detainee_id"))
         .options(lazyload(Complaint.detainee))  # ``detainee``, found in the session
+        .order_by(Complaint.received_at.desc())
+        .limit(bindparam("limit", type_=Integer))
     )
-    return list(db_session().scalars(stmt.order_by(Complaint.received_at.desc()).limit(limit)))
 
 
 def is_overdue(complaint: Complaint, today: dt.date | None = None) -> bool:

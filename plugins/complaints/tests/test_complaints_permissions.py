@@ -233,3 +233,32 @@ def test_staff_named_in_a_complaint_never_handle_it(app, factories, filed) -> No
         f"/api/v1/complaints/{refs['plain']}/answer", json={"body": "x"}, headers=token(app, named)
     )
     assert resp.status_code == 403 and resp.json["error"]["code"] == "named_staff"
+
+
+@pytest.mark.parametrize("role", STAFF_ROLES)
+def test_the_profile_panel_lists_what_each_role_may_read(app, factories, filed, role) -> None:
+    """The detainee's panel (one statement per kind of reader, built once) lists exactly the
+    complaints the role may open; staff of another establishment see none of them; two users
+    with the same role and establishments share the one statement."""
+    from core.principals import acting_as
+    from plugins.complaints.models import Complaint
+    from plugins.complaints.services.access import reader_of
+    from plugins.complaints.services.reading import _detainee_panel, detainee_complaints
+
+    _visitor, _other, refs = filed
+    with app.app_context():
+        det = session().query(Complaint).filter_by(reference=refs["plain"]).one().detainee
+        here = [factories.user(role, ("EST-A",)) for _ in range(2)]
+        elsewhere = factories.user(role, ("EST-B",))
+        expected = {
+            refs[k]
+            for k, status in zip(("plain", "secret", "visits"), EXPECTED[role], strict=True)
+            if status == 200
+        }
+        for user in here:
+            with acting_as(user):
+                assert {c.reference for c in detainee_complaints(det, user)} == expected
+        with acting_as(elsewhere):
+            got = {c.reference for c in detainee_complaints(det, elsewhere)}
+        assert got == (expected if role in ("central_admin",) else set())
+        assert _detainee_panel(reader_of(here[0])) is _detainee_panel(reader_of(here[1]))
