@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
+from flask.globals import _cv_app
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
@@ -276,11 +277,16 @@ def get_database(app: Flask | None = None) -> Database:
 
 
 def session() -> Session:
-    """The session of the current app context (created on first use, closed at teardown)."""
-    sess: Session | None = g.get("db_session")
+    """The session of the current app context (created on first use, closed at teardown).
+
+    Read from the app context itself, not through ``flask.g``'s proxy: a request asks for
+    its session a dozen times or more."""
+    ctx = _cv_app.get(None)
+    store = ctx.g if ctx is not None else g  # outside a context, ``g`` says so as before
+    sess: Session | None = store.get("db_session")
     if sess is None:
         sess = get_database().sessionmaker()
-        g.db_session = sess
+        store.db_session = sess
     return sess
 
 

@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
-from flask import g, has_request_context
+from flask.globals import _cv_app, _cv_request
 
 if TYPE_CHECKING:
     from core.identity.models import User
@@ -87,8 +87,9 @@ def current_principal() -> Any:
     principal = _current.get()
     if principal is not None:
         return principal
-    if has_request_context():
-        user = g.get("api_user") or g.get("_login_user")
+    if _cv_request.get(None) is not None:  # a request (its app context is there too)
+        store = _cv_app.get().g  # not through ``flask.g``'s proxy: asked at every SELECT
+        user = store.get("api_user") or store.get("_login_user")
         if user is not None and not getattr(user, "is_anonymous", True):
             return user
     return None

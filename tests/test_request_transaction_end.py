@@ -90,3 +90,23 @@ def test_a_dead_connection_idle_in_the_pool_is_replaced(
     monkeypatch.setattr(db, "PING_AFTER_IDLE_SECONDS", 0.0)
     with app.app_context():
         assert session().execute(text("SELECT pg_backend_pid()")).scalar() != pid
+
+
+def test_the_context_session_is_one_per_app_context_and_none_outside(app: Any) -> None:
+    """``core.db.session()`` reads the app context directly (not through ``g``'s proxy): the
+    same session all through a context, kept in ``g``, a new one in the next context, and the
+    usual error outside any."""
+    import pytest
+    from flask import g
+
+    from core.db import session
+    from core.principals import current_principal
+
+    with app.test_request_context("/"):
+        first = session()
+        assert session() is first and g.db_session is first
+        assert current_principal() is None  # nobody signed in
+    with app.app_context():
+        assert session() is not first
+    with pytest.raises(RuntimeError, match="application context"):
+        session()
