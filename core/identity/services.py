@@ -9,7 +9,8 @@ import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from flask import current_app, g, has_app_context
+from flask import current_app
+from flask.globals import _cv_app
 from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -172,8 +173,9 @@ def permissions_of(user: Any) -> frozenset[str]:
         return frozenset(db_session().scalars(select(PermissionRecord.code)))
     if user is None or getattr(user, "is_anonymous", True) or not user.is_active:
         return frozenset()
+    ctx = _cv_app.get(None)  # the context itself, not ``g``'s proxy: asked a score of times
     cache: dict[int, frozenset[str]] | None = (
-        g.setdefault("_perm_cache", {}) if has_app_context() else None
+        ctx.g.setdefault("_perm_cache", {}) if ctx is not None else None
     )
     if cache is not None and user.id in cache:
         return cache[user.id]
