@@ -121,9 +121,12 @@ def new() -> Any:
 def profile(registration_number: str) -> Any:
     det = _load(registration_number, with_placements=True)
     fragments = Fragments()  # the template context, computed once for every panel
+    # the user behind the proxy: each panel reads it often (every read through
+    # ``current_user`` looks the user up again)
+    user = current_user._get_current_object()  # type: ignore[attr-defined]
     panels = [
         (panel, render_panel(panel, det, fragments))
-        for panel in collect("detainee_profile_panels", detainee=det, user=current_user)
+        for panel in collect("detainee_profile_panels", detainee=det, user=user)
     ]
     # rendered before the commit: what the template loads lazily is read in this transaction
     # (after it, a second one would open and end in a rollback at teardown)
