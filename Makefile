@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 export IDMAJ_TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: lock run test test-postgres test-browser lint format translations bench bench-http venv migrations-check clean
+.PHONY: lock run test test-postgres test-browser lint format translations bench bench-http bench-instructions venv migrations-check clean
 
 LOCK := requirements.lock
 UV_VERSION := 0.13.9
@@ -79,6 +79,13 @@ BENCH_HTTP_ARGS ?=
 bench-http: $(STAMP) compile-translations
 	command -v wrk >/dev/null || apt-get install -y wrk || sudo apt-get install -y wrk
 	$(BIN)/python -m bench.http $(BENCH_HTTP_ARGS)
+
+# Instructions per request on the hot paths (valgrind's callgrind, PostgreSQL): exact where
+# time is not. BENCH_INSTR_ARGS="--source ../baseline-worktree --source ." to compare two trees.
+BENCH_INSTR_ARGS ?=
+bench-instructions: $(STAMP) compile-translations
+	command -v valgrind >/dev/null || apt-get install -y valgrind || sudo apt-get install -y valgrind
+	$(BIN)/python -m bench.instructions $(BENCH_INSTR_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

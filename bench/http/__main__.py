@@ -167,7 +167,12 @@ def dump(captures: dict[str, Capture], directory: Path) -> None:
     log(f"captures written to {directory}")
 
 
-def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
+def prepare(
+    args: argparse.Namespace, tmp: Path, url: str
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Migrate and seed the database at ``url`` (``args.detainees``, ``args.families``,
+    ``args.seed``), sign the benchmark's users in: Idmaj's settings and each path's requests
+    (also used by ``python -m bench.instructions``)."""
     from sqlalchemy.engine import make_url
 
     from bench.http.data import analyze, seed_hot_paths, sign_in, spread_ids
@@ -206,11 +211,20 @@ def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
     data.family_cookie = sign_in(login_app, "bench.family")
     login_app.extensions["idmaj.db"].dispose()
 
-    specs = specs_for(data, queries)
+    return config, specs_for(data, queries)
+
+
+def measure(args: argparse.Namespace, tmp: Path, url: str) -> dict[str, Any]:
+    from sqlalchemy.engine import make_url
+
+    from core.app import create_app
+
+    config, specs = prepare(args, tmp, url)
+    sa_url = make_url(url)
     log("capturing the SQL of each path")
     capture_app = create_app(config)
     plugins = [i.name for i in capture_app.extensions["idmaj.plugins"].plugin_infos()]
-    captures = capture_all(capture_app, specs, deposit_warm=len(data.deposit_rns))
+    captures = capture_all(capture_app, specs, deposit_warm=len(specs["deposit"]["rns"]))
     capture_app.extensions["idmaj.db"].dispose()
     cap_file = tmp / "captures.pickle"
     cap_file.write_bytes(pickle.dumps(captures))
