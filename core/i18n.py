@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, has_app_context, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask.globals import _cv_app
 from flask_babel import (
     Babel,
@@ -266,8 +266,20 @@ def _use_our_wtforms_translations() -> None:
     FlaskForm.Meta.get_translations = lambda self, form: WTFORMS_TRANSLATIONS  # type: ignore[method-assign]
 
 
+def _locale() -> Any:
+    """Flask-Babel's ``get_locale()``: the locale it chose for this context, read from its
+    namespace directly once chosen (a page of visiting times asks once a time), else chosen
+    by Flask-Babel itself; ``force_locale`` sets that namespace, so it is followed."""
+    state = _babel_state()
+    if state is not None:
+        locale = state.__dict__.get("babel_locale")
+        if locale is not None:
+            return locale
+    return get_locale()
+
+
 def current_language() -> str:
-    locale = get_locale()
+    locale = _locale()
     return locale.language if locale else "ar"
 
 
@@ -278,8 +290,14 @@ def text_direction() -> str:
 def local_zone() -> ZoneInfo:
     """The zone pages show times in, from the same database (``zoneinfo``) as the services that
     turn local opening hours into UTC (Flask-Babel would use pytz's copy, which can disagree)."""
-    name = current_app.config.get("BABEL_DEFAULT_TIMEZONE") if has_app_context() else None
-    return ZoneInfo(name or TIMEZONE)
+    ctx = _cv_app.get(None)  # not through ``current_app``'s proxy: asked once a time shown
+    name = ctx.app.config.get("BABEL_DEFAULT_TIMEZONE") if ctx is not None else None
+    return _zone(name or TIMEZONE)
+
+
+@cache
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
 
 
 def _local(value: dt.datetime) -> dt.datetime:
@@ -293,7 +311,7 @@ def show_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     local = _local(value)
-    return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=get_locale())
+    return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=_locale())
 
 
 def local_day(value: dt.datetime) -> dt.date:
@@ -309,7 +327,7 @@ def show_time_of_day(value: dt.datetime | None, fmt: str = "HH:mm") -> str:
     if value is None:
         return ""
     local = _local(value)
-    locale = get_locale()
+    locale = _locale()
     return _time_text(local.hour, local.minute, fmt, str(locale) if locale else None)
 
 
@@ -323,7 +341,14 @@ def show_date(value: dt.date | None, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, dt.datetime):
         value = _local(value).date()
-    return babel_dates.format_date(value, fmt, locale=get_locale())
+    locale = _locale()
+    return _date_text(value, fmt, str(locale) if locale else None)
+
+
+@lru_cache(maxsize=4096)
+def _date_text(value: dt.date, fmt: str, locale: str | None) -> str:
+    """A date in a locale, formatted once (a week of visiting days repeats the same few)."""
+    return babel_dates.format_date(value, fmt, locale=locale)
 
 
 def show_number(value: int | float | Decimal | None) -> str:

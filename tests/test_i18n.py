@@ -705,3 +705,24 @@ def test_a_template_string_is_formatted_only_when_formatting_changes_it(app: Any
 
         ctx = env.from_string("").new_context()
         assert isinstance(_new_style(ctx, "A <i>", {}), Markup)
+
+
+def test_dates_and_times_follow_the_locale_of_the_moment_force_locale_included(app: Any) -> None:
+    """Dates and times are formatted once per value and locale, and the locale is read from
+    Flask-Babel's choice for the request: a message in its reader's language
+    (``force_locale``) gets that language's text, and the page's comes back after it."""
+    from flask_babel import force_locale
+
+    from core.i18n import current_language
+
+    day = dt.date(2026, 3, 2)
+    at = dt.datetime(2026, 3, 2, 13, 30, tzinfo=dt.UTC)
+    with app.test_request_context("/?lang=fr"):
+        assert current_language() == "fr"
+        french = show_date(day, "full")
+        assert french == "lundi 2 mars 2026"
+        with force_locale("en"):
+            assert current_language() == "en"
+            assert show_date(day, "full") == "Monday, March 2, 2026"
+            assert show_time_of_day(at) == show_datetime(at, "HH:mm")  # Casablanca's hour
+        assert current_language() == "fr" and show_date(day, "full") == french
