@@ -40,7 +40,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
-from flask import g, has_request_context
+from flask.globals import _cv_app, _cv_request
 from sqlalchemy import Join, Select, event, false, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
@@ -153,13 +153,14 @@ def request_query_scope() -> frozenset[int] | None:
     principal = current_principal()
     if principal is None:
         return None
-    if not has_request_context():
+    if _cv_request.get(None) is None:
         return query_scope(principal)
-    memo = g.get(REQUEST_SCOPE_KEY)
+    store = _cv_app.get().g  # the request's ``g``, read as ``current_principal`` reads it
+    memo = store.get(REQUEST_SCOPE_KEY)
     if memo is not None and memo[0] is principal:
         return memo[1]  # type: ignore[no-any-return]
     ids = query_scope(principal)
-    setattr(g, REQUEST_SCOPE_KEY, (principal, ids))
+    setattr(store, REQUEST_SCOPE_KEY, (principal, ids))
     return ids
 
 

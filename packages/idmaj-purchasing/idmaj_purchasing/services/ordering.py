@@ -337,7 +337,8 @@ def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[O
     """A detainee's newest orders in the user's establishments (their profile's panel: no
     order's lines, the detainee not joined again) and how many there are: what
     ``shop_orders(user, detainee_id=…, per_page=limit, with_lines=False)`` gives, from
-    statements built once (``built_once``: a profile page reads it on every view)."""
+    statements built once per process, scoped or not (a profile page reads it on every
+    view)."""
     require(user, "purchasing.view")
     ids = establishment_ids(user)
     params: dict[str, Any] = {"detainee_id": detainee_id, "limit": limit}
@@ -345,7 +346,7 @@ def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[O
         params["ids"] = sorted(ids) or [-1]  # an id no row has: nothing is visible
     sess = db_session()
     rows = list(sess.scalars(_detainee_orders(ids is not None), params))
-    if 0 < len(rows) < limit or not rows:  # the page tells the total (as ``fetch_page``)
+    if len(rows) < limit:  # a page not full tells the total (as ``fetch_page``)
         return rows, len(rows)
     return rows, int(sess.scalar(_detainee_order_count(ids is not None), params) or 0)
 
