@@ -244,13 +244,20 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
                 conn.execute(insert(Placement), plc_rows)
                 if conn.dialect.name == "postgresql":  # COPY: ~13 rows a detainee with pairs
                     raw = conn.connection.driver_connection
-                    columns = "(detainee_id, key, weight)"
+                    columns = "(detainee_id, establishment_id, key, weight)"
                     with (
                         raw.cursor() as cur,
                         cur.copy(f"COPY core_detainee_name_keys {columns} FROM STDIN") as copy,
                     ):
                         for row in key_rows:
-                            copy.write_row((row["detainee_id"], row["key"], row["weight"]))
+                            copy.write_row(
+                                (
+                                    row["detainee_id"],
+                                    row["establishment_id"],
+                                    row["key"],
+                                    row["weight"],
+                                )
+                            )
                 else:
                     conn.execute(insert(DetaineeNameKey), key_rows)
                 totals["detainees"] += len(det_rows)
@@ -300,7 +307,9 @@ def seed(app: Any, count: int, rng: random.Random, log: Callable[[str], None]) -
             keys = key_cache.get(name_tuple)
             if keys is None:
                 keys = key_cache[name_tuple] = {k[:60] for k in names.name_keys(*name_tuple)}
-            key_rows.extend({"detainee_id": i, "key": k, "weight": 1} for k in keys)
+            key_rows.extend(
+                {"detainee_id": i, "establishment_id": est_id, "key": k, "weight": 1} for k in keys
+            )
             people.append(Person(rn, first, last, first_ar, last_ar, nid, est_code, firsts, lasts))
             if i % chunk == 0:
                 flush()

@@ -102,7 +102,10 @@ def fill_to_occupancy(
             found = key_cache.get(name_tuple)
             if found is None:
                 found = key_cache[name_tuple] = {k[:60] for k in names.name_keys(*name_tuple)}
-            keys.extend({"detainee_id": det_id, "key": k, "weight": 1} for k in found)
+            keys.extend(
+                {"detainee_id": det_id, "establishment_id": est_id, "key": k, "weight": 1}
+                for k in found
+            )
         conn.execute(insert(Placement), placements)
         conn.execute(insert(DetaineeNameKey), keys)
         batch.clear()

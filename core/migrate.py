@@ -18,6 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
+from sqlalchemy import text
 
 from core.contributions import MigrationBranch
 from core.db import get_database
@@ -51,11 +52,40 @@ def _connection(app: Flask) -> Iterator[Any]:
             conn.commit()
 
 
+#: pages from which a table never vacuumed is vacuumed after an upgrade (8 MB)
+UNVACUUMED_PAGES = 1000
+
+
 def upgrade(app: Flask, revision: str = "heads") -> None:
-    """Apply every migration of the core, then of each loaded plugin."""
+    """Apply every migration of the core, then of each loaded plugin; then, on PostgreSQL,
+    vacuum the large tables a migration rebuilt (:func:`vacuum_rebuilt_tables`)."""
     for branch in branches(app):
         with _connection(app) as conn:
             command.upgrade(alembic_config(app, branch, conn), revision)
+    vacuum_rebuilt_tables(app)
+
+
+def vacuum_rebuilt_tables(app: Flask, min_pages: int | None = None) -> list[str]:
+    """``VACUUM (ANALYZE)`` every table of at least ``min_pages`` pages (default
+    :data:`UNVACUUMED_PAGES`) none of whose pages is marked all-visible: a table a migration
+    has just rebuilt (``CREATE TABLE … AS``, a rewrite). Until then every index-only scan of
+    it reads the heap as well, and autovacuum (when it is on at all) comes when it comes.
+    VACUUM cannot run in a transaction, hence here and not in the migration. PostgreSQL only;
+    returns the tables vacuumed."""
+    engine = get_database(app).engine
+    if engine.dialect.name != "postgresql":
+        return []
+    found = text(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.relkind = 'r' AND n.nspname = current_schema() AND c.relallvisible = 0 "
+        "AND c.relpages >= :pages ORDER BY c.relname"
+    )
+    pages = UNVACUUMED_PAGES if min_pages is None else min_pages
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        names = list(conn.execute(found, {"pages": pages}).scalars())
+        for name in names:
+            conn.exec_driver_sql(f'VACUUM (ANALYZE) "{name}"')
+    return names
 
 
 def downgrade(app: Flask, revision: str = "base") -> None:

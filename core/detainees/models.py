@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Date, ForeignKey, Index, String, text
+from sqlalchemy import Date, ForeignKey, ForeignKeyConstraint, Index, String, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime, utcnow, value_enum
@@ -39,9 +39,9 @@ class Detainee(EstablishmentScoped, Base):
             sqlite_where=text(HELD_NATIONAL_ID_WHERE),
             postgresql_where=text(HELD_NATIONAL_ID_WHERE),
         ),
-        # a search scoped to some establishments merges their detainees, in id order, with a
-        # name key's postings (also in id order) instead of filtering the whole table
-        Index("ix_core_detainees_establishment_id_id", "establishment_id", "id"),
+        # unique (the id alone is): the parent key of the name keys' copy of the establishment
+        # (see DetaineeNameKey), and a scoped listing reads an establishment's detainees by id
+        Index("ix_core_detainees_establishment_id_id", "establishment_id", "id", unique=True),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,15 +113,37 @@ class Placement(Base):
 
 
 class DetaineeNameKey(Base):
-    """One search key of one name token of a detainee (see :mod:`core.detainees.names`)."""
+    """One search key of one name token of a detainee (see :mod:`core.detainees.names`).
+
+    ``establishment_id`` is the detainee's, copied so that a search scoped to an establishment
+    reads only its own postings of a name (index ``(key, establishment_id, detainee_id)``)
+    instead of every posting in the country. The copy cannot drift: the foreign key is the
+    pair ``(establishment_id, detainee_id)`` → the detainee's ``(establishment_id, id)``,
+    ``ON UPDATE CASCADE``, so a transfer (or any ``UPDATE`` of the detainee's establishment,
+    whoever writes it) carries the keys along in the same statement.
+    """
 
     __tablename__ = "core_detainee_name_keys"
-    __table_args__ = (Index("ix_core_detainee_name_keys_key_detainee", "key", "detainee_id"),)
-
-    detainee_id: Mapped[int] = mapped_column(
-        ForeignKey("core_detainees.id", ondelete="CASCADE"), primary_key=True
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["establishment_id", "detainee_id"],
+            ["core_detainees.establishment_id", "core_detainees.id"],
+            name="fk_core_detainee_name_keys_detainee_core_detainees",
+            ondelete="CASCADE",
+            onupdate="CASCADE",
+        ),
+        Index("ix_core_detainee_name_keys_key_detainee", "key", "detainee_id"),
+        Index(
+            "ix_core_detainee_name_keys_key_establishment",
+            "key",
+            "establishment_id",
+            "detainee_id",
+        ),
     )
+
+    detainee_id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(60), primary_key=True)
+    establishment_id: Mapped[int] = mapped_column()
     weight: Mapped[int] = mapped_column(default=1)
 
 

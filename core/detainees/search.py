@@ -165,12 +165,13 @@ class _Sql:
                 "EXISTS (SELECT 1 FROM core_detainee_name_keys o WHERE "
                 f"o.detainee_id = k.detainee_id AND o.key IN {self.bind(sorted(other))})"
             )
-        if self.scope.conditions:
+        # the keys carry their detainee's establishment: a scoped search reads the index range
+        # (key, establishment) in id order, its own postings only
+        for ids in self.scope.establishments:
+            where.append(f"k.establishment_id IN {self.bind(ids)}")
+        if not self.scope.include_released:
             sql += " JOIN core_detainees d ON d.id = k.detainee_id"
-            for ids in self.scope.establishments:
-                where.append(f"d.establishment_id IN {self.bind(ids)}")
-            if not self.scope.include_released:
-                where.append(f"d.legal_status <> {self.bind(LegalStatus.released.value)}")
+            where.append(f"d.legal_status <> {self.bind(LegalStatus.released.value)}")
         return sql + " WHERE " + " AND ".join(where)
 
     def statement(self, sql: str) -> Any:
@@ -197,7 +198,7 @@ def _ranked(sql: _Sql, branch: tuple[int, str, int, list[dict[str, int]]], limit
 def _count(scope: _Scope, drive: dict[str, int], others: list[dict[str, int]]) -> int:
     """How many detainees match, counted up to :data:`MAX_CANDIDATES`: the distinct ones among
     the first index rows of the driving keys (all keys in one range; for a search scoped to
-    some establishments, each key in id order, merged with their detainees)."""
+    some establishments, each key's postings in those establishments, in id order)."""
     sql = _Sql(scope)
     if not scope.conditions:
         rows = sql.rows(f"k.key IN {sql.bind(sorted(drive))}", others)

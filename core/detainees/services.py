@@ -185,7 +185,13 @@ def refresh_name_keys(detainee: Detainee) -> None:
         detainee.first_name, detainee.last_name, detainee.first_name_ar, detainee.last_name_ar
     )
     for key in sorted(keys):
-        sess.add(DetaineeNameKey(detainee_id=detainee.id, key=key[:60]))
+        sess.add(
+            DetaineeNameKey(
+                detainee_id=detainee.id,
+                key=key[:60],
+                establishment_id=detainee.establishment_id,
+            )
+        )
 
 
 KEYS_VERSION_COUNTER = "name-keys-version"
@@ -208,6 +214,7 @@ def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
         rows = sess.execute(
             select(
                 Detainee.id,
+                Detainee.establishment_id,
                 Detainee.first_name,
                 Detainee.last_name,
                 Detainee.first_name_ar,
@@ -224,9 +231,14 @@ def reindex_names(*, batch: int = 2000, force: bool = False) -> int:
         sess.execute(
             DetaineeNameKey.__table__.insert(),
             [
-                {"detainee_id": row.id, "key": key[:60], "weight": 1}
+                {
+                    "detainee_id": row.id,
+                    "establishment_id": row.establishment_id,
+                    "key": key[:60],
+                    "weight": 1,
+                }
                 for row in rows
-                for key in sorted(names.name_keys(*row[1:]))
+                for key in sorted(names.name_keys(*row[2:]))
             ],
         )
         done += len(rows)
