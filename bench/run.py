@@ -690,8 +690,10 @@ def render(runs: list[dict[str, Any]], args: argparse.Namespace) -> str:
         "these rows hold exactly the best 300 by (weight, id) however many thousands share a "
         "name. When more match, a count over at most 5,000 index rows gives the total. When "
         "nobody matches every word, every way of leaving one word out runs in one more "
-        "statement. Establishment scoping is a join on the detainees, merged in id order "
-        "through their index `(establishment_id, id)`. The SQL is written as text: building "
+        "statement. Each name key carries its detainee's establishment (a two-column foreign "
+        "key, `ON UPDATE CASCADE`, keeps it right through transfers), so a search scoped to "
+        "an establishment reads the index range `(key, establishment_id)` in id order, its own "
+        "postings only. The SQL is written as text: building "
         "a dozen aliased SQLAlchemy branches per query cost more than running them.",
         "- Only those best 300 candidates are ranked in Python by spelling "
         "closeness (memoised per word pair and per name), then the page's rows are loaded.",
