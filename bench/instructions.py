@@ -10,7 +10,8 @@ database as ``bench.http`` does (fewer detainees by default), then, for each sou
 (``--source``, default this checkout; give a ``git worktree`` of an older commit as a second
 one to compare) and each path, runs a child Python under ``valgrind --tool=callgrind
 --instr-atstart=no``. The child builds the app from that tree, answers ``--warm`` requests of
-the path uninstrumented, turns instrumentation on (``callgrind_control -i on``) for
+the path uninstrumented (by default the families + 30: every family's signed-in principal is
+then cached, as in a steady run), turns instrumentation on (``callgrind_control -i on``) for
 ``--requests`` more, and off. Printed: instructions per request (millions), and the change
 against the first source. The database serves every run: writes use fresh keys.
 
@@ -157,7 +158,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detainees", type=int, default=20_000)
     parser.add_argument("--families", type=int, default=200)
     parser.add_argument("--requests", type=int, default=40, help="counted per path (default 40)")
-    parser.add_argument("--warm", type=int, default=30, help="uncounted first (default 30)")
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=None,
+        help="uncounted first (default: the families + 30, so that every family's signed-in "
+        "principal is already cached, as in a steady run)",
+    )
     parser.add_argument("--paths", type=lambda s: s.split(","), default=PATHS, help=",".join(PATHS))
     parser.add_argument(
         "--source",
@@ -167,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args(argv)
+    if args.warm is None:
+        args.warm = args.families + 30
     if shutil.which("valgrind") is None or shutil.which("callgrind_control") is None:
         raise SystemExit("valgrind (callgrind) is needed: apt-get install valgrind")
     sources = [p.resolve() for p in (args.source or [ROOT])]

@@ -22,9 +22,11 @@ from typing import Any, TypeVar
 from flask import Flask, current_app, g
 from flask.globals import _cv_app
 from sqlalchemy import BigInteger, DateTime, Enum, Integer, MetaData, create_engine, event
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DisconnectionError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached, sessionmaker
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
 from core.files import private_file, sqlite_file
@@ -114,6 +116,82 @@ def built_once(build: Callable[[], _S]) -> Callable[[], _S]:
     varies (optional filters, a scope) is built per call as usual. The query layer's scoping
     (``core.scoping``) still applies at execution."""
     return functools.cache(build)
+
+
+@functools.cache
+def _plain_insert(mapper: Any) -> tuple[Any, list[tuple[str, str]], str]:
+    """The INSERT … RETURNING of a mapped class, its (attribute, column) pairs and the
+    attribute of its primary key."""
+    (pk,) = mapper.primary_key
+    stmt = mapper.local_table.insert().returning(pk, sort_by_parameter_order=True)
+    pairs = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
+    return stmt, pairs, mapper.get_property_by_column(pk).key
+
+
+def insert_plain(sess: Session, objects: list[Any]) -> None:
+    """Write new instances of ONE mapped class with a single Core ``INSERT … RETURNING``, not
+    through the session's unit of work, and give each its id.
+
+    For rows written once and never changed by the request that writes them (an outbox
+    message, an audit event): a flush of the unit of work for such a row cost about as much
+    as the statement itself. The instances stay outside the session (transient, their id
+    set); every instance must set the same attributes (one ``executemany``). Column defaults
+    apply as for any insert; relationships are not written."""
+    if not objects:
+        return
+    mapper = sa_inspect(objects[0]).mapper
+    stmt, pairs, pk_key = _plain_insert(mapper)
+    rows = []
+    for obj in objects:
+        state = sa_inspect(obj).dict
+        rows.append({column: state[key] for key, column in pairs if key in state})
+    ids = sess.connection().execute(stmt, rows).scalars().all()
+    for obj, new_id in zip(objects, ids, strict=True):
+        set_committed_value(obj, pk_key, new_id)
+
+
+@functools.cache
+def _loaded_insert(mapper: Any, dialect: str, unless_duplicate: bool) -> tuple[Any, Any]:
+    """The INSERT … RETURNING every column of a mapped class (``ON CONFLICT DO NOTHING`` when
+    ``unless_duplicate``), built once per class and dialect, with its (attribute, column)
+    pairs."""
+    table = mapper.local_table
+    if not unless_duplicate:
+        stmt = table.insert()
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt = pg_insert(table).on_conflict_do_nothing()
+    else:
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).on_conflict_do_nothing()
+    pairs = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
+    return stmt.returning(*table.columns), pairs
+
+
+def insert_loaded(sess: Session, obj: Any, *, unless_duplicate: bool = False) -> bool:
+    """Write ONE new instance with a Core ``INSERT … RETURNING`` every column, then put it in
+    the session as if it had just been read: persistent, nothing pending, every column as the
+    database holds it (defaults included). A later change of it flushes as usual.
+
+    For a hot write whose flush through the unit of work cost more than its statement (a
+    booking). ``unless_duplicate``: a row that would break a unique constraint or index is
+    not written (``ON CONFLICT DO NOTHING``): ``False`` is returned, no error, and the
+    transaction goes on (no savepoint to pay for). Relationships are not written: the caller
+    writes children itself and sets the collection (``set_committed_value``)."""
+    state = sa_inspect(obj)
+    stmt, pairs = _loaded_insert(state.mapper, sess.get_bind().dialect.name, unless_duplicate)
+    values = {column: state.dict[key] for key, column in pairs if key in state.dict}
+    row = sess.connection().execute(stmt, values).one_or_none()
+    if row is None:
+        return False
+    stored = row._mapping
+    for key, column in pairs:
+        set_committed_value(obj, key, stored[column])
+    make_transient_to_detached(obj)
+    sess.add(obj)
+    return True
 
 
 class Base(DeclarativeBase):

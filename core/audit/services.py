@@ -28,8 +28,8 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from core.audit.models import AuditCheckpoint, AuditEvent
+from core.db import insert_plain, utcnow
 from core.db import session as db_session
-from core.db import utcnow
 
 GENESIS_HASH = "0" * 64
 
@@ -117,8 +117,8 @@ def _write_pending_events(sess: Session) -> None:
     pending = sess.info.pop(_PENDING, None)
     if not pending:
         return
-    sess.add_all([event for event, _tx in pending])
-    sess.flush()
+    # one INSERT, not a flush of the unit of work (an event is never changed once recorded)
+    insert_plain(sess, [event for event, _tx in pending])
 
 
 @sa_event.listens_for(Session, "after_soft_rollback")

@@ -28,7 +28,7 @@ from sqlalchemy import Select, and_, func, or_, select
 
 from core.audit import services as audit
 from core.contributions import NotificationChannel
-from core.db import get_database, utcnow
+from core.db import get_database, insert_plain, utcnow
 from core.db import session as db_session
 from core.identity.models import User
 from core.identity.services import require
@@ -63,7 +63,8 @@ def enqueue(
     recipient: str = "",
     channel: str = "log",
 ) -> OutboxMessage:
-    """Queue a message in the caller's transaction."""
+    """Queue a message in the caller's transaction (one ``INSERT``; the message returned is
+    not in the session: its id is set, and it is never changed by the request)."""
     msg = OutboxMessage(
         kind=kind,
         subject=str(subject)[:300],
@@ -72,8 +73,7 @@ def enqueue(
         user_id=user.id if user is not None else None,
         recipient=recipient or (user.phone or user.username if user is not None else ""),
     )
-    db_session().add(msg)
-    db_session().flush()
+    insert_plain(db_session(), [msg])
     g.setdefault("_outbox_pending", True)
     return msg
 

@@ -10,10 +10,10 @@ from typing import Any
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.audit import services as audit
-from core.db import built_once, utcnow
+from core.db import built_once, insert_loaded, utcnow
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.detainees.services import get_detainee, lock_detainee, locked_detainees
@@ -276,8 +276,12 @@ def book(
 _REFERENCE_DRAWS = 5  # a reference taken twice in a row is one chance in 10^23
 
 
-def _names(message: str, *marks: str) -> bool:
-    return any(mark in message for mark in marks)
+@built_once
+def _booking_with_reference() -> Any:
+    # the table's columns, not the entity: any family's booking counts, whoever asks (the
+    # query scoping applies to entities)
+    table = Booking.__table__
+    return select(table.c.id).where(table.c.reference == bindparam("reference"))
 
 
 def _create_booking(
@@ -314,8 +318,23 @@ def _create_booking(
         walk_in=walk_in,
         checked_in_at=utcnow() if status == BookingStatus.checked_in else None,
     )
-    booking.companions = [
+    # one INSERT … ON CONFLICT DO NOTHING, not a savepoint and a flush: a booking racing this
+    # one for the same detainee and slot (the unique index of live bookings) or a reference
+    # already given leaves nothing written, and the transaction goes on
+    for attempt in range(_REFERENCE_DRAWS):
+        if insert_loaded(sess, booking, unless_duplicate=True):
+            break
+        if sess.scalar(_booking_with_reference(), {"reference": booking.reference}) is None:
+            raise Conflict(
+                _("A visit to this detainee is already booked at this time."),
+                code="already_booked",
+            )
+        if attempt + 1 == _REFERENCE_DRAWS:
+            raise RuntimeError(f"{_REFERENCE_DRAWS} booking references drawn, all taken")
+        booking.reference = draw_reference()  # a reference already given: draw again
+    companions = [
         Companion(
+            booking_id=booking.id,
             full_name=c.full_name,
             national_id=c.national_id,
             birth_date=c.birth_date,
@@ -323,30 +342,8 @@ def _create_booking(
         )
         for c in party.companions
     ]
-    for attempt in range(_REFERENCE_DRAWS):
-        try:
-            # a SAVEPOINT: a booking racing this one for the same detainee and slot loses on
-            # the unique index, and the rest of the transaction survives
-            with sess.begin_nested():
-                sess.add(booking)
-                sess.flush()
-            break
-        except IntegrityError as exc:
-            # PostgreSQL names the index, SQLite the columns
-            message = str(exc.orig)
-            if _names(message, "uq_visits_bookings_reference", "visits_bookings.reference"):
-                if attempt + 1 < _REFERENCE_DRAWS:  # a reference already given: draw again
-                    booking.reference = draw_reference()
-                    continue
-                raise
-            if not _names(
-                message, "uq_visits_bookings_live_slot_detainee", "visits_bookings.slot_id"
-            ):
-                raise
-            raise Conflict(
-                _("A visit to this detainee is already booked at this time."),
-                code="already_booked",
-            ) from exc
+    sess.add_all(companions)  # written with the transaction's next flush
+    set_committed_value(booking, "companions", companions)
     audit.record(
         "visits.booking.walk_in" if walk_in else "visits.booking.create",
         "visits_booking",

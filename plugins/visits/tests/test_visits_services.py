@@ -16,7 +16,7 @@ from core.i18n import local_zone
 from core.notifications.models import OutboxMessage
 from core.principals import SYSTEM
 from plugins.visits import services
-from plugins.visits.models import Booking, Relation, Slot
+from plugins.visits.models import Booking, BookingStatus, Relation, Slot
 from plugins.visits.services import TRANSITIONS, CompanionIn
 
 from .conftest import link, make_slot
@@ -605,6 +605,67 @@ def test_a_reference_already_given_is_drawn_again(app, world, factories, monkeyp
         assert _slot(world.slot_id).booked == 2
         refs = session().scalars(select(Booking.reference).where(Booking.slot_id == world.slot_id))
         assert sorted(refs) == sorted([first.reference, "ZZZZ2345"])
+
+
+def test_a_booking_is_in_the_session_as_if_read_and_later_changes_are_written(app, world):
+    """The booking is written by one INSERT … RETURNING (no unit-of-work flush): it comes back
+    persistent and clean, every column as stored (defaults included), its companions written
+    with it; changing it afterwards flushes as for any loaded row."""
+    from sqlalchemy import inspect
+
+    with app.app_context():
+        booking = services.book(
+            _user(world.visitor),
+            world.slot_id,
+            world.rn,
+            [CompanionIn("Youssef Benali", "be654321", dt.date(1990, 1, 1))],
+        )
+        sess = session()
+        state = inspect(booking)
+        assert state.persistent and booking not in sess.new and booking not in sess.dirty
+        assert booking.id and booking.created_at is not None and booking.reason == ""
+        assert booking.status == BookingStatus.confirmed
+        assert [c.full_name for c in booking.companions] == ["Youssef Benali"]
+        booking.reason = "changed in the same transaction"
+        sess.commit()
+        stored = _booking(booking.reference)
+        assert stored.reason == "changed in the same transaction"
+        assert [c.national_id for c in stored.companions] == ["BE654321"]
+        assert stored.companions[0].booking_id == stored.id
+
+
+def test_the_live_index_alone_refuses_a_second_booking_and_the_transaction_goes_on(
+    app, world, monkeypatch
+):
+    """Without the duplicate check (as when two requests pass it together), the unique index
+    of live bookings refuses the second one: 409 ``already_booked``, nothing written, and the
+    transaction is still usable (ON CONFLICT DO NOTHING: no error in the database)."""
+    from sqlalchemy import bindparam, false
+
+    from plugins.visits.services import booking as booking_service
+
+    with app.app_context():
+        services.book(_user(world.visitor), world.slot_id, world.rn)
+        session().commit()
+        link(world.stranger.id, world.det_id)
+
+        def passes() -> object:
+            return select(Booking.id).where(
+                Booking.slot_id == bindparam("slot_id"),
+                Booking.detainee_id == bindparam("detainee_id"),
+                false(),
+            )
+
+        monkeypatch.setattr(booking_service, "_active_booking_at", passes)
+        with pytest.raises(Conflict) as err:
+            services.book(_user(world.stranger), world.slot_id, world.rn)
+        assert err.value.code == "already_booked"
+        assert (
+            session().scalar(select(Booking.id).where(Booking.visitor_id == world.stranger.id))
+            is None
+        )
+        session().rollback()
+        assert _slot(world.slot_id).booked == 1
 
 
 def test_the_slot_count_after_booking_is_the_database_s(app, world):
