@@ -88,6 +88,14 @@ def vacuum_rebuilt_tables(app: Flask, min_pages: int | None = None) -> list[str]
     return names
 
 
+def downgrade_branch(app: Flask, name: str, revision: str) -> None:
+    """Undo one branch's migrations down to ``revision``, the other branches untouched (tests
+    of a migration's backfill start from the revision before it)."""
+    branch = {b.name: b for b in branches(app)}[name]
+    with _connection(app) as conn:
+        command.downgrade(alembic_config(app, branch, conn), revision)
+
+
 def downgrade(app: Flask, revision: str = "base") -> None:
     """Undo migrations: plugins first (reverse order), the core last."""
     for branch in reversed(branches(app)):

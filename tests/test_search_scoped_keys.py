@@ -113,7 +113,6 @@ def test_a_scoped_search_reads_the_keys_own_establishment(app, factories):
 def app_before_the_copy(tmp_path: Any) -> Any:
     """An app on a database of its own, its core migrated to 0011 (keys without establishment)
     with detainees admitted before (their keys kept by the downgrade)."""
-    from alembic import command
 
     from core import migrate
     from core.db import get_database
@@ -126,12 +125,7 @@ def app_before_the_copy(tmp_path: Any) -> Any:
             factories = Factories(built)
             for code, first in (("EST-A", "Said"), ("EST-B", "Amine"), ("EST-B", "Nadia")):
                 factories.detainee(code, first_name=first, last_name="Alami")
-        by_name = {b.name: b for b in migrate.branches(built)}
-        with get_database(built).engine.connect() as conn:
-            command.downgrade(
-                migrate.alembic_config(built, by_name["core"], conn), "0011_detainee_est_id_index"
-            )
-            conn.commit()
+        migrate.downgrade_branch(built, "core", "0011_detainee_est_id_index")
         yield built
     finally:
         get_database(built).dispose()

@@ -31,6 +31,14 @@ NEW_FK = "fk_core_detainee_name_keys_detainee_core_detainees"
 KEY_INDEX = "ix_core_detainee_name_keys_key_detainee"
 SCOPED_INDEX = "ix_core_detainee_name_keys_key_establishment"
 DETAINEE_INDEX = "ix_core_detainees_establishment_id_id"
+#: the new foreign key: the pair (establishment, detainee) → the detainee's
+NEW_FK_TARGET = {
+    "referent_table": "core_detainees",
+    "local_cols": ["establishment_id", "detainee_id"],
+    "remote_cols": ["establishment_id", "id"],
+    "ondelete": "CASCADE",
+    "onupdate": "CASCADE",
+}
 
 
 def _detainee_index(unique: bool) -> None:
@@ -52,15 +60,7 @@ def _upgrade_postgresql() -> None:
     op.create_primary_key(op.f(f"pk_{TABLE}"), TABLE, ["detainee_id", "key"])
     op.create_index(KEY_INDEX, TABLE, ["key", "detainee_id"], unique=False)
     op.create_index(SCOPED_INDEX, TABLE, ["key", "establishment_id", "detainee_id"], unique=False)
-    op.create_foreign_key(
-        NEW_FK,
-        TABLE,
-        "core_detainees",
-        ["establishment_id", "detainee_id"],
-        ["establishment_id", "id"],
-        ondelete="CASCADE",
-        onupdate="CASCADE",
-    )
+    op.create_foreign_key(NEW_FK, TABLE, **NEW_FK_TARGET)
     op.execute(f"ANALYZE {TABLE}")  # the VACUUM comes after the upgrade: migrate.upgrade
 
 
@@ -74,14 +74,7 @@ def _upgrade_sqlite() -> None:
     with op.batch_alter_table(TABLE, schema=None) as batch_op:
         batch_op.alter_column("establishment_id", existing_type=sa.Integer(), nullable=False)
         batch_op.drop_constraint(OLD_FK, type_="foreignkey")
-        batch_op.create_foreign_key(
-            NEW_FK,
-            "core_detainees",
-            ["establishment_id", "detainee_id"],
-            ["establishment_id", "id"],
-            ondelete="CASCADE",
-            onupdate="CASCADE",
-        )
+        batch_op.create_foreign_key(NEW_FK, **NEW_FK_TARGET)
         batch_op.create_index(SCOPED_INDEX, ["key", "establishment_id", "detainee_id"])
 
 

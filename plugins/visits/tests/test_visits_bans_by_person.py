@@ -309,7 +309,6 @@ def test_two_registrations_racing_with_one_national_id(fresh_app):
 @pytest.fixture
 def app_before_the_rule(tmp_path: Any) -> Any:
     """An app on a database of its own at core 0006 and visits 0004 (before issue 10 point 4)."""
-    from alembic import command
 
     from core import migrate
     from core.db import get_database
@@ -318,14 +317,8 @@ def app_before_the_rule(tmp_path: Any) -> Any:
     database = TestDatabase(tmp_path)
     built = build_migrated_app(database.url, tmp_path)
     try:
-        by_name = {b.name: b for b in migrate.branches(built)}
-        with get_database(built).engine.connect() as conn:
-            cfg = migrate.alembic_config(built, by_name["visits"], conn)
-            command.downgrade(cfg, "0004_visits_live_relation_unique")
-            command.downgrade(
-                migrate.alembic_config(built, by_name["core"], conn), "0006_sign_in_counters"
-            )
-            conn.commit()
+        migrate.downgrade_branch(built, "visits", "0004_visits_live_relation_unique")
+        migrate.downgrade_branch(built, "core", "0006_sign_in_counters")
         yield built
     finally:
         get_database(built).dispose()
