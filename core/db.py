@@ -119,13 +119,23 @@ def built_once(build: Callable[[], _S]) -> Callable[[], _S]:
 
 
 @functools.cache
-def _plain_insert(mapper: Any) -> tuple[Any, list[tuple[str, str]], str]:
-    """The INSERT … RETURNING of a mapped class, its (attribute, column) pairs and the
-    attribute of its primary key."""
+def _column_pairs(mapper: Any) -> list[tuple[str, str]]:
+    """The (attribute, column) pairs of a mapped class's columns."""
+    return [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
+
+
+def _values(state: Any) -> dict[str, Any]:
+    """The column values an instance has set, by column (what an INSERT of it sends)."""
+    loaded = state.dict
+    return {column: loaded[key] for key, column in _column_pairs(state.mapper) if key in loaded}
+
+
+@functools.cache
+def _plain_insert(mapper: Any) -> tuple[Any, str]:
+    """The INSERT … RETURNING id of a mapped class, and the attribute of its primary key."""
     (pk,) = mapper.primary_key
     stmt = mapper.local_table.insert().returning(pk, sort_by_parameter_order=True)
-    pairs = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
-    return stmt, pairs, mapper.get_property_by_column(pk).key
+    return stmt, mapper.get_property_by_column(pk).key
 
 
 def insert_plain(sess: Session, objects: list[Any]) -> None:
@@ -139,22 +149,17 @@ def insert_plain(sess: Session, objects: list[Any]) -> None:
     apply as for any insert; relationships are not written."""
     if not objects:
         return
-    mapper = sa_inspect(objects[0]).mapper
-    stmt, pairs, pk_key = _plain_insert(mapper)
-    rows = []
-    for obj in objects:
-        state = sa_inspect(obj).dict
-        rows.append({column: state[key] for key, column in pairs if key in state})
+    stmt, pk_key = _plain_insert(sa_inspect(objects[0]).mapper)
+    rows = [_values(sa_inspect(obj)) for obj in objects]
     ids = sess.connection().execute(stmt, rows).scalars().all()
     for obj, new_id in zip(objects, ids, strict=True):
         set_committed_value(obj, pk_key, new_id)
 
 
 @functools.cache
-def _loaded_insert(mapper: Any, dialect: str, unless_duplicate: bool) -> tuple[Any, Any]:
+def _loaded_insert(mapper: Any, dialect: str, unless_duplicate: bool) -> Any:
     """The INSERT … RETURNING every column of a mapped class (``ON CONFLICT DO NOTHING`` when
-    ``unless_duplicate``), built once per class and dialect, with its (attribute, column)
-    pairs."""
+    ``unless_duplicate``), built once per class and dialect."""
     table = mapper.local_table
     if not unless_duplicate:
         stmt = table.insert()
@@ -166,8 +171,7 @@ def _loaded_insert(mapper: Any, dialect: str, unless_duplicate: bool) -> tuple[A
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         stmt = sqlite_insert(table).on_conflict_do_nothing()
-    pairs = [(prop.key, prop.columns[0].key) for prop in mapper.column_attrs]
-    return stmt.returning(*table.columns), pairs
+    return stmt.returning(*table.columns)
 
 
 def insert_loaded(sess: Session, obj: Any, *, unless_duplicate: bool = False) -> bool:
@@ -181,13 +185,12 @@ def insert_loaded(sess: Session, obj: Any, *, unless_duplicate: bool = False) ->
     transaction goes on (no savepoint to pay for). Relationships are not written: the caller
     writes children itself and sets the collection (``set_committed_value``)."""
     state = sa_inspect(obj)
-    stmt, pairs = _loaded_insert(state.mapper, sess.get_bind().dialect.name, unless_duplicate)
-    values = {column: state.dict[key] for key, column in pairs if key in state.dict}
-    row = sess.connection().execute(stmt, values).one_or_none()
+    stmt = _loaded_insert(state.mapper, sess.get_bind().dialect.name, unless_duplicate)
+    row = sess.connection().execute(stmt, _values(state)).one_or_none()
     if row is None:
         return False
     stored = row._mapping
-    for key, column in pairs:
+    for key, column in _column_pairs(state.mapper):
         set_committed_value(obj, key, stored[column])
     make_transient_to_detached(obj)
     sess.add(obj)

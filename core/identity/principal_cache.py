@@ -40,6 +40,7 @@ ordinary ORM ``User`` (assigning it to relationships, changing and flushing it, 
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -242,15 +243,15 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     return user
 
 
-@built_once
-def _snapshot_options() -> list[Any]:
+@functools.cache
+def _snapshot_options() -> tuple[Any, ...]:
     """The loader options of a snapshot's user, built once (building them on every miss cost
     a sixth of the load)."""
-    return [
+    return (
         lazyload(User.establishments),
         joinedload(User.role_links),
         joinedload(User.establishment_links),
-    ]
+    )
 
 
 def _remember(
