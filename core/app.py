@@ -205,7 +205,7 @@ def _register_template_helpers(app: Flask) -> None:
 
     from core.detainees.labels import legal_status_label, placement_reason_label
     from core.identity.roles import role_label
-    from core.identity.services import has_permission
+    from core.identity.services import permissions_of
     from core.portal.navigation import navigation
     from core.ports import has_port
 
@@ -216,8 +216,10 @@ def _register_template_helpers(app: Flask) -> None:
         user = current_user._get_current_object()  # type: ignore[attr-defined]
         if user is None or user.is_anonymous:
             user = None
+        # the permissions once: ``can()`` is asked a score of times a page
+        held = permissions_of(user)
         return {
-            "can": lambda code: has_permission(user, code),
+            "can": held.__contains__,
             "nav_items": lambda area="staff": navigation(user, area),
             "legal_status_label": legal_status_label,
             "placement_reason_label": placement_reason_label,

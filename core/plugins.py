@@ -95,6 +95,17 @@ class IdmajPluginManager(pluggy.PluginManager):
         self.add_hookspecs(hookspecs)
         self.infos: dict[str, PluginInfo] = {}
         self.published: dict[str, str] = {}  # hook name → the plugin that publishes it
+        # changes whenever a plugin is registered or unregistered: what is kept from hooks'
+        # answers (:func:`core.portal.navigation.navigation`) is kept under it
+        self.generation = 0
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        self.generation += 1
+        return super().register(plugin, name=name)
+
+    def unregister(self, plugin: Any = None, name: str | None = None) -> Any:
+        self.generation += 1
+        return super().unregister(plugin, name=name)
 
     def register_plugin(
         self, plugin: Any, name: str, *, version: str = "", distribution: str = ""

@@ -201,6 +201,49 @@ def test_navigation_follows_permissions_and_skips_missing_pages(
     assert "Missing page" not in nav.group(0)
 
 
+def test_navigation_is_built_once_per_principal_and_again_for_a_new_plugin(
+    app: Any, client: Any, login_as: Any, dashboard_plugin: None
+) -> None:
+    """``portal_nav_items`` is asked once per signed-in principal (the list is kept with the
+    principal's snapshot), once for visitors who are not signed in, and again when a plugin
+    is registered: its entry shows on the next page."""
+    pm = app.extensions["idmaj.plugins"]
+    asked: list[Any] = []
+
+    class Counting:
+        @hookimpl
+        def portal_nav_items(self, user: Any) -> list[NavItem]:
+            asked.append(user)
+            return []
+
+    pm.register(Counting(), name="test-counting")
+    try:
+        visitor = app.test_client()
+        for _ in range(3):
+            assert "Plugin public tile" in text(visitor.get("/"))
+        assert asked == [None]
+        login_as("registry_clerk", "EST-A")
+        for _ in range(3):
+            assert 'href="/detainees/"' in text(client.get("/dashboard"))
+        assert len(asked) == 2 and asked[1] is not None
+
+        class Late:
+            @hookimpl
+            def portal_nav_items(self, user: Any) -> list[NavItem]:
+                return [NavItem("audit.index", "Late entry", order=3)]
+
+        pm.register(Late(), name="test-late")
+        try:
+            nav = re.search(r'<nav class="main-nav".*?</nav>', text(client.get("/dashboard")), re.S)
+            assert nav and "Late entry" in nav.group(0)
+        finally:
+            pm.unregister(name="test-late")
+        nav = re.search(r'<nav class="main-nav".*?</nav>', text(client.get("/dashboard")), re.S)
+        assert nav and "Late entry" not in nav.group(0)
+    finally:
+        pm.unregister(name="test-counting")
+
+
 def test_public_tiles_come_from_plugins(client: Any, dashboard_plugin: None) -> None:
     body = text(client.get("/"))
     tiles = re.search(r'<ul class="tiles">.*?</ul>', body, re.S)

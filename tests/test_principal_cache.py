@@ -242,7 +242,33 @@ def scenario_second_factor_turned_off(w: Workers) -> None:
         session().commit()
 
 
+def main_nav(body: bytes) -> str:
+    found = re.search(rb'<nav class="main-nav".*?</nav>', body, re.S)
+    assert found, body[:300]
+    return found.group(0).decode()
+
+
+def scenario_navigation_follows_a_role_granted_a_permission(w: Workers) -> None:
+    """The navigation is kept with ``b``'s snapshot: a permission granted to the clerk's role
+    through ``a`` shows its entry on ``b``'s very next page, and taking it back removes it."""
+    clerk = w.clerk()
+    on_b = sign_in(w.b, clerk)
+    w.warm(on_b, w.profile())
+    assert 'href="/audit/"' not in main_nav(on_b.get(w.profile()).data)
+    with w.a.app_context():
+        before = identity.role_permissions()["registry_clerk"]
+        identity.set_role_permissions("registry_clerk", before | {"audit.view"}, SYSTEM)
+        session().commit()
+    w.warm(on_b, w.profile())
+    assert 'href="/audit/"' in main_nav(on_b.get(w.profile()).data)
+    with w.a.app_context():  # the committed variant keeps its database: leave it as found
+        identity.set_role_permissions("registry_clerk", before, SYSTEM)
+        session().commit()
+    assert 'href="/audit/"' not in main_nav(on_b.get(w.profile()).data)
+
+
 SCENARIOS = [
+    scenario_navigation_follows_a_role_granted_a_permission,
     scenario_logout_everywhere,
     scenario_deactivated,
     scenario_role_permissions_edited,

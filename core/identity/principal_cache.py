@@ -43,10 +43,12 @@ from __future__ import annotations
 import functools
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from flask import Flask, current_app, g
+from flask.globals import _cv_app
 from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import joinedload, lazyload, make_transient_to_detached
@@ -77,6 +79,9 @@ class Snapshot:
     second_factor_required: bool
     # whether a second factor is on; only asked (``None`` otherwise) when a role requires one
     second_factor_on: bool | None
+    # what :func:`principal_memo` derived from this snapshot (the navigation…): it goes with
+    # the snapshot when a stamp changes
+    memo: dict[Hashable, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
 class PrincipalCache:
@@ -207,6 +212,7 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     if snap is not None:
         user = sess.merge(snap.user, load=False)
         _remember(user.id, snap.permissions, snap.second_factor_required, snap.second_factor_on)
+        g._principal_snapshot = (user.id, snap)
         return user
     # a miss: load as before. Whatever is read now is at least as new as the stamps read
     # above; if it is newer, a change committed in between and those stamps are already
@@ -228,17 +234,16 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     permissions, second_factor = grants
     second_factor_on = totp.has_second_factor(user) if second_factor else None
     if cacheable:
-        cache.put(
-            user_id,
-            Snapshot(
-                user_stamp=user_stamp,  # type: ignore[arg-type]
-                epoch=epoch,  # type: ignore[arg-type]
-                user=_detached_copy(user, SNAPSHOT_COLLECTIONS),
-                permissions=permissions,
-                second_factor_required=second_factor,
-                second_factor_on=second_factor_on,
-            ),
+        snap = Snapshot(
+            user_stamp=user_stamp,  # type: ignore[arg-type]
+            epoch=epoch,  # type: ignore[arg-type]
+            user=_detached_copy(user, SNAPSHOT_COLLECTIONS),
+            permissions=permissions,
+            second_factor_required=second_factor,
+            second_factor_on=second_factor_on,
         )
+        cache.put(user_id, snap)
+        g._principal_snapshot = (user.id, snap)
     _remember(user.id, permissions, second_factor, second_factor_on)
     return user
 
@@ -271,9 +276,39 @@ def forget_request_principals() -> None:
     from core.scoping import REQUEST_SCOPE_KEY
 
     g.pop("_perm_cache", None)
+    g.pop("_principal_snapshot", None)
     g.pop(REQUEST_SCOPE_KEY, None)
     g.pop("_second_factor_cache", None)
     g.pop("_second_factor_on_cache", None)
+
+
+_T = TypeVar("_T")
+#: what :func:`principal_memo` keeps for visitors who are not signed in, per app
+ANONYMOUS_MEMO_KEY = "idmaj.anonymous_memo"
+
+
+def principal_memo(user: Any, key: Hashable, compute: Callable[[], _T]) -> _T:
+    """``compute()``, kept with the signed-in principal's snapshot under ``key``: computed
+    again only when the snapshot is (a stamp changed: the user, their roles, establishments or
+    a role's permissions) — for what depends on nothing else, like the navigation. For a
+    visitor who is not signed in (``user`` ``None`` or anonymous) it is kept per app. Outside
+    a request, for a user this request's snapshot is not of (the one who just signed in, a
+    principal whose roles changed in this request) it is computed each time."""
+    ctx = _cv_app.get(None)
+    if ctx is None:
+        return compute()
+    if user is None or getattr(user, "is_anonymous", False):
+        memo: dict[Hashable, Any] = ctx.app.extensions.setdefault(ANONYMOUS_MEMO_KEY, {})
+    else:
+        kept = ctx.g.__dict__.get("_principal_snapshot")
+        if kept is None or kept[0] != getattr(user, "id", None):
+            return compute()
+        memo = kept[1].memo
+    try:
+        return memo[key]  # type: ignore[no-any-return]
+    except KeyError:
+        value = memo[key] = compute()
+        return value
 
 
 def _detached_copy(obj: Any, collections: tuple[str, ...] = ()) -> Any:
@@ -299,6 +334,7 @@ __all__ = [
     "cache_of",
     "forget_request_principals",
     "init_app",
+    "principal_memo",
     "session_principal",
     "token_principal",
 ]

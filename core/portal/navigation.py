@@ -5,6 +5,11 @@ item is shown in its ``area`` (``staff`` portal or ``public`` families' side) to
 its ``permission`` and one of its ``roles`` (when given). Items whose endpoint does not exist in
 this app (a disabled plugin's page) are left out. The dashboard's shortcuts and the families'
 service tiles are the same list.
+
+The list depends only on who the user is (roles, permissions, establishments): it is kept with
+the signed-in principal's snapshot (:func:`core.identity.principal_cache.principal_memo`) and
+built again when that changes, when a plugin is registered or removed, or for another script
+root; ``portal_nav_items`` is therefore called once per principal and process, not per page.
 """
 
 from __future__ import annotations
@@ -12,12 +17,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import url_for
+from flask import request, url_for
 from werkzeug.routing import BuildError
 
 from core.contributions import NavItem
+from core.identity.principal_cache import principal_memo
 from core.identity.services import has_permission
-from core.plugins import collect
+from core.plugins import collect, get_plugin_manager
 
 
 def visible(item: NavItem, user: Any) -> bool:
@@ -27,7 +33,13 @@ def visible(item: NavItem, user: Any) -> bool:
 
 
 def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
-    """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order."""
+    """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order (kept
+    with the principal: see the module's text; a copy, the caller may change it)."""
+    key = ("navigation", area, request.script_root, get_plugin_manager().generation)
+    return list(principal_memo(user, key, lambda: _navigation(user, area)))
+
+
+def _navigation(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
     items: list[tuple[NavItem, str]] = []
     seen: set[str] = set()
     for item in collect("portal_nav_items", user=user):
@@ -39,7 +51,7 @@ def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
             continue
         seen.add(item.endpoint)
         items.append((item, href))
-    return items
+    return tuple(items)
 
 
 def current_href(items: Iterable[tuple[NavItem, str]], path: str) -> str | None:
