@@ -9,8 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import (
     AuditLabels,
     MigrationBranch,
@@ -21,6 +19,7 @@ from core.contributions import (
 )
 from core.detainees.labels import LEGAL_STATUS_LABELS
 from core.establishments.forms import KIND_CHOICES
+from core.i18n import lazy_gettext as _l
 from core.identity.permissions import CORE_PERMISSIONS
 from core.plugins import hookimpl
 

@@ -45,7 +45,6 @@ from collections.abc import Iterator
 from typing import Any
 
 from flask import Response, flash, redirect, request
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from sqlalchemy import ForeignKey, String, UniqueConstraint, select
 from sqlalchemy.exc import IntegrityError
@@ -55,6 +54,7 @@ from wtforms.fields import DateField, DateTimeField, DateTimeLocalField, MonthFi
 
 from core.db import Base, BigId, UTCDateTime, utcnow
 from core.db import session as db_session
+from core.i18n import lazy_gettext as _l
 from core.query_args import EARLIEST_DATE, LATEST_DATE, date_in_range
 from core.validation import storable
 

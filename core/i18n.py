@@ -37,7 +37,7 @@ from flask_babel import (
     ngettext,
 )
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
@@ -166,6 +166,23 @@ class RequestDomain(Domain):
         if state is not None and state.__dict__.get("babel_domain") is self:
             return request_translations()
         return super().get_translations()
+
+
+def _request_gettext(string: str, **variables: Any) -> str:
+    """Flask-Babel's ``gettext`` (the catalog of the request's locale and domain, then ``%``
+    with the variables given), reading the catalog through :func:`request_translations`."""
+    rv = request_translations().ugettext(string)
+    return rv % variables if variables else rv
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyString:
+    """Flask-Babel's ``lazy_gettext``, translated when shown through the request's kept
+    catalog: a label shown on every page (navigation, panel titles) found its catalog through
+    five proxied look-ups each time. Imported as ``_l`` (the extraction keyword)."""
+    return LazyString(_request_gettext, string, **variables)
+
+
+_l = lazy_gettext
 
 
 # The templates' gettext functions: Jinja's "new style" ones (the text marked safe when
@@ -371,6 +388,7 @@ __all__ = [
     "count_message",
     "current_language",
     "init_app",
+    "lazy_gettext",
     "select_locale",
     "show_date",
     "show_datetime",

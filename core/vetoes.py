@@ -18,9 +18,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.errors import Blocked
+from core.i18n import lazy_gettext as _l
 from core.plugins import PluginError, get_plugin_manager
 
 if TYPE_CHECKING:

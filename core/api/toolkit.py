@@ -22,11 +22,11 @@ from typing import Any
 
 from flask import Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from core.db import session as db_session
 from core.errors import DomainError, Forbidden, Malformed, Unauthorized, ValidationFailed
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from core.query_args import MAX_PAGE, date_in_range, query_int, query_page_unbounded
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from core.i18n import lazy_gettext as _l
 
 LEGAL_STATUS_LABELS = {
     "pretrial": _l("Pretrial"),

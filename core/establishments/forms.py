@@ -1,11 +1,11 @@
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from core.forms import IdmajForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")

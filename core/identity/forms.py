@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, PasswordField, SelectMultipleField, StringField, SubmitField
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import IdmajForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 from core.identity.passwords import MAX_PASSWORD_LENGTH
 
 REQUIRED = _l("This field is required.")

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from flask import Flask, current_app, has_app_context
-from flask_babel import lazy_gettext as _l
 
 from core.config import LANGUAGES
 from core.contributions import Role
+from core.i18n import lazy_gettext as _l
 from core.identity.models import ALL_ESTABLISHMENT_ROLES, ROLES
 from core.plugins import IdmajPluginManager, PluginError
 

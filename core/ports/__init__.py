@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from flask import Flask, current_app
-from flask_babel import lazy_gettext as _l
 
 from core.contributions import ServicePort
 from core.errors import DomainError
+from core.i18n import lazy_gettext as _l
 from core.plugins import IdmajPluginManager, PluginError
 
 T = TypeVar("T")

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from core.contributions import AuditLabels
 from core.db import session
+from core.i18n import lazy_gettext as _l
 
 from .models import Complaint
 from .services.labels import CHANNEL_LABELS, INADMISSIBLE_REASONS, OUTCOME_LABELS, STATUS_LABELS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import MultipleFileField
 from wtforms import (
     BooleanField,
@@ -17,6 +16,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 
 from .services.labels import (
     CHANNEL_LABELS,

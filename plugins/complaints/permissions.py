@@ -17,9 +17,8 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import Permission, Role
+from core.i18n import lazy_gettext as _l
 
 FILE = "complaints.file"
 MANAGE = "complaints.manage"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")

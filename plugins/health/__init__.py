@@ -7,9 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import MigrationBranch, NavItem, Panel, TranslationDomain, Widget
+from core.i18n import lazy_gettext as _l
 from core.plugins import hookimpl
 
 PLUGIN_NAME = "health"

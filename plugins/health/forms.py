@@ -3,7 +3,6 @@ consultation, not two. Services check every value again."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from wtforms import (
     BooleanField,
@@ -19,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
 TOO_LONG = count_message("At most %(num)d character.", "At most %(num)d characters.", "max")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import select
 
 from core.db import session as db_session
 from core.establishments.models import Establishment
 from core.i18n import current_language, show_datetime
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from plugins.health import forms
 

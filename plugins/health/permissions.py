@@ -7,9 +7,8 @@ whatever an administrator grants (``services/access.py``).
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import Permission, Role
+from core.i18n import lazy_gettext as _l
 
 READ = "health.read"
 WRITE = "health.write"

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import Panel, Widget
 from core.errors import DomainError
+from core.i18n import lazy_gettext as _l
 from core.identity.services import has_permission
 from core.scoping import establishment_ids
 from plugins.health.permissions import STATS

@@ -8,8 +8,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import (
     ComplaintCategory,
     MigrationBranch,
@@ -18,6 +16,7 @@ from core.contributions import (
     TranslationDomain,
     Widget,
 )
+from core.i18n import lazy_gettext as _l
 from core.plugins import hookimpl
 
 PLUGIN_NAME = "transfers"

@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.contributions import AuditLabels
 from core.db import session
 from core.i18n import current_language
+from core.i18n import lazy_gettext as _l
 
 from .services.labels import KIND, REASON, REFUSAL, STATUS
 

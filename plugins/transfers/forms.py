@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as pgettext
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from core.forms import IdmajForm, OnceForm
 from core.i18n import count_message
+from core.i18n import lazy_gettext as _l
 from plugins.transfers.services.labels import KIND, REASON, REFUSAL
 
 REQUIRED = _l("This field is required.")

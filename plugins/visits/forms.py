@@ -3,7 +3,6 @@ values and show per-field messages."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from wtforms import (
     DateField,
     FieldList,
@@ -18,6 +17,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from core.forms import IdmajForm, OnceForm
+from core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
 NUMBER = _l("Enter a whole number.")

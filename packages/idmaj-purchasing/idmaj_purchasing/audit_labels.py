@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 
 from core.contributions import AuditLabels
+from core.i18n import lazy_gettext as _l
 from idmaj_purchasing.services.common import CATEGORY_LABELS, STATUS_LABELS
 from idmaj_purchasing.services.settlement import OUTCOME_LABELS
 

@@ -3,12 +3,12 @@ are text fields: the services read them exactly, Arabic-Indic digits included.""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
 from core.forms import IdmajForm, OnceForm
+from core.i18n import lazy_gettext as _l
 from core.identity.forms import MultiCheckboxField
 
 REQUIRED = _l("This field is required.")

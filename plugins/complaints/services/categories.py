@@ -4,9 +4,9 @@ the ``complaints_categories`` hook (routing: each category names the office that
 from __future__ import annotations
 
 from flask import current_app
-from flask_babel import lazy_gettext as _l
 
 from core.contributions import ComplaintCategory
+from core.i18n import lazy_gettext as _l
 from core.plugins import get_plugin_manager
 
 DEFAULT_OFFICE = "complaints_officer"

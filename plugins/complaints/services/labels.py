@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import pgettext
+
+from core.i18n import lazy_gettext as _l
 
 from ..models import AppealLevel, Channel, EntryKind, Outcome, Status
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
+from core.i18n import lazy_gettext as _l
 from plugins.funds.models import LedgerKind, TxType
 
 TX_LABELS = {

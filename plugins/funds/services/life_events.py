@@ -4,14 +4,13 @@ the release payout and closing it."""
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
-
 from core.audit import services as audit
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
 from core.errors import Conflict
 from core.establishments.models import Establishment
+from core.i18n import lazy_gettext as _l
 from core.principals import Principal, current_principal
 from core.scoping import can_see_establishment, unscoped
 from core.vetoes import Blocker

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from core.audit import services as audit
@@ -18,6 +17,7 @@ from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee, LegalStatus
 from core.errors import Forbidden
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from core.principals import SYSTEM
 from core.vetoes import Blocker

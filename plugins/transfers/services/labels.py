@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext as pgettext
+
+from core.i18n import lazy_gettext as _l
 
 STATUS = {
     "requested": pgettext("transfer status", "Requested"),

@@ -5,12 +5,12 @@ with the reason (its timeline and the audit trail say so)."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
+from core.i18n import lazy_gettext as _l
 from core.principals import Principal
 from core.scoping import unscoped
 from core.vetoes import Blocker

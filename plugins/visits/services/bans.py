@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import Integer, bindparam, or_, select
 from sqlalchemy.orm import lazyload
 
@@ -21,6 +20,7 @@ from core.db import built_once, utcnow
 from core.db import session as db_session
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from core.identity.services import require
 from core.principals import Principal

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
+from core.i18n import lazy_gettext as _l
 
 STATUS_LABELS = {
     "confirmed": _l("Confirmed"),

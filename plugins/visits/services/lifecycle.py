@@ -5,12 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.db import session as db_session
 from core.db import utcnow
 from core.detainees.models import Detainee
+from core.i18n import lazy_gettext as _l
 from core.i18n import local_zone
 from core.principals import Principal, current_principal
 from core.scoping import can_see_establishment, unscoped

@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from core.audit import services as audit
@@ -23,6 +22,7 @@ from core.contributions import DataSection
 from core.db import session as db_session
 from core.db import utcnow
 from core.i18n import current_language
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 
 from ..models import Ban, Booking, BookingStatus, Relation, RelationStatus, Slot

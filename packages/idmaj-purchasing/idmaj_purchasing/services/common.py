@@ -8,7 +8,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import lazy_pgettext
 from sqlalchemy import bindparam, select
 
@@ -16,6 +15,7 @@ from core.db import built_once, utcnow
 from core.db import session as db_session
 from core.errors import NotFound
 from core.establishments.models import Establishment
+from core.i18n import lazy_gettext as _l
 from core.identity.services import has_permission
 from core.scoping import can_see_establishment
 from core.validation import ascii_digits

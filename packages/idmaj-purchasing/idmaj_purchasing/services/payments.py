@@ -22,10 +22,10 @@ from decimal import Decimal
 from typing import Any, Protocol, runtime_checkable
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from core.detainees.models import Detainee
 from core.errors import Conflict, DomainError, ValidationFailed
+from core.i18n import lazy_gettext as _l
 from core.plugins import collect
 from core.ports import has_port, port
 from core.ports.funds import FUNDS_ACCOUNTS, FundsAccounts

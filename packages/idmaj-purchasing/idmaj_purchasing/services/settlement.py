@@ -23,7 +23,6 @@ from collections import Counter
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 from sqlalchemy import select
 
@@ -31,6 +30,7 @@ from core.audit import services as audit
 from core.db import session as db_session
 from core.detainees.services import lock_detainee
 from core.errors import ValidationFailed
+from core.i18n import lazy_gettext as _l
 from core.identity.services import require
 from core.scoping import ensure_in_scope
 from core.validation import ascii_digits
