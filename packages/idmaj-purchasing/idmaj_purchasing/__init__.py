@@ -16,8 +16,6 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-
 from core.contributions import (
     ComplaintCategory,
     MigrationBranch,
@@ -28,6 +26,7 @@ from core.contributions import (
     TranslationDomain,
     Widget,
 )
+from core.i18n import lazy_gettext as _l
 from core.plugins import hookimpl
 
 PLUGIN_NAME = "purchasing"
@@ -156,8 +155,8 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
         return []
     orders, total = services.detainee_orders(user, detainee.id, limit=5)
     rules = services.rules_for(detainee.establishment_id)
-    restrictions = services.restrictions_of(detainee)
-    forbidden = services.forbidden_categories(detainee, rules=rules, restrictions=restrictions)
+    # the restricted categories only (no ``Restriction`` built: the panel lists categories)
+    forbidden = services.forbidden_categories(detainee, rules=rules)
     return [
         Panel(
             "purchasing",
@@ -168,7 +167,6 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
                 "total": total,
                 "week": services.week_of(detainee, rules=rules, per_product=False),
                 "forbidden": sorted(forbidden),
-                "restrictions": restrictions,
                 "can_rule": has_permission(user, "purchasing.rules"),
             },
             order=65,

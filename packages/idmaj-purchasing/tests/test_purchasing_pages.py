@@ -321,9 +321,14 @@ def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
     assert not any("count(" in s.lower() and "purchasing_orders" in s for s in seen)
     # the panel shows the week's value only: no per-product quantities are read
     assert not any("purchasing_order_lines" in s for s in seen)
-    # the detainee's orders do not join the detainee (and its establishment) into every row
-    orders = [s for s in seen if s.startswith("SELECT purchasing_orders.id")]
-    assert len(orders) == 1 and "core_detainees" not in orders[0]
+    # the detainee's orders: the four columns shown, no detainee (nor its establishment) joined
+    orders = [s for s in seen if "FROM purchasing_orders" in s and "sum(" not in s]
+    assert len(orders) == 1 and "core_detainees" not in orders[0], orders
+    assert orders[0].startswith(
+        "SELECT purchasing_orders.reference, purchasing_orders.placed_at, "
+        "purchasing_orders.total_centimes, purchasing_orders.status FROM"
+    )
+    assert ref in page
     with app.app_context():
         spent = session().scalar(select(Order.total_centimes).where(Order.reference == ref))
     left = f"{(300_00 - spent) / 100:.2f}".replace(".", ",")

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, Select, bindparam, func, select
-from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import session as db_session
@@ -111,11 +110,12 @@ def my_complaints(user: Principal, page: int, per_page: int) -> tuple[list[Compl
     return fetch_page(db_session(), stmt, order, page, per_page)
 
 
-def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Complaint]:
+def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) -> list[Any]:
     """The complaints about ``detainee`` that ``user`` sees, newest first (their profile's
-    panel): one statement per kind of reader, built once."""
+    panel): one statement per kind of reader, built once; rows of what the panel shows
+    (``reference``, ``subject``, ``status``, ``due_on``: no ``Complaint`` built for a line)."""
     stmt = _detainee_panel(reader_of(user))
-    return list(db_session().scalars(stmt, {"detainee_id": detainee.id, "limit": limit}))
+    return list(db_session().execute(stmt, {"detainee_id": detainee.id, "limit": limit}))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -123,7 +123,9 @@ def _detainee_panel(reader: Reader) -> Any:
     return (
         select_for(reader)
         .where(Complaint.detainee_id == bindparam("detainee_id"))
-        .options(lazyload(Complaint.detainee))  # ``detainee``, found in the session
+        .with_only_columns(
+            Complaint.reference, Complaint.subject, Complaint.status, Complaint.due_on
+        )
         .order_by(Complaint.received_at.desc())
         .limit(bindparam("limit", type_=Integer))
     )

@@ -333,19 +333,19 @@ def shop_orders(
     return fetch_page(db_session(), base, _NEWEST_FIRST, page, per_page)
 
 
-def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[Order], int]:
-    """A detainee's newest orders in the user's establishments (their profile's panel: no
-    order's lines, the detainee not joined again) and how many there are: what
-    ``shop_orders(user, detainee_id=…, per_page=limit, with_lines=False)`` gives, from
-    statements built once per process, scoped or not (a profile page reads it on every
-    view)."""
+def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[Any], int]:
+    """A detainee's newest orders in the user's establishments (their profile's panel) and
+    how many there are: the orders ``shop_orders(user, detainee_id=…, per_page=limit)``
+    gives, as rows of what the panel shows (``reference``, ``placed_at``, ``total_centimes``,
+    ``status``; no ``Order`` built for a line of text), from statements built once per
+    process, scoped or not (a profile page reads it on every view)."""
     require(user, "purchasing.view")
     ids = establishment_ids(user)
     params: dict[str, Any] = {"detainee_id": detainee_id, "limit": limit}
     if ids is not None:
         params["ids"] = sorted(ids) or [-1]  # an id no row has: nothing is visible
     sess = db_session()
-    rows = list(sess.scalars(_detainee_orders(ids is not None), params))
+    rows = list(sess.execute(_detainee_orders(ids is not None), params))
     if len(rows) < limit:  # a page not full tells the total (as ``fetch_page``)
         return rows, len(rows)
     return rows, int(sess.scalar(_detainee_order_count(ids is not None), params) or 0)
@@ -362,7 +362,7 @@ def _of_detainee(scoped: bool) -> Any:
 def _detainee_orders(scoped: bool) -> Any:
     return (
         _of_detainee(scoped)
-        .options(lazyload(Order.detainee), lazyload(Order.lines))
+        .with_only_columns(Order.reference, Order.placed_at, Order.total_centimes, Order.status)
         .order_by(*_NEWEST_FIRST)
         .limit(bindparam("limit", type_=Integer))
     )
