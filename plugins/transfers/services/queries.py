@@ -85,7 +85,12 @@ def _of_detainee() -> Any:
     return (
         select(Transfer)
         .where(Transfer.detainee_id == bindparam("detainee_id"))
-        .options(lazyload(Transfer.detainee))  # ``det``, found in the session, not joined again
+        # ``det`` is in the session; the establishments are loaded when a row shows them (by
+        # primary key: from the session when already there), not joined into every read — a
+        # profile without transfers builds no loader for them
+        .options(
+            lazyload(Transfer.detainee), lazyload(Transfer.origin), lazyload(Transfer.destination)
+        )
         .order_by(Transfer.created_at.desc(), Transfer.id.desc())
         .limit(bindparam("limit", type_=Integer))
     )

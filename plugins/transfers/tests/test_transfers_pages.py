@@ -3,6 +3,7 @@ the journey through the pages, bad input, the printable papers in Arabic and Fre
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -254,8 +255,17 @@ def test_dashboard_widget_and_profile_panel(app, client, factories, login_as):
     login_as("director", ORIGIN)
     dash = client.get("/dashboard").get_data(as_text=True)
     assert 'data-testid="transfers-widget-approvals">1<' in dash
-    profile = client.get(f"/detainees/{rn}").get_data(as_text=True)
+    profile = client.get(f"/detainees/{rn}?lang=fr").get_data(as_text=True)
     assert "transfers/" in profile
+    # the panel's row names both establishments (read when shown, not joined into the read)
+    panel = re.search(r'aria-labelledby="panel-transfers">.*?</section>', profile, re.S)
+    assert panel, profile[-2000:]
+    from core.db import session
+    from core.establishments.models import Establishment
+
+    with app.app_context():
+        names = {e.code: e.name_fr for e in session().query(Establishment)}
+    assert names[ORIGIN] in panel.group(0) and names[DEST] in panel.group(0)
 
 
 def test_the_director_approves_a_bulk_list_each_on_its_own(

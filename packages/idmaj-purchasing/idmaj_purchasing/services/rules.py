@@ -79,15 +79,16 @@ def forbidden_categories(
     (:func:`restrictions_of`) passes them, and they are not read again."""
     found = forbidden_everywhere(rules or rules_for(detainee.establishment_id))
     if restrictions is None:
-        found.update(
-            db_session().scalars(
-                select(Restriction.category).where(Restriction.detainee_id == detainee.id)
-            )
-        )
+        found.update(db_session().scalars(_restricted_categories(), {"detainee_id": detainee.id}))
     else:
         found.update(r.category for r in restrictions)
     found.update(str(c) for c in collect("purchasing_forbidden_categories", detainee=detainee) if c)
     return found & set(CATEGORIES)
+
+
+@built_once
+def _restricted_categories() -> Any:
+    return select(Restriction.category).where(Restriction.detainee_id == bindparam("detainee_id"))
 
 
 def _counted() -> tuple[Any, ...]:
