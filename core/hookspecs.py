@@ -172,7 +172,10 @@ def plugin_services() -> list[ServicePort]:
 
 @hookspec
 def portal_nav_items(user: User | None) -> list[NavItem]:
-    """Called on every page render to build the navigation.
+    """Called to build the navigation, once per signed-in principal and worker process (the
+    list is kept with the principal's snapshot: built again when the user, their roles or
+    establishments, or a role's permissions change, or a plugin is registered), and once per
+    process for visitors who are not signed in. Return what depends on who the user is only.
 
     :param user: the signed-in user, or ``None`` on the public side.
     :returns: navigation entries; the core keeps those whose ``permission`` the user holds

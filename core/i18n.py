@@ -24,6 +24,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
+from babel import numbers as babel_numbers
 from babel.support import NullTranslations
 from flask import Flask, current_app, g, has_request_context, request, session
 from flask.globals import _cv_app
@@ -374,6 +375,24 @@ def show_number(value: int | float | Decimal | None) -> str:
     return format_decimal(value)
 
 
+#: two decimals, grouped: parsed once (Babel parses a pattern given as text on every call)
+_CENTIMES_PATTERN = babel_numbers.parse_pattern("#,##0.00")
+
+
+def show_centimes(centimes: int | None) -> str:
+    """An amount kept in integer centimes, in the current locale with two decimals
+    (``1 234,50`` in French, ``1,234.50`` in English): what
+    ``format_decimal(Decimal(centimes) / 100, format="#,##0.00")`` gives, the pattern parsed
+    once. The currency is the caller's (``_("%(amount)s MAD", amount=…)``)."""
+    if centimes is None:
+        return ""
+    amount = Decimal(int(centimes)) / 100
+    locale = _locale()
+    if locale is None:  # outside a request: Flask-Babel's default locale
+        return str(format_decimal(amount, format="#,##0.00"))
+    return str(_CENTIMES_PATTERN.apply(amount, locale))
+
+
 def show_percent(value: int | float | Decimal | None) -> str:
     """A ratio (``0.85``) as a percentage in the current locale (``85 %`` in French)."""
     if value is None:
@@ -390,6 +409,7 @@ __all__ = [
     "init_app",
     "lazy_gettext",
     "select_locale",
+    "show_centimes",
     "show_date",
     "show_datetime",
     "show_number",

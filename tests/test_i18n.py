@@ -235,6 +235,53 @@ def test_the_kept_catalog_follows_force_locale_and_refresh(app: Any) -> None:
         assert render_template_string(page) == "هذه الصفحة غير موجودة."
 
 
+def test_core_lazy_strings_follow_the_request_s_locale(app: Any) -> None:
+    """``core.i18n.lazy_gettext`` (the ``_l`` of the code) translates when shown, through the
+    request's kept catalog: the language of the request, of ``force_locale``, after
+    ``refresh``; its variables formatted; the default locale outside a request."""
+    from flask import request
+    from flask_babel import force_locale, refresh
+    from markupsafe import escape
+
+    from core.i18n import lazy_gettext
+
+    label = lazy_gettext("This page does not exist.")
+    count = lazy_gettext("%(amount)s MAD", amount="12,50")
+    with app.test_request_context("/?lang=fr"):
+        assert str(label) == "Cette page n'existe pas."
+        # as Flask-Babel's: a translation is the catalog's text, shown as it is
+        assert str(escape(label)) == "Cette page n'existe pas."
+        assert str(count) == gettext("%(amount)s MAD", amount="12,50")
+        with force_locale("ar_MA"):
+            assert str(label) == "هذه الصفحة غير موجودة."
+        request.args = {"lang": "en"}  # type: ignore[misc]
+        refresh()
+        assert str(label) == "This page does not exist."
+    with app.app_context():  # no request: the default locale, as Flask-Babel's own gives
+        from flask_babel import lazy_gettext as babel_lazy
+
+        arabic = "هذه الصفحة غير موجودة."
+        assert str(label) == str(babel_lazy("This page does not exist.")) == arabic
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr", "en"])
+def test_centimes_are_shown_as_babel_formats_them(app: Any, lang: str) -> None:
+    """``show_centimes`` (the pattern parsed once) gives Babel's own two-decimal text."""
+    from decimal import Decimal
+
+    from flask_babel import format_decimal
+
+    from core.i18n import show_centimes
+
+    with app.test_request_context(f"/?lang={lang}"):
+        for centimes in (0, 5, -5, 100, 123_456_789, -100_050, 9_223_372_036_854_775_807):
+            want = format_decimal(Decimal(centimes) / 100, format="#,##0.00")
+            assert show_centimes(centimes) == want, (lang, centimes)
+        assert show_centimes(None) == ""
+    with app.test_request_context("/?lang=fr"):
+        assert show_centimes(123_450) in ("1\u202f234,50", "1\xa0234,50", "1 234,50")
+
+
 # ---------------------------------------------------------------------------------------------
 # which language
 # ---------------------------------------------------------------------------------------------

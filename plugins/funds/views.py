@@ -24,6 +24,7 @@ from core.errors import DomainError, NotFound
 from core.establishments.models import Establishment
 from core.establishments.services import get_by_code
 from core.forms import claim, complete
+from core.i18n import show_centimes
 from core.portal.access import apply_errors, permission_required
 from core.query_args import page_number, query_date
 from core.validation import ascii_digits
@@ -43,11 +44,7 @@ PER_PAGE = 20
 @bp.app_template_filter("mad")
 def mad_filter(centimes: int | None) -> str:
     """Centimes shown in the current locale with two decimals (``1 234,50``)."""
-    from flask_babel import format_decimal
-
-    if centimes is None:
-        return ""
-    return format_decimal(services.to_decimal(int(centimes)), format="#,##0.00")
+    return show_centimes(centimes)
 
 
 @bp.app_template_filter("money")

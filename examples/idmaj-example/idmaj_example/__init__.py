@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint
-from flask_babel import lazy_gettext as _l
 
 from core.contributions import (
     ComplaintCategory,
@@ -25,6 +24,7 @@ from core.contributions import (
     Role,
     TranslationDomain,
 )
+from core.i18n import lazy_gettext as _l
 from core.plugins import hookimpl
 
 PLUGIN_NAME = "example"

@@ -11,13 +11,13 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core.audit import services as audit
 from core.db import session as db_session
 from core.errors import Conflict, NotFound, ValidationFailed
+from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from core.identity.services import has_permission, require
 from core.plugins import collect

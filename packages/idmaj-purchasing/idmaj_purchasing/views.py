@@ -60,12 +60,9 @@ def _reason(code: str) -> str:
 @family.app_template_global("purchasing_mad")
 def _mad(centimes: int) -> str:
     """Centimes in the reader's number format, with the currency: "1,234.50 MAD"."""
-    from decimal import Decimal
+    from core.i18n import show_centimes
 
-    from flask_babel import format_decimal
-
-    amount = format_decimal(Decimal(int(centimes)) / 100, format="#,##0.00")
-    return _("%(amount)s MAD", amount=amount)
+    return _("%(amount)s MAD", amount=show_centimes(centimes))
 
 
 def _fail(form: Any, exc: DomainError) -> None:
