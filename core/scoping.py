@@ -35,7 +35,8 @@ check).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import functools
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
@@ -172,25 +173,38 @@ def _scope_select(state: ORMExecuteState) -> None:
     ids = request_query_scope()
     if ids is None:
         return
-    entities, tables = _asked_for(state)
+    state.statement = scoped_statement(state.statement, ids)
+
+
+def scoped_statement(stmt: Any, ids: frozenset[int]) -> Any:
+    """``stmt`` restricted to the establishments ``ids``: what the query layer does to every
+    ORM ``SELECT`` of a restricted principal (:func:`_scope_select`) and to a read sent by
+    Core through :func:`read_columns`."""
+    entities, tables = _asked_for(stmt)
     allowed = sorted(ids) or [-1]  # an id no row has: nothing is visible
-    stmt = state.statement
     for model in entities:
         stmt = stmt.options(
             with_loader_criteria(model, model.establishment_id.in_(allowed), include_aliases=True)
         )
     for table in tables:  # a Core statement on the table itself
         stmt = stmt.where(table.c.establishment_id.in_(allowed))
-    state.statement = stmt
+    return stmt
 
 
-def _asked_for(state: ORMExecuteState) -> tuple[list[Any], list[Any]]:
-    """The scoped models a SELECT asks for — its entities and columns — and the scoped tables
-    its FROM starts with (``select(func.count()).select_from(Model)``, or the bare table),
-    not the ones it joins to."""
-    entities = {m.class_ for m in state.all_mappers if issubclass(m.class_, EstablishmentScoped)}
+def _asked_for(stmt: Any) -> tuple[list[Any], list[Any]]:
+    """The scoped models a SELECT asks for — its entities and columns, as
+    ``ORMExecuteState.all_mappers`` finds them — and the scoped tables its FROM starts with
+    (``select(func.count()).select_from(Model)``, or the bare table), not the ones it joins
+    to."""
+    entities: set[Any] = set()
+    for described in getattr(stmt, "column_descriptions", ()):
+        entity = described.get("entity")  # a Core statement's columns have none
+        found = inspect(entity, raiseerr=False) if entity is not None else None
+        mapper = getattr(found, "mapper", None)
+        if mapper is not None and issubclass(mapper.class_, EstablishmentScoped):
+            entities.add(mapper.class_)
     tables: set[Any] = set()
-    froms = _leading_froms(state.statement)
+    froms = _leading_froms(stmt)
     if froms:
         by_table = {model.__table__: model for model in scoped_models()}
         for clause in froms:
@@ -201,6 +215,40 @@ def _asked_for(state: ORMExecuteState) -> tuple[list[Any], list[Any]]:
     return sorted(entities, key=lambda m: m.__name__), sorted(tables, key=lambda t: t.name)
 
 
+def read_columns(stmt: Any, params: Mapping[str, Any] | None = None) -> Any:
+    """Run a ``SELECT`` of columns (no entity: rows, not objects) that was built once
+    (:func:`core.db.built_once`), scoped exactly as the query layer scopes it, but sent by
+    Core on the session's connection (same transaction).
+
+    The ORM's layer around such a statement (its execute state, ``do_orm_execute``, building
+    each row through the loading machinery) costs more than sending it: a profile page's
+    panels read nine such statements. The restriction is the same one, from the same code
+    (:func:`scoped_statement`), kept per statement and set of establishments instead of being
+    rebuilt on every execution. Rows are Core rows: read them by position or by column name.
+    """
+    _columns_only(stmt)
+    if _bypass.get() is None:
+        ids = request_query_scope()
+        if ids is not None:
+            stmt = _scoped_once(stmt, tuple(sorted(ids)))
+    return db_session().connection().execute(stmt, params or {})
+
+
+@functools.lru_cache(maxsize=1024)
+def _columns_only(stmt: Any) -> None:
+    """Refuse a statement that selects an entity (checked once per statement)."""
+    if not isinstance(stmt, Select):
+        raise TypeError("read_columns() runs a SELECT")
+    described = stmt.column_descriptions
+    if any(d.get("entity") is not None and d["expr"] is d["entity"] for d in described):
+        raise TypeError("read_columns() reads columns: select the entity through the session")
+
+
+@functools.lru_cache(maxsize=1024)
+def _scoped_once(stmt: Any, ids: tuple[int, ...]) -> Any:
+    return scoped_statement(stmt, frozenset(ids))
+
+
 def _leading_froms(stmt: Any) -> list[Any]:
     """What a SELECT reads from before any join: its ``select_from()`` clauses and the tables
     of its columns. ``Select.get_final_froms()`` says the same but builds the ORM compile state
@@ -209,6 +257,12 @@ def _leading_froms(stmt: Any) -> list[Any]:
     if isinstance(stmt, Select):
         return [*stmt._from_obj, *stmt.columns_clause_froms]
     return list(getattr(stmt, "get_final_froms", list)())
+
+
+def db_session() -> Session:
+    from core.db import session
+
+    return session()
 
 
 def scoped_models() -> list[Any]:
@@ -236,7 +290,9 @@ __all__ = [
     "establishment_ids",
     "install",
     "query_scope",
+    "read_columns",
     "scope",
     "scoped_models",
+    "scoped_statement",
     "unscoped",
 ]

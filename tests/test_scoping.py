@@ -21,7 +21,13 @@ from core.detainees.models import Detainee
 from core.establishments.models import Establishment
 from core.plugins import hookimpl
 from core.principals import SYSTEM, acting_as, current_principal
-from core.scoping import EstablishmentScoped, establishment_ids, scoped_models, unscoped
+from core.scoping import (
+    EstablishmentScoped,
+    establishment_ids,
+    read_columns,
+    scoped_models,
+    unscoped,
+)
 from core.testing import TEST_PASSWORD, Factories
 from tests.test_hooks import build  # noqa: F401  (the fixture)
 
@@ -336,3 +342,58 @@ def test_a_request_works_its_scope_out_once_and_again_after_its_establishments_c
         with acting_as(SYSTEM):  # another principal: its own scope
             assert labels() == ["a-1", "a-2", "b-1"]
         assert labels() == ["a-1", "a-2"]
+
+
+# a read sent by Core (``read_columns``): the same restriction as the session's, same rows
+_THING_LABELS = select(Thing.label).order_by(Thing.label)
+_THING_COUNT = select(func.count()).select_from(Thing.__table__)
+_NOTE_THING_LABELS = select(Thing.label, ThingNote.id).join(ThingNote.thing).order_by(Thing.label)
+
+
+def test_a_read_sent_by_core_is_scoped_as_the_session_scopes_it(world: Any) -> None:
+    app, _ids, factories = world
+    with app.app_context():
+        sess = db_session()
+        for thing in sess.scalars(select(Thing)):
+            sess.add(ThingNote(thing_id=thing.id))
+        sess.commit()
+        clerk_b = factories.user("registry_clerk", ("EST-B",))
+        clerk_ab = factories.user("registry_clerk", ("EST-A", "EST-B"))
+        admin = factories.user("central_admin", ())
+        cases = [(clerk_b, ["b-1"]), (clerk_ab, ["a-1", "a-2", "b-1"])]
+        cases.append((admin, ["a-1", "a-2", "b-1"]))
+        for who, expected in cases:
+            with acting_as(who):
+                for stmt in (_THING_LABELS, _NOTE_THING_LABELS):
+                    by_core = [row[0] for row in read_columns(stmt)]
+                    by_session = [row[0] for row in sess.execute(stmt)]
+                    assert by_core == by_session == expected, who.roles
+                assert read_columns(_THING_COUNT).scalar() == len(expected)
+        with acting_as(clerk_b):
+            with unscoped("national uniqueness check"):
+                assert read_columns(_THING_LABELS).scalars().all() == ["a-1", "a-2", "b-1"]
+            assert read_columns(_THING_LABELS).scalars().all() == ["b-1"]
+            # the restriction is a parameter of the statement kept, not the first caller's
+            with acting_as(factories.user("registry_clerk", ("EST-A",))):
+                assert read_columns(_THING_LABELS).scalars().all() == ["a-1", "a-2"]
+        sess.rollback()
+
+
+def test_a_read_sent_by_core_is_sent_in_the_sessions_transaction(world: Any) -> None:
+    app, ids, _factories = world
+    with app.app_context():
+        sess = db_session()
+        sess.add(Thing(establishment_id=ids["EST-A"], label="a-0 not committed"))
+        sess.flush()
+        with acting_as(SYSTEM):
+            assert read_columns(_THING_LABELS).scalars().first() == "a-0 not committed"
+        sess.rollback()
+
+
+def test_a_read_sent_by_core_refuses_entities(world: Any) -> None:
+    app, _ids, _factories = world
+    with app.app_context(), acting_as(SYSTEM):
+        with pytest.raises(TypeError):
+            read_columns(select(Thing))
+        with pytest.raises(TypeError):
+            read_columns(Thing.__table__.delete())

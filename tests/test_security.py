@@ -456,3 +456,15 @@ def test_cache_control(client):
     assert client.get("/api/v1/openapi.json").headers["Cache-Control"] == "no-store"
     assert client.get("/login").headers["Cache-Control"] == "no-store"
     assert client.get("/static/style.css").headers.get("Cache-Control") != "no-store"
+
+
+def test_a_security_header_the_view_set_is_kept_and_not_doubled(app):
+    from flask import Response
+
+    from core.security import _security_headers
+
+    with app.test_request_context("/"):
+        resp = _security_headers(Response("x", headers={"x-frame-options": "SAMEORIGIN"}))
+    assert resp.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff"
+    assert len(resp.headers.getlist("Content-Security-Policy")) == 1

@@ -64,17 +64,25 @@ EDITABLE = (
 def next_counter(name: str) -> int:
     """Advance a named counter atomically, in one statement: ``INSERT … VALUES (:name, 1) ON
     CONFLICT (name) DO UPDATE SET value = value + 1 RETURNING value`` (the row lock of the
-    conflicting row orders concurrent callers; SQLite's transactions are ``BEGIN IMMEDIATE``)."""
+    conflicting row orders concurrent callers; SQLite's transactions are ``BEGIN IMMEDIATE``).
+    Built once per dialect and sent by Core on the session's connection: an ORM-enabled
+    ``INSERT … RETURNING`` goes through the ORM's bulk insert machinery, twice the
+    instructions of the same statement (every deposit draws a receipt number here)."""
     sess = db_session()
-    dialect = sess.get_bind().dialect.name
-    ins = pg_insert if dialect == "postgresql" else sqlite_insert
-    value = sess.execute(
-        ins(Counter)
-        .values(name=name, value=1)
-        .on_conflict_do_update(index_elements=["name"], set_={"value": Counter.value + 1})
-        .returning(Counter.value)
-    ).scalar_one()
+    value = sess.connection().scalar(_counter_upsert(sess.get_bind().dialect.name), {"name": name})
     return int(value)
+
+
+@cache
+def _counter_upsert(dialect: str) -> Any:
+    table = Counter.__table__
+    ins = pg_insert if dialect == "postgresql" else sqlite_insert
+    return (
+        ins(table)
+        .values(name=bindparam("name"), value=1)
+        .on_conflict_do_update(index_elements=["name"], set_={"value": table.c.value + 1})
+        .returning(table.c.value)
+    )
 
 
 def new_registration_number(year: int | None = None) -> str:

@@ -15,6 +15,7 @@ from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.paging import fetch_page
 from core.principals import Principal
+from core.scoping import read_columns
 
 from ..models import Complaint, Entry, Status
 from .access import (
@@ -115,7 +116,7 @@ def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) ->
     panel): one statement per kind of reader, built once; rows of what the panel shows
     (``reference``, ``subject``, ``status``, ``due_on``: no ``Complaint`` built for a line)."""
     stmt = _detainee_panel(reader_of(user))
-    return list(db_session().execute(stmt, {"detainee_id": detainee.id, "limit": limit}))
+    return list(read_columns(stmt, {"detainee_id": detainee.id, "limit": limit}))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -42,6 +42,7 @@ from core.validation import NATIONAL_ID_RE
 
 from .bans import (
     active_ban,
+    ban_in_force,
     ban_visitor,
     banned_national_ids,
     bans_of,
@@ -193,6 +194,7 @@ __all__ = [
     "add_template",
     "age_on",
     "approved_relation",
+    "ban_in_force",
     "ban_visitor",
     "banned_national_ids",
     "bans_of",

@@ -24,7 +24,7 @@ from core.i18n import lazy_gettext as _l
 from core.identity.models import User
 from core.identity.services import require
 from core.principals import Principal
-from core.scoping import scope
+from core.scoping import read_columns, scope
 
 from ..models import Ban, Booking, BookingStatus, Slot
 from .common import _fail, _parse_date, _staff, local_date, local_moment
@@ -61,17 +61,35 @@ def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | No
     )
 
 
-@built_once
-def _ban_of_account() -> Any:
+def ban_in_force(visitor_id: int, establishment_id: int, day: dt.date) -> bool:
+    """Whether a ban bars this account on ``day`` (:func:`active_ban`'s question, answered
+    from the ban's id: no ``Ban`` built, read by Core as the session would scope it)."""
+    params = {"visitor_id": visitor_id, "establishment_id": establishment_id, "day": day}
+    return read_columns(_ban_id_of_account(), params).first() is not None
+
+
+def _barring_account(*columns: Any) -> Any:
     # one query: the account's own number, read in a subquery (NULL matches nothing)
     visitor_id = bindparam("visitor_id", type_=Integer)
     national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
     who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
     return (
-        select(Ban)
+        select(*columns)
         .where(who, *_in_force(bindparam("establishment_id"), bindparam("day")))
         .order_by(Ban.id)
         .limit(1)
+    )
+
+
+@built_once
+def _ban_id_of_account() -> Any:
+    return _barring_account(Ban.id)
+
+
+@built_once
+def _ban_of_account() -> Any:
+    return (
+        _barring_account(Ban)
         # the visitor and the establishment are the caller's, in the session if read at all:
         # not joined into the answer (a user row with its password hash, for a yes or no)
         .options(lazyload(Ban.visitor), lazyload(Ban.establishment))
@@ -119,7 +137,7 @@ def refuse_banned_at_gate(booking: Booking, day: dt.date) -> None:
     people += [(c.full_name, c.national_id or "") for c in booking.companions]
     banned = banned_national_ids((cin for _name, cin in people), booking.establishment_id, day)
     names = [name for name, cin in people if cin and cin.strip().upper() in banned]
-    if booking.visitor_id is not None and active_ban(
+    if booking.visitor_id is not None and ban_in_force(
         booking.visitor_id, booking.establishment_id, day
     ):
         names.insert(0, booking.visitor_name)

@@ -21,6 +21,7 @@ from core.errors import Conflict, DomainError, NotFound, ValidationFailed
 from core.identity.models import User
 from core.identity.services import require
 from core.principals import Principal
+from core.scoping import read_columns
 from core.validation import NATIONAL_ID_RE, ascii_digits
 
 from ..models import (
@@ -33,7 +34,7 @@ from ..models import (
     SlotStatus,
     VisitRules,
 )
-from .bans import active_ban, find_visitor, refuse_banned_companions
+from .bans import ban_in_force, find_visitor, refuse_banned_companions
 from .capacity import (
     PLACES_PER_BOOKING,
     _check_visitor_share,
@@ -240,7 +241,7 @@ def book(
             {"slot_id": _("This visiting time was cancelled.")},
         )
     slot_day = local_date(slot.starts_at)
-    if active_ban(visitor.id, slot.establishment_id, slot_day) is not None:
+    if ban_in_force(visitor.id, slot.establishment_id, slot_day):
         raise _fail(
             _("You may not book visits at this establishment at the moment."),
             "visitor_banned",
@@ -249,9 +250,9 @@ def book(
     problem = _window_error(slot, rules, now)
     if problem is not None:
         raise problem
-    duplicate = db_session().scalar(
+    duplicate = read_columns(
         _active_booking_at(), {"slot_id": slot.id, "detainee_id": det.id}
-    )
+    ).first()
     if duplicate is not None:
         raise Conflict(
             _("A visit to this detainee is already booked at this time."), code="already_booked"
@@ -408,7 +409,7 @@ def walk_in(
             "walk_in_closed",
         )
     account = find_visitor(national_id)
-    if account is not None and active_ban(account.id, slot.establishment_id, local_date(now)):
+    if account is not None and ban_in_force(account.id, slot.establishment_id, local_date(now)):
         raise _fail(
             _("This visitor is banned from this establishment."),
             "visitor_banned",

@@ -16,7 +16,7 @@ from core.detainees.models import Detainee
 from core.errors import Forbidden, NotFound
 from core.identity.models import User
 from core.identity.services import has_permission
-from core.scoping import ensure_in_scope
+from core.scoping import ensure_in_scope, read_columns
 
 from ..models import (
     Booking,
@@ -27,7 +27,7 @@ from ..models import (
     Slot,
     VisitRules,
 )
-from .bans import active_ban
+from .bans import ban_in_force
 from .capacity import quota_for, visitor_share_used
 from .common import local_date, week_start
 from .references import normalise_reference
@@ -118,7 +118,7 @@ def bookable_slots(
         for s in list_slots(detainee.establishment_id, start, end, only_open=True)
         if s.booked < s.capacity and s.starts_at <= end
     ]
-    if active_ban(visitor.id, detainee.establishment_id, local_date(now)) is not None:
+    if ban_in_force(visitor.id, detainee.establishment_id, local_date(now)):
         return []
     quota = quota_for(detainee, rules)
     used = dict(
@@ -217,11 +217,11 @@ def detainee_visits(detainee: Detainee) -> DetaineeVisits:
     """The profile panel's visits: the coming ones, the last 20 others and the linked
     visitors. Only the columns shown are read (rows, not objects: no booking's slot,
     detainee, visitor and companions loaded for a line of text)."""
-    sess = db_session()
     params = {"detainee_id": detainee.id, "now": utcnow()}
-    upcoming = sess.execute(_upcoming_lines(), params)
-    history = sess.execute(_past_lines(), params)
-    relations = sess.execute(_linked_visitors(), params)
+    # scoped as the session would, sent by Core (``read_columns``): rows, no ORM layer
+    upcoming = read_columns(_upcoming_lines(), params)
+    history = read_columns(_past_lines(), params)
+    relations = read_columns(_linked_visitors(), params)
     return DetaineeVisits(
         [VisitLine(*row) for row in upcoming],
         [VisitLine(*row) for row in history],

@@ -78,6 +78,7 @@ def test_a_ban_bars_every_account_with_the_national_id(app, client, world, facto
         ban = session().scalar(select(Ban))
         assert ban.national_id == world.visitor.national_id
         assert services.active_ban(twin_id, world.est_id, services.local_date(utcnow()))
+        assert services.ban_in_force(twin_id, world.est_id, services.local_date(utcnow()))
         with pytest.raises(ValidationFailed) as err:
             services.book(_user(twin_id), world.slot_id, world.rn)
         assert err.value.code == "visitor_banned"
@@ -92,6 +93,7 @@ def test_a_ban_bars_every_account_with_the_national_id(app, client, world, facto
     # another establishment is not concerned
     with app.app_context():
         assert services.active_ban(twin_id, world.other_id, services.local_date(utcnow())) is None
+        assert not services.ban_in_force(twin_id, world.other_id, services.local_date(utcnow()))
 
 
 def test_a_banned_companion_is_refused_at_booking(app, client, world, factories, api_headers):

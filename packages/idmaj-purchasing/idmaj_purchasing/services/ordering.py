@@ -31,7 +31,7 @@ from core.identity.services import has_permission, require
 from core.paging import fetch_page
 from core.ports import has_port, port
 from core.ports.visits import FAMILY_LINKS, FamilyLinks
-from core.scoping import can_see_establishment, establishment_ids, scope
+from core.scoping import can_see_establishment, establishment_ids, read_columns, scope
 from core.validation import ascii_digits
 from idmaj_purchasing.models import Order, OrderLine, OrderStatus, Product
 from idmaj_purchasing.services import payments, rules
@@ -344,11 +344,11 @@ def detainee_orders(user: Any, detainee_id: int, limit: int = 5) -> tuple[list[A
     params: dict[str, Any] = {"detainee_id": detainee_id, "limit": limit}
     if ids is not None:
         params["ids"] = sorted(ids) or [-1]  # an id no row has: nothing is visible
-    sess = db_session()
-    rows = list(sess.execute(_detainee_orders(ids is not None), params))
+    # scoped as the session would, sent by Core (``read_columns``): rows, no ORM layer
+    rows = list(read_columns(_detainee_orders(ids is not None), params))
     if len(rows) < limit:  # a page not full tells the total (as ``fetch_page``)
         return rows, len(rows)
-    return rows, int(sess.scalar(_detainee_order_count(ids is not None), params) or 0)
+    return rows, int(read_columns(_detainee_order_count(ids is not None), params).scalar() or 0)
 
 
 def _of_detainee(scoped: bool) -> Any:

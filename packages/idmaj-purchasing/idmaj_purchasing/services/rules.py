@@ -27,7 +27,7 @@ from core.detainees.models import Detainee
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.identity.services import require
 from core.plugins import collect
-from core.scoping import ensure_in_scope
+from core.scoping import ensure_in_scope, read_columns
 from core.validation import storable
 from idmaj_purchasing.models import (
     CATEGORIES,
@@ -79,7 +79,7 @@ def forbidden_categories(
     (:func:`restrictions_of`) passes them, and they are not read again."""
     found = forbidden_everywhere(rules or rules_for(detainee.establishment_id))
     if restrictions is None:
-        found.update(db_session().scalars(_restricted_categories(), {"detainee_id": detainee.id}))
+        found.update(read_columns(_restricted_categories(), {"detainee_id": detainee.id}).scalars())
     else:
         found.update(r.category for r in restrictions)
     found.update(str(c) for c in collect("purchasing_forbidden_categories", detainee=detainee) if c)
@@ -126,12 +126,11 @@ def week_of(
     ``rules``: the establishment's, when the caller has read them already;
     ``per_product=False``: the value only (what the profile panel shows), one statement less."""
     since = (at or now()) - WEEK
-    sess = db_session()
     params = {"detainee_id": detainee.id, "since": since}
-    spent = sess.scalar(_spent_since(), params)
+    spent = read_columns(_spent_since(), params).scalar()
     quantities: dict[int, int] = {}
     if per_product:
-        rows = sess.execute(_quantities_since(), params)
+        rows = read_columns(_quantities_since(), params)
         quantities = {int(pid): int(q) for pid, q in rows}
     return Week(
         cap=(rules or rules_for(detainee.establishment_id)).weekly_cap_centimes,
