@@ -75,6 +75,28 @@ class AppLimiter(Limiter):
         if enabled and self._storage is not None:
             self._all_storages.add(self._storage)
 
+    def _check_request_limit(
+        self, callable_name: str | None = None, in_middleware: bool = True
+    ) -> None:
+        """Flask-Limiter's check, run before every request (``in_middleware``) and by each
+        decorated view. Before the request it can only apply the application-wide, default,
+        blueprint and in-memory fallback limits (a decorated view's own limits are checked
+        when the view runs): with none of them configured — Idmaj's case unless an operator
+        sets ``RATELIMIT_DEFAULT`` or ``RATELIMIT_APPLICATION`` — it would work out an empty
+        list on every request (3% of a profile page's instructions), so it is skipped."""
+        if in_middleware and not self._limits_every_request():
+            return
+        super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+    def _limits_every_request(self) -> bool:
+        manager = self.limit_manager
+        return bool(
+            manager._application_limits
+            or manager._default_limits
+            or manager._blueprint_limits
+            or self._in_memory_fallback
+        )
+
     def _state(self) -> dict[str, Any] | None:
         if has_app_context():
             return current_app.extensions.get(EXTENSION_KEY)

@@ -468,3 +468,44 @@ def test_a_security_header_the_view_set_is_kept_and_not_doubled(app):
     assert resp.headers.getlist("X-Frame-Options") == ["SAMEORIGIN"]
     assert resp.headers["X-Content-Type-Options"] == "nosniff"
     assert len(resp.headers.getlist("Content-Security-Policy")) == 1
+
+
+def test_a_page_without_limits_works_none_out_before_it_runs(app, client, monkeypatch):
+    """No default, application or blueprint limit: Flask-Limiter's before-request pass is
+    skipped; a decorated view still checks its own limit when it runs."""
+    from flask_limiter import Limiter
+
+    calls: list[bool] = []
+    original = Limiter._check_request_limit
+
+    def counted(self, callable_name=None, in_middleware=True):
+        calls.append(in_middleware)
+        return original(self, callable_name=callable_name, in_middleware=in_middleware)
+
+    monkeypatch.setattr(Limiter, "_check_request_limit", counted)
+    assert client.get("/").status_code < 400
+    assert calls == []
+    client.post("/register", data={"username": unique_name()})
+    assert calls == [False]  # the registration view's own limit, checked by its decorator
+
+
+def test_a_default_limit_set_by_the_operator_still_applies_to_every_page(make_app):
+    from core.security import limiter
+
+    manager = limiter.limit_manager
+    saved = manager._default_limits  # the limiter is the process's: put it back after
+    try:
+        limited = make_app(RATELIMIT_DEFAULT="2 per minute")
+        client = limited.test_client()
+        codes = [client.get("/").status_code for _ in range(3)]
+        assert codes[0] < 400 and codes[1] < 400 and codes[2] == 429
+    finally:
+        manager.set_default_limits(saved)
+
+
+def test_a_decorated_limit_still_applies_when_nothing_limits_every_request(make_app):
+    client = make_app().test_client()
+    codes = [client.post("/register", data={"username": unique_name()}).status_code]
+    codes += [client.post("/register", data={}).status_code for _ in range(20)]
+    assert 429 not in codes[:20] and codes[20] == 429
+    assert client.get("/register").status_code == 200  # the limit counts POSTs only
