@@ -224,14 +224,19 @@ def read_columns(stmt: Any, params: Mapping[str, Any] | None = None) -> Any:
     each row through the loading machinery) costs more than sending it: a profile page's
     panels read nine such statements. The restriction is the same one, from the same code
     (:func:`scoped_statement`), kept per statement and set of establishments instead of being
-    rebuilt on every execution. Rows are Core rows: read them by position or by column name.
+    rebuilt on every execution. Pending changes are flushed first, as the session's autoflush
+    does (not inside ``no_autoflush``). Rows are Core rows: read them by position or by column
+    name.
     """
     _columns_only(stmt)
     if _bypass.get() is None:
         ids = request_query_scope()
         if ids is not None:
             stmt = _scoped_once(stmt, tuple(sorted(ids)))
-    return db_session().connection().execute(stmt, params or {})
+    sess = db_session()
+    if sess.autoflush:  # what the session does before a query: pending changes are read too
+        sess.flush()
+    return sess.connection().execute(stmt, params or {})
 
 
 @functools.lru_cache(maxsize=1024)

@@ -384,8 +384,10 @@ def test_a_read_sent_by_core_is_sent_in_the_sessions_transaction(world: Any) -> 
     with app.app_context():
         sess = db_session()
         sess.add(Thing(establishment_id=ids["EST-A"], label="a-0 not committed"))
-        sess.flush()
         with acting_as(SYSTEM):
+            with sess.no_autoflush:  # as the session: nothing flushed, nothing seen
+                assert read_columns(_THING_LABELS).scalars().first() == "a-1"
+            # flushed first (the session's autoflush), read in the same transaction
             assert read_columns(_THING_LABELS).scalars().first() == "a-0 not committed"
         sess.rollback()
 

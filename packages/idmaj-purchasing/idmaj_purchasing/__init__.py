@@ -154,7 +154,7 @@ def detainee_profile_panels(detainee: Any, user: Any) -> list[Panel]:
     if not has_permission(user, "purchasing.view"):
         return []
     orders, total = services.detainee_orders(user, detainee.id, limit=5)
-    rules = services.rules_for(detainee.establishment_id)
+    rules = services.rules_to_read(detainee.establishment_id)  # read only: values, no object
     # the restricted categories only (no ``Restriction`` built: the panel lists categories)
     forbidden = services.forbidden_categories(detainee, rules=rules)
     return [

@@ -16,7 +16,7 @@ from core.detainees.models import Detainee
 from core.detainees.services import move, release
 from core.establishments.models import Establishment
 from core.notifications.models import OutboxMessage
-from core.principals import SYSTEM
+from core.principals import SYSTEM, acting_as
 
 ORDERS = "/api/v1/purchasing/orders"
 
@@ -192,6 +192,31 @@ def test_rules_forbidden_categories_and_weekly_caps(app, client, shop, factories
         client.post(ORDERS, json=order_body(shop, ("Thé vert", 1)), headers=family).status_code
         == 201
     )
+
+
+def test_rules_to_read_give_the_rules_values_outside_the_session(app, shop):
+    with app.app_context():
+        sess = session()
+        est = sess.scalar(select(Establishment).where(Establishment.code == "EST-A"))
+        shown = services.rules_to_read(est.id)  # none stored yet: the defaults
+        default = services.rules_for(est.id)
+        assert (shown.weekly_cap_centimes, shown.payment_hours, shown.forbidden_categories) == (
+            default.weekly_cap_centimes,
+            default.payment_hours,
+            default.forbidden_categories,
+        )
+        services.update_rules(
+            est.id,
+            {"weekly_cap": "60.00", "payment_hours": "24", "forbidden_categories": ["tobacco"]},
+            SYSTEM,
+        )
+        sess.commit()
+        with acting_as(SYSTEM):
+            shown = services.rules_to_read(est.id)
+        assert (shown.weekly_cap_centimes, shown.payment_hours) == (6000, 24)
+        assert shown.forbidden_categories == "tobacco"
+        assert shown not in sess and shown.establishment_id == est.id
+        sess.rollback()
 
 
 def test_only_a_linked_family_orders_and_the_answer_reveals_nothing(app, client, shop, factories):

@@ -315,6 +315,7 @@ def test_the_profile_panel_reads_rules_and_restrictions_once(app, shop):
     page = resp.get_data(as_text=True)
     assert resp.status_code == 200
     assert "Alimentation" in page and "Tabac" in page and "Commandes de la boutique" in page
+    assert "300,00" in page  # the weekly cap the director set
     assert sum("FROM purchasing_rules" in s for s in seen) == 1
     assert sum("FROM purchasing_restrictions" in s for s in seen) == 1
     # one order, under the panel's five: its total is known without a COUNT

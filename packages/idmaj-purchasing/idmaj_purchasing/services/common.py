@@ -17,7 +17,7 @@ from core.errors import NotFound
 from core.establishments.models import Establishment
 from core.i18n import lazy_gettext as _l
 from core.identity.services import has_permission
-from core.scoping import can_see_establishment
+from core.scoping import can_see_establishment, read_columns
 from core.validation import ascii_digits
 from idmaj_purchasing.models import CATEGORIES, UNITS, OrderStatus, ShopRules
 
@@ -163,14 +163,39 @@ def _rules_of() -> Any:
 def rules_for(establishment_id: int) -> ShopRules:
     """The establishment's rules (defaults, not stored, until someone changes them)."""
     rules = db_session().scalar(_rules_of(), {"establishment_id": establishment_id})
-    if rules is None:
-        rules = ShopRules(
-            establishment_id=establishment_id,
-            weekly_cap_centimes=DEFAULT_WEEKLY_CAP,
-            payment_hours=DEFAULT_PAYMENT_HOURS,
-            forbidden_categories="",
-        )
-    return rules
+    return rules if rules is not None else _default_rules(establishment_id)
+
+
+@built_once
+def _rules_values_of() -> Any:
+    return select(
+        ShopRules.weekly_cap_centimes, ShopRules.payment_hours, ShopRules.forbidden_categories
+    ).where(ShopRules.establishment_id == bindparam("establishment_id"))
+
+
+def rules_to_read(establishment_id: int) -> ShopRules:
+    """The establishment's rules for reading only (a profile's panel): the values
+    :func:`rules_for` gives, in a ``ShopRules`` that is not in the session (never change it
+    or add it: :func:`rules_for` gives the one to change). Read as columns by Core
+    (``read_columns``), not loaded as an object."""
+    row = read_columns(_rules_values_of(), {"establishment_id": establishment_id}).first()
+    if row is None:
+        return _default_rules(establishment_id)
+    return ShopRules(
+        establishment_id=establishment_id,
+        weekly_cap_centimes=row[0],
+        payment_hours=row[1],
+        forbidden_categories=row[2],
+    )
+
+
+def _default_rules(establishment_id: int) -> ShopRules:
+    return ShopRules(
+        establishment_id=establishment_id,
+        weekly_cap_centimes=DEFAULT_WEEKLY_CAP,
+        payment_hours=DEFAULT_PAYMENT_HOURS,
+        forbidden_categories="",
+    )
 
 
 def forbidden_everywhere(rules: ShopRules) -> set[str]:
