@@ -41,7 +41,6 @@ from __future__ import annotations
 from core.validation import NATIONAL_ID_RE
 
 from .bans import (
-    active_ban,
     ban_in_force,
     ban_visitor,
     banned_national_ids,
@@ -190,7 +189,6 @@ __all__ = [
     "Stats",
     "_create_booking",
     "_transition",
-    "active_ban",
     "add_template",
     "age_on",
     "approved_relation",

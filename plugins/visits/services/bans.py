@@ -13,7 +13,6 @@ from typing import Any
 
 from flask_babel import gettext as _
 from sqlalchemy import Integer, bindparam, or_, select
-from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
 from core.db import built_once, utcnow
@@ -53,46 +52,25 @@ def _in_force(establishment_id: Any, day: Any) -> list[Any]:
     ]
 
 
-def active_ban(visitor_id: int, establishment_id: int, day: dt.date) -> Ban | None:
-    """The ban in force on ``day`` that bars this account: made on it, or on its national id."""
-    return db_session().scalar(
-        _ban_of_account(),
-        {"visitor_id": visitor_id, "establishment_id": establishment_id, "day": day},
-    )
-
-
 def ban_in_force(visitor_id: int, establishment_id: int, day: dt.date) -> bool:
-    """Whether a ban bars this account on ``day`` (:func:`active_ban`'s question, answered
-    from the ban's id: no ``Ban`` built, read by Core as the session would scope it)."""
+    """Whether a ban in force on ``day`` bars this account: made on it, or on its national id
+    (answered from the ban's id: no ``Ban`` built, read by Core as the session would scope
+    it)."""
     params = {"visitor_id": visitor_id, "establishment_id": establishment_id, "day": day}
     return read_columns(_ban_id_of_account(), params).first() is not None
 
 
-def _barring_account(*columns: Any) -> Any:
+@built_once
+def _ban_id_of_account() -> Any:
     # one query: the account's own number, read in a subquery (NULL matches nothing)
     visitor_id = bindparam("visitor_id", type_=Integer)
     national_id = select(User.national_id).where(User.id == visitor_id).scalar_subquery()
     who = or_(Ban.visitor_id == visitor_id, Ban.national_id == national_id)
     return (
-        select(*columns)
+        select(Ban.id)
         .where(who, *_in_force(bindparam("establishment_id"), bindparam("day")))
         .order_by(Ban.id)
         .limit(1)
-    )
-
-
-@built_once
-def _ban_id_of_account() -> Any:
-    return _barring_account(Ban.id)
-
-
-@built_once
-def _ban_of_account() -> Any:
-    return (
-        _barring_account(Ban)
-        # the visitor and the establishment are the caller's, in the session if read at all:
-        # not joined into the answer (a user row with its password hash, for a yes or no)
-        .options(lazyload(Ban.visitor), lazyload(Ban.establishment))
     )
 
 

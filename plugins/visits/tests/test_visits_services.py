@@ -315,10 +315,8 @@ def test_ban_cancels_future_bookings_and_ends(app, world, factories):
         end = services.local_date(utcnow()) + dt.timedelta(days=10)
         services.ban_visitor(officer, _user(world.visitor), _est(world.est_id), "Incident", end)
         assert _booking(b.reference).status == "cancelled"
-        assert services.active_ban(world.visitor.id, world.est_id, end) is not None
-        assert (
-            services.active_ban(world.visitor.id, world.est_id, end + dt.timedelta(days=1)) is None
-        )
+        assert services.ban_in_force(world.visitor.id, world.est_id, end)
+        assert not services.ban_in_force(world.visitor.id, world.est_id, end + dt.timedelta(days=1))
 
 
 def test_slot_elsewhere_released_detainee_and_cancelled_slot(app, world, factories):
