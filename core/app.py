@@ -10,11 +10,12 @@ from flask import Flask, Response, g, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from core import builtin, db, i18n, security, tasks
+from core import builtin, db, i18n, security, tasks, templating
 from core.api.toolkit import API_PREFIX, domain_error_response, error_response
 from core.config import PROJECT_ROOT, load_config
 from core.errors import DomainError
 from core.plugins import build_plugin_manager, disabled_plugins
+from core.urls import App
 
 log = logging.getLogger("idmaj")
 
@@ -27,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         points (tests use it to build apps with different plugin sets side by side).
     """
     settings = load_config(config)
-    app = Flask(
+    app = App(  # Flask, with the URLs it builds kept (core.urls)
         "idmaj",
         root_path=str(PROJECT_ROOT),
         template_folder=str(PROJECT_ROOT / "templates"),
@@ -36,6 +37,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         instance_relative_config=False,
     )
     app.config.update(settings)
+    app.jinja_environment = templating.Environment  # translations compiled in (core.templating)
 
     pm = build_plugin_manager(plugins, disabled=disabled_plugins(app.config["DISABLED_PLUGINS"]))
     pm.register_plugin(builtin, "core", version=builtin.__version__, distribution="idmaj")
@@ -221,11 +223,15 @@ def _register_template_helpers(app: Flask) -> None:
         return {
             "can": held.__contains__,
             "nav_items": lambda area="staff": navigation(user, area),
-            "legal_status_label": legal_status_label,
-            "placement_reason_label": placement_reason_label,
-            "role_label": role_label,
-            "has_port": has_port,
         }
+
+    # the same functions on every page: globals, not handed over again at each render
+    app.jinja_env.globals.update(
+        legal_status_label=legal_status_label,
+        placement_reason_label=placement_reason_label,
+        role_label=role_label,
+        has_port=has_port,
+    )
 
     @app.template_filter("rn")
     def _rn(value: str | None) -> Any:

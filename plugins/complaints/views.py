@@ -42,19 +42,20 @@ PER_PAGE = 20
 LETTER_LANGUAGES = ("ar", "fr")
 
 
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "complaints_status_label": services.status_label,
-        "complaints_category_label": services.category_label,
-        "complaints_outcome_label": services.outcome_label,
-        "complaints_channel_label": services.channel_label,
-        "complaints_entry_label": services.entry_label,
-        "complaints_reason_label": services.reason_label,
-        "complaints_level_label": services.appeal_level_label,
-        "complaints_office_label": services.office_label,
-        "complaints_overdue": services.is_overdue,
-    }
+# the label helpers are template globals: the same functions on every page (a context
+# processor would hand them over again at each render)
+for _name, _helper in {
+    "complaints_status_label": services.status_label,
+    "complaints_category_label": services.category_label,
+    "complaints_outcome_label": services.outcome_label,
+    "complaints_channel_label": services.channel_label,
+    "complaints_entry_label": services.entry_label,
+    "complaints_reason_label": services.reason_label,
+    "complaints_level_label": services.appeal_level_label,
+    "complaints_office_label": services.office_label,
+    "complaints_overdue": services.is_overdue,
+}.items():
+    bp.add_app_template_global(_helper, _name)
 
 
 def _signed_in() -> Response | None:

@@ -56,13 +56,11 @@ def money_filter(centimes: int | None) -> str:
     return _("%(amount)s MAD", amount=mad_filter(centimes))
 
 
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "funds_tx_label": services.tx_label,
-        "funds_ledger_label": services.ledger_label,
-        "funds_memo_label": services.memo_label,
-    }
+# the label helpers are template globals: the same functions on every page (a context
+# processor would hand them over again at each render)
+bp.add_app_template_global(services.tx_label, "funds_tx_label")
+bp.add_app_template_global(services.ledger_label, "funds_ledger_label")
+bp.add_app_template_global(services.memo_label, "funds_memo_label")
 
 
 def _page() -> int:

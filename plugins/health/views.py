@@ -63,9 +63,8 @@ def care_page(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-@bp.app_context_processor
-def _health_labels() -> dict[str, Any]:
-    return {"health_label": labels.label}
+# a template global: the same function on every page (not a context processor run per render)
+bp.add_app_template_global(labels.label, "health_label")
 
 
 def _open(rn: str, what: str, *, write: bool = False) -> access.FileAccess:

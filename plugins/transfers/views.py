@@ -40,15 +40,16 @@ PER_PAGE = 20
 PRINT_LANGUAGES = ("ar", "fr")
 
 
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "transfer_status_label": services.status_label,
-        "transfer_kind_label": services.kind_label,
-        "transfer_reason_label": services.reason_label,
-        "transfer_refusal_label": services.refusal_label,
-        "transfer_action_label": services.action_label,
-    }
+# the label helpers are template globals: the same functions on every page (a context
+# processor would hand them over again at each render)
+for _name, _label in {
+    "transfer_status_label": services.status_label,
+    "transfer_kind_label": services.kind_label,
+    "transfer_reason_label": services.reason_label,
+    "transfer_refusal_label": services.refusal_label,
+    "transfer_action_label": services.action_label,
+}.items():
+    bp.add_app_template_global(_label, _name)
 
 
 def _active_establishments() -> list[Establishment]:
