@@ -329,7 +329,42 @@ def show_datetime(value: dt.datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
     local = _local(value)
-    return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=_locale())
+    locale = _locale()
+    layout = _datetime_layout(fmt, str(locale) if locale else None)
+    if layout is None:
+        return babel_dates.format_datetime(local, fmt, tzinfo=local.tzinfo, locale=locale)
+    # what Babel does for these formats (its date-time pattern, the time, the date), each
+    # part formatted once per value and locale: a page of dates repeats the same few
+    name = str(locale) if locale else None
+    return layout.replace(
+        "{0}", _clock_text(local.hour, local.minute, local.second, fmt, name)
+    ).replace("{1}", _date_text(local.date(), fmt, name))
+
+
+_ZONE_FIELDS = frozenset("zZvVOxX")
+
+
+@cache
+def _datetime_layout(fmt: str, locale: str | None) -> str | None:
+    """Babel's date-time pattern of ``fmt`` (``{1}`` the date, ``{0}`` the time, quotes
+    removed as Babel removes them), or ``None`` when the parts cannot be formatted apart from
+    the value's zone: a custom pattern, or a time pattern that shows the zone."""
+    if fmt not in ("full", "long", "medium", "short"):
+        return None
+    time_pattern = babel_dates.get_time_format(fmt, locale=locale or DEFAULT_LOCALE).pattern
+    fields = {
+        value[0] for kind, value in babel_dates.tokenize_pattern(time_pattern) if kind == "field"
+    }
+    if fields & _ZONE_FIELDS:
+        return None
+    return str(babel_dates.get_datetime_format(fmt, locale=locale or DEFAULT_LOCALE)).replace(
+        "'", ""
+    )
+
+
+@lru_cache(maxsize=4096)
+def _clock_text(hour: int, minute: int, second: int, fmt: str, locale: str | None) -> str:
+    return babel_dates.format_time(dt.time(hour, minute, second), fmt, locale=locale)
 
 
 def local_day(value: dt.datetime) -> dt.date:

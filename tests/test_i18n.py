@@ -773,3 +773,31 @@ def test_dates_and_times_follow_the_locale_of_the_moment_force_locale_included(a
             assert show_date(day, "full") == "Monday, March 2, 2026"
             assert show_time_of_day(at) == show_datetime(at, "HH:mm")  # Casablanca's hour
         assert current_language() == "fr" and show_date(day, "full") == french
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr", "en"])
+def test_datetimes_as_babel_formats_them(app: Any, lang: str) -> None:
+    """``show_datetime`` formats the date and the time apart (each kept per value) for the
+    formats whose time shows no zone: the same text as Babel's ``format_datetime``, across
+    two centuries and the summer-time changes; a zone or a custom pattern goes to Babel."""
+    import datetime as dt
+    import random
+
+    from babel import dates as babel_dates
+
+    from core import i18n
+
+    rng = random.Random(lang)
+    start = dt.datetime(1900, 1, 1, tzinfo=dt.UTC)
+    with app.test_request_context(f"/?lang={lang}"):
+        locale = i18n._locale()
+        assert i18n._datetime_layout("medium", str(locale)) is not None
+        assert i18n._datetime_layout("full", str(locale)) is None  # its time shows the zone
+        for fmt in ("medium", "short", "full", "d MMM y HH:mm"):
+            for _ in range(200):
+                value = start + dt.timedelta(seconds=rng.randrange(200 * 365 * 86400))
+                local = i18n._local(value)
+                expected = babel_dates.format_datetime(
+                    local, fmt, tzinfo=local.tzinfo, locale=locale
+                )
+                assert i18n.show_datetime(value, fmt) == expected

@@ -589,3 +589,22 @@ def test_the_template_check_catches_what_csp_forbids() -> None:
 def test_pages_send_the_content_security_policy(client: Any) -> None:
     csp = client.get("/").headers["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "style-src 'self'" in csp
+
+
+def test_navigation_labels_in_the_language_of_each_page(
+    app: Any, client: Any, login_as: Any
+) -> None:
+    """The navigation is kept with the principal per language: switching language shows the
+    labels translated again, and back."""
+    from core.i18n import request_translations
+
+    login_as("registry_clerk", "EST-A")
+    shown = {}
+    for lang in ("fr", "ar", "fr"):
+        body = text(client.get(f"/dashboard?lang={lang}"))
+        nav = re.search(r'<nav class="main-nav".*?</nav>', body, re.S).group(0)
+        with app.test_request_context(f"/?lang={lang}"):
+            expected = str(request_translations().ugettext("Detainees"))
+        assert f'<a href="/detainees/" >{expected}</a>' in nav
+        shown[lang] = expected
+    assert shown["fr"] != shown["ar"]

@@ -10,17 +10,21 @@ The list depends only on who the user is (roles, permissions, establishments): i
 the signed-in principal's snapshot (:func:`core.identity.principal_cache.principal_memo`) and
 built again when that changes, when a plugin is registered or removed, or for another script
 root; ``portal_nav_items`` is therefore called once per principal and process, not per page.
+It is kept per language, the labels translated in it (a lazy label was translated again each
+time a page showed it: a dozen catalog look-ups a page).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from flask import request, url_for
 from werkzeug.routing import BuildError
 
 from core.contributions import NavItem
+from core.i18n import current_language
 from core.identity.principal_cache import principal_memo
 from core.identity.services import has_permission
 from core.plugins import collect, get_plugin_manager
@@ -33,9 +37,16 @@ def visible(item: NavItem, user: Any) -> bool:
 
 
 def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
-    """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order (kept
-    with the principal: see the module's text; a copy, the caller may change it)."""
-    key = ("navigation", area, request.script_root, get_plugin_manager().generation)
+    """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order, each
+    item's label the text of the current language (kept with the principal: see the
+    module's text; a copy, the caller may change it)."""
+    key = (
+        "navigation",
+        area,
+        request.script_root,
+        get_plugin_manager().generation,
+        current_language(),
+    )
     return list(principal_memo(user, key, lambda: _navigation(user, area)))
 
 
@@ -50,7 +61,7 @@ def _navigation(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
         except BuildError:
             continue
         seen.add(item.endpoint)
-        items.append((item, href))
+        items.append((replace(item, label=str(item.label)), href))
     return tuple(items)
 
 
