@@ -12,10 +12,10 @@ from werkzeug.exceptions import HTTPException
 
 from core import builtin, db, i18n, security, tasks, templating
 from core.api.toolkit import API_PREFIX, domain_error_response, error_response
+from core.application import App
 from core.config import PROJECT_ROOT, load_config
 from core.errors import DomainError
 from core.plugins import build_plugin_manager, disabled_plugins
-from core.urls import App
 
 log = logging.getLogger("idmaj")
 
@@ -28,7 +28,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
         points (tests use it to build apps with different plugin sets side by side).
     """
     settings = load_config(config)
-    app = App(  # Flask, with the URLs it builds kept (core.urls)
+    app = App(  # Flask, with the URLs it builds kept (core.application)
         "idmaj",
         root_path=str(PROJECT_ROOT),
         template_folder=str(PROJECT_ROOT / "templates"),

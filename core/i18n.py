@@ -26,8 +26,8 @@ from zoneinfo import ZoneInfo
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, has_request_context, request, session
-from flask.globals import _cv_app
+from flask import Flask, current_app, g, session
+from flask.globals import _cv_app, _cv_request
 from flask_babel import (
     Babel,
     Domain,
@@ -39,13 +39,13 @@ from flask_babel import (
 )
 from flask_babel import gettext as _
 from flask_babel.speaklater import LazyString
-from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
 
 from core.config import DEFAULT_LOCALE, LANGUAGES, TIMEZONE
 from core.contributions import TranslationDomain
+from core.principals import request_user
 
 CORE_TRANSLATIONS = TranslationDomain(
     directory=str(Path(__file__).resolve().parent / "translations"), domain="core"
@@ -63,12 +63,14 @@ SESSION_KEY = "lang"
 
 def choose_language() -> str:
     """The language (``ar``, ``fr`` or ``en``) of the current request; see the module doc."""
-    if not has_request_context():
+    ctx = _cv_request.get(None)  # the request and its user read without their proxies
+    if ctx is None:
         return DEFAULT_LOCALE
-    user = current_user if current_user and not current_user.is_anonymous else None
-    preference = getattr(user, "locale", None) if user is not None else None
+    user = request_user()
+    preference = getattr(user, "locale", None) if user and not user.is_anonymous else None
     if preference in LANGUAGES:
         return str(preference)
+    request = ctx.request
     explicit = request.args.get("lang")
     if explicit in LANGUAGES:
         session[SESSION_KEY] = explicit
@@ -418,14 +420,19 @@ def show_centimes(centimes: int | None) -> str:
     """An amount kept in integer centimes, in the current locale with two decimals
     (``1 234,50`` in French, ``1,234.50`` in English): what
     ``format_decimal(Decimal(centimes) / 100, format="#,##0.00")`` gives, the pattern parsed
-    once. The currency is the caller's (``_("%(amount)s MAD", amount=…)``)."""
+    once, each amount formatted once per locale (a page repeats its caps and prices). The
+    currency is the caller's (``_("%(amount)s MAD", amount=…)``)."""
     if centimes is None:
         return ""
-    amount = Decimal(int(centimes)) / 100
     locale = _locale()
     if locale is None:  # outside a request: Flask-Babel's default locale
-        return str(format_decimal(amount, format="#,##0.00"))
-    return str(_CENTIMES_PATTERN.apply(amount, locale))
+        return str(format_decimal(Decimal(int(centimes)) / 100, format="#,##0.00"))
+    return _centimes_text(int(centimes), locale)
+
+
+@lru_cache(maxsize=4096)
+def _centimes_text(centimes: int, locale: Any) -> str:
+    return str(_CENTIMES_PATTERN.apply(Decimal(centimes) / 100, locale))
 
 
 def show_percent(value: int | float | Decimal | None) -> str:

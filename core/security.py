@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, has_app_context, request
+from flask.globals import _cv_request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user
@@ -19,6 +20,7 @@ from limits.storage import Storage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.api.toolkit import API_PREFIX
+from core.principals import request_user
 
 EXTENSION_KEY = "idmaj.ratelimit"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -157,13 +159,16 @@ def _load_user(session_id: str) -> Any:
 
 def _no_store(response: Response) -> bool:
     """Responses that must never be kept by a browser or proxy cache."""
-    if request.path.startswith(API_PREFIX):
+    req = _cv_request.get().request  # not through the proxy: read on every response
+    if req.path.startswith(API_PREFIX):
         return True
-    if request.blueprint == "auth":
+    if req.blueprint == "auth":
         return True
-    if request.endpoint == "static" or request.endpoint is None:
+    endpoint = req.endpoint
+    if endpoint == "static" or endpoint is None:
         return False
-    return bool(current_user and current_user.is_authenticated)
+    user = request_user()
+    return bool(user and user.is_authenticated)
 
 
 SECURITY_HEADERS = (

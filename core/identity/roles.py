@@ -14,7 +14,8 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_app_context
+from flask import Flask
+from flask.globals import _cv_app
 
 from core.config import LANGUAGES
 from core.contributions import Role
@@ -188,9 +189,10 @@ def init_app(app: Flask, pm: IdmajPluginManager) -> RoleRegistry:
 def role_registry(app: Flask | None = None) -> RoleRegistry:
     """The roles of ``app`` (default: the current app; the core's alone outside an app)."""
     if app is None:
-        if not has_app_context():
+        ctx = _cv_app.get(None)  # not through ``current_app``'s proxy: asked per role held
+        if ctx is None:
             return CORE_REGISTRY
-        app = current_app
+        app = ctx.app
     return app.extensions.get(EXTENSION, CORE_REGISTRY)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask.globals import _cv_request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from markupsafe import Markup
@@ -26,6 +27,7 @@ from core.identity.forms import (
 from core.identity.models import User
 from core.identity.roles import role_label, role_registry
 from core.portal.access import apply_errors
+from core.principals import request_user
 from core.redirects import safe_next
 
 bp = Blueprint("second_factor", __name__)
@@ -216,11 +218,13 @@ def required_roles() -> Any:
 def _send_to_enrolment() -> Any:
     """A staff member whose role requires a second factor and who has none sees only the
     set-up page (and can sign out) until it is on."""
-    if request.endpoint in OPEN_WHILE_ENROLLING or request.path.startswith(API_PREFIX):
+    req = _cv_request.get().request  # not through the proxies: run on every request
+    if req.endpoint in OPEN_WHILE_ENROLLING or req.path.startswith(API_PREFIX):
         return None
-    if not current_user.is_authenticated or not current_user.is_staff:
+    user = request_user()
+    if not user.is_authenticated or not user.is_staff:
         return None
-    if totp.must_enrol(current_user):
+    if totp.must_enrol(user):
         flash(_("Your role requires a second factor: set it up to go on."), "info")
         return redirect(url_for("second_factor.manage"))
     return None

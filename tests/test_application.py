@@ -1,5 +1,6 @@
-"""The URLs a request builds, kept for the next requests (core.urls): the same URL as
-Flask builds, per script root and host, and only for calls whose answer cannot change."""
+"""The application class (core.application): the URLs a request builds, kept for the next
+requests (the same URL as Flask builds, per script root and scheme, and only for calls whose
+answer cannot change), and what it learnt of each hook's kind."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask, url_for
 
-from core import urls
+from core import application
 
 
 @pytest.fixture
@@ -27,7 +28,7 @@ def builds(app: Any, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def test_the_app_is_ours(app: Any) -> None:
-    assert isinstance(app, urls.App)
+    assert isinstance(app, application.App)
 
 
 def test_built_once_then_kept(app: Any, builds: list[str]) -> None:
@@ -103,9 +104,28 @@ def test_a_url_defaults_function_turns_it_off(app: Any, builds: list[str]) -> No
 
 
 def test_the_memo_stays_small(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(urls, "MEMO_SIZE", 5)
+    monkeypatch.setattr(application, "MEMO_SIZE", 5)
     app._url_memo.clear()
     with app.test_request_context("/"):
         for n in range(12):
             url_for("detainees.profile", registration_number=f"2026-{n:06d}")
             assert len(app._url_memo) <= 5
+
+
+def test_plain_functions_kept_coroutines_still_asked(app: Any) -> None:
+    """A plain function is kept; a coroutine function goes to Flask every time (Flask's
+    "async" extra is not installed: Flask refuses it, each time, as it did)."""
+
+    def plain() -> str:
+        return "plain"
+
+    async def coroutine() -> str:
+        return "awaited"
+
+    assert app.ensure_sync(plain) is plain
+    assert plain in app._plain_functions
+    assert app.ensure_sync(plain) is plain
+    for _ in range(2):
+        with pytest.raises(RuntimeError, match="async"):
+            app.ensure_sync(coroutine)
+    assert coroutine not in app._plain_functions

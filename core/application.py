@@ -1,4 +1,10 @@
-"""The application class: Flask's, with the URLs a request builds kept for the next ones.
+"""The application class: Flask's, with the URLs a request builds kept for the next ones,
+and what it learnt of each hook's kind.
+
+Every request, Flask asks of each of its hooks (a score: before and after the request,
+teardown, context processors, the view) whether it is a coroutine function, through
+``inspect``; the answer never changes for a function. :meth:`App.ensure_sync` keeps it for
+plain functions (an ``async def`` one is wrapped by Flask, as before).
 
 A staff page builds a dozen URLs (the style sheet, the home page, the language and sign-out
 forms, its own links), each through Werkzeug's rule look-up, converters and quoting; the
@@ -16,22 +22,39 @@ page link, say), so it never grows past that.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
 from flask.globals import _cv_request
 
 MEMO_SIZE = 4096
+SYNC_MEMO_SIZE = 1024
 _KEYS = (str, int, type(None))
 
 
 class App(Flask):
-    """Flask, with :meth:`url_for` answered from a memo of what was built (see the module's
-    text)."""
+    """Flask, with :meth:`url_for` answered from a memo of what was built and
+    :meth:`ensure_sync` from what it found (see the module's text)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._url_memo: dict[tuple[Any, ...], str] = {}
+        self._plain_functions: set[Any] = set()
+
+    def ensure_sync(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        plain = self._plain_functions
+        try:
+            if func in plain:
+                return func
+        except TypeError:  # an unhashable callable: asked each time
+            return super().ensure_sync(func)
+        wrapped = super().ensure_sync(func)
+        if wrapped is func:
+            if len(plain) >= SYNC_MEMO_SIZE:
+                plain.clear()
+            plain.add(func)
+        return wrapped
 
     def url_for(
         self,
