@@ -7,16 +7,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Integer, bindparam, func, or_, select
-from sqlalchemy.orm import lazyload
 
 from core.db import built_once
 from core.db import session as db_session
 from core.detainees.models import Detainee
+from core.establishments.models import Establishment
 from core.establishments.services import population_by_establishment
 from core.identity.services import require
 from core.paging import fetch_page
 from core.principals import Principal
-from core.scoping import can_see_establishment, establishment_ids
+from core.scoping import can_see_establishment, establishment_ids, read_columns
 from plugins.transfers.models import ACTIVE_STATUSES, Transfer
 from plugins.transfers.services.common import local_day_bounds, today_local, visible
 
@@ -73,24 +73,63 @@ def list_transfers(
     )
 
 
-def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[Transfer]:
+@dataclass(frozen=True)
+class TransferLine:
+    """What a line of a transfers table shows (``transfers/_row.html``, the same names as
+    :class:`Transfer`'s), read as columns: the profile's panel builds no ``Transfer``."""
+
+    id: int
+    detainee: Detainee
+    origin_id: int
+    destination_id: int
+    kind: Any
+    place: str
+    status: Any
+    planned_for: Any
+    scheduled_for: Any
+
+    @property
+    def moves_detainee(self) -> bool:
+        return self.destination_id != self.origin_id
+
+    @property
+    def origin(self) -> Establishment:
+        return _establishment(self.origin_id)
+
+    @property
+    def destination(self) -> Establishment:
+        return _establishment(self.destination_id)
+
+
+def _establishment(establishment_id: int) -> Establishment:
+    """By primary key (a foreign key: always there), from the session when already in it
+    (the detainee's own, the user's)."""
+    return db_session().get(Establishment, establishment_id)  # type: ignore[return-value]
+
+
+def detainee_transfers(det: Detainee, user: Principal, limit: int = 20) -> list[TransferLine]:
     """A detainee's transfers (current first, then the past ones, newest first) — every
-    establishment's: the profile shows the whole history of a record one may see."""
-    rows = db_session().scalars(_of_detainee(), {"detainee_id": det.id, "limit": limit})
-    return list(rows.unique())
+    establishment's: the profile shows the whole history of a record one may see. Lines of
+    columns (``read_columns``): no ``Transfer`` built for a line, and no ORM layer around a
+    read that is, on most profiles, empty."""
+    rows = read_columns(_of_detainee(), {"detainee_id": det.id, "limit": limit})
+    return [TransferLine(row.id, det, *row[1:]) for row in rows]
 
 
 @built_once
 def _of_detainee() -> Any:
     return (
-        select(Transfer)
-        .where(Transfer.detainee_id == bindparam("detainee_id"))
-        # ``det`` is in the session; the establishments are loaded when a row shows them (by
-        # primary key: from the session when already there), not joined into every read — a
-        # profile without transfers builds no loader for them
-        .options(
-            lazyload(Transfer.detainee), lazyload(Transfer.origin), lazyload(Transfer.destination)
+        select(
+            Transfer.id,
+            Transfer.origin_id,
+            Transfer.destination_id,
+            Transfer.kind,
+            Transfer.place,
+            Transfer.status,
+            Transfer.planned_for,
+            Transfer.scheduled_for,
         )
+        .where(Transfer.detainee_id == bindparam("detainee_id"))
         .order_by(Transfer.created_at.desc(), Transfer.id.desc())
         .limit(bindparam("limit", type_=Integer))
     )

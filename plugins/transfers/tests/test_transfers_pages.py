@@ -266,6 +266,17 @@ def test_dashboard_widget_and_profile_panel(app, client, factories, login_as):
     with app.app_context():
         names = {e.code: e.name_fr for e in session().query(Establishment)}
     assert names[ORIGIN] in panel.group(0) and names[DEST] in panel.group(0)
+    # the line as the transfers list shows it: its link, the detainee, kind and status
+    with app.app_context():
+        from plugins.transfers.models import Transfer
+
+        transfer = session().query(Transfer).one()
+        with app.test_request_context("/?lang=fr"):
+            from plugins.transfers.services import kind_label, status_label
+
+            kind, status = kind_label(transfer.kind), status_label(transfer.status)
+    assert f'href="/transfers/{transfer.id}"' in panel.group(0)
+    assert rn in panel.group(0) and str(kind) in panel.group(0) and str(status) in panel.group(0)
 
 
 def test_the_director_approves_a_bulk_list_each_on_its_own(
