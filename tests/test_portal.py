@@ -608,3 +608,35 @@ def test_navigation_labels_in_the_language_of_each_page(
         assert f'<a href="/detainees/" >{expected}</a>' in nav
         shown[lang] = expected
     assert shown["fr"] != shown["ar"]
+
+
+def test_navigation_bar_kept_per_current_entry(
+    app: Any, client: Any, login_as: Any, monkeypatch: Any
+) -> None:
+    """The rendered bar is kept: a page seen again does not render it again; another page
+    marks its own entry; the number kept is bounded."""
+    from core.portal import navigation as nav_module
+
+    login_as("registry_clerk", "EST-A")
+    renders: list[str] = []
+    original = app.jinja_env.get_template
+
+    def counting(name: Any, *args: Any, **kwargs: Any) -> Any:
+        if name == "portal/_navigation_bar.html":
+            renders.append(name)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(app.jinja_env, "get_template", counting)
+    app.extensions.pop(nav_module._BARS, None)
+    for path, current in (("/dashboard", "/dashboard"), ("/detainees/", "/detainees/")) * 2:
+        body = text(client.get(path))
+        nav = re.search(r'<nav class="main-nav".*?</nav>', body, re.S).group(0)
+        assert f'href="{current}" aria-current="page"' in nav
+        assert nav.count('aria-current="page"') == 1
+    assert len(renders) == 2  # one per current entry, the second visits from the kept bars
+
+    monkeypatch.setattr(nav_module, "BARS_KEPT", 1)
+    app.extensions[nav_module._BARS].clear()
+    client.get("/dashboard")
+    client.get("/detainees/")
+    assert len(app.extensions[nav_module._BARS]) == 1

@@ -21,6 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from flask import request, url_for
+from flask.globals import _cv_app
+from markupsafe import Markup
 from werkzeug.routing import BuildError
 
 from core.contributions import NavItem
@@ -40,6 +42,10 @@ def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
     """``(item, href)`` pairs the user may follow in ``area``, in the plugins' order, each
     item's label the text of the current language (kept with the principal: see the
     module's text; a copy, the caller may change it)."""
+    return list(_kept(user, area))
+
+
+def _kept(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
     key = (
         "navigation",
         area,
@@ -47,7 +53,34 @@ def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
         get_plugin_manager().generation,
         current_language(),
     )
-    return list(principal_memo(user, key, lambda: _navigation(user, area)))
+    return principal_memo(user, key, lambda: _navigation(user, area))
+
+
+#: rendered navigation bars kept per app, at most this many (then emptied)
+BARS_KEPT = 512
+_BARS = "idmaj.navigation_bars"
+
+
+def navigation_bar(user: Any, area: str = "staff") -> Markup:
+    """The page's navigation bar (``portal/_navigation_bar.html``): the user's entries in
+    ``area``, the current page's marked. Rendered once per language, entries and current
+    entry, and kept (users of the same roles share one; a page repeats it on every visit):
+    the template's loop over a dozen entries was a fifth of a page's rendering."""
+    items = _kept(user, area)
+    if not items:
+        return Markup("")
+    here = current_href(items, request.path)
+    key = (current_language(), here, tuple((href, str(item.label)) for item, href in items))
+    app = _cv_app.get().app
+    bars: dict[Any, Markup] = app.extensions.setdefault(_BARS, {})
+    bar = bars.get(key)
+    if bar is None:
+        template = app.jinja_env.get_template("portal/_navigation_bar.html")
+        bar = Markup(template.render(items=items, here=here))
+        if len(bars) >= BARS_KEPT:
+            bars.clear()
+        bars[key] = bar
+    return bar
 
 
 def _navigation(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
