@@ -16,6 +16,7 @@ from core.application import App
 from core.config import PROJECT_ROOT, load_config
 from core.errors import DomainError
 from core.plugins import build_plugin_manager, disabled_plugins
+from core.sessions import SessionInterface
 
 log = logging.getLogger("idmaj")
 
@@ -38,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None, plugins: Sequence[Any] | No
     )
     app.config.update(settings)
     app.jinja_environment = templating.Environment  # translations compiled in (core.templating)
+    app.session_interface = SessionInterface()  # a verified cookie kept (core.sessions)
 
     pm = build_plugin_manager(plugins, disabled=disabled_plugins(app.config["DISABLED_PLUGINS"]))
     pm.register_plugin(builtin, "core", version=builtin.__version__, distribution="idmaj")

@@ -19,8 +19,8 @@ at render time, see :meth:`Environment.render_values`). A template compiled by
 ``from_string`` (no name, not cached) is never changed. Outside an application context with a
 chosen locale nothing is replaced either: the template is compiled as written.
 
-The copy for a catalog is kept in Jinja's cache beside the others (the cache is sized for
-every template in every language); the catalog objects are Flask-Babel's own, one per
+The copy for a catalog is kept in Jinja's cache beside the others (a dictionary without a
+limit: every template in every language); the catalog objects are Flask-Babel's own, one per
 language and domain for the life of the process, so a language's copy is compiled once.
 """
 
@@ -41,8 +41,11 @@ from jinja2.utils import internalcode
 
 from core.i18n import _babel_state, request_translations
 
-# every template in every language, with room (Jinja's default is 400)
-CACHE_SIZE = 2000
+# Jinja's cache without a limit (a plain dictionary): what it holds is bounded by the
+# templates there are, each in each language. Its default, an LRU of 400, would drop the
+# oldest of three languages' copies, and its look-up moves the key in a queue, a scan of the
+# queue on every ``get_template`` (a page asks five or six).
+CACHE_SIZE = -1
 _FOLDED_NAMES = {"_": "ugettext", "gettext": "ugettext", "pgettext": "upgettext"}
 _catalog: ContextVar[Any] = ContextVar("idmaj_template_catalog", default=None)
 
