@@ -265,9 +265,16 @@ def _leading_froms(stmt: Any) -> list[Any]:
 
 
 def db_session() -> Session:
-    from core.db import session
+    return _db_module().session()
 
-    return session()
+
+@functools.cache
+def _db_module() -> Any:
+    """``core.db``, imported on first use (it imports this module), then kept: an import
+    statement in a function runs the import machinery on every call (a read asks twice)."""
+    import core.db
+
+    return core.db
 
 
 def scoped_models() -> list[Any]:
