@@ -13,9 +13,9 @@ marks it. Jinja then writes it out as a constant.
 What is not replaced: a call with variables (``_("%(n)s days", n=n)``), with any argument that
 is not a literal, of ``ngettext``/``npgettext`` (the form depends on the number), a text with a
 ``%`` in it (the runtime function formats it), and a call where ``_`` is a variable of the
-template (a ``{% set _ = … %}``, a macro argument, a loop target, a name given by
-``render_template``: the parser cannot know the last, so a name passed that way is refused
-at render time, see :meth:`Environment.render_values`). A template compiled by
+template itself (a ``{% set _ = … %}``, a macro argument, a loop target, an import). A value
+named ``_``, ``gettext`` or ``pgettext`` passed to ``render_template`` would not be seen by a
+replaced call: none is passed, and docs/plugins.md says not to. A template compiled by
 ``from_string`` (no name, not cached) is never changed. Outside an application context with a
 chosen locale nothing is replaced either: the template is compiled as written.
 
@@ -31,7 +31,7 @@ from collections import ChainMap
 from contextvars import ContextVar
 from typing import Any
 
-from flask.globals import _cv_app
+from flask.globals import _cv_app, _cv_request
 from flask.templating import Environment as FlaskEnvironment
 from jinja2 import Template as JinjaTemplate
 from jinja2 import nodes
@@ -58,8 +58,6 @@ def folding_catalog() -> Any:
         return None
     state = _babel_state()
     has_locale = state is not None and state.__dict__.get("babel_locale") is not None
-    from flask.globals import _cv_request
-
     if not has_locale and _cv_request.get(None) is None:
         return None
     return request_translations()
