@@ -412,18 +412,23 @@ def test_the_weekly_quota_read_at_each_booking_is_the_rules_of_that_moment(app, 
         officer = factories.user("visits_officer", ("EST-A",))
         est = _est(world.est_id)
         services.update_rules(officer, est, {"quota_pretrial": 1, "quota_convicted": 1})
-        first = _slot(world.slot_id)
-        later = [
+        # three visiting times of one week, whatever the day the test runs: a Tuesday morning
+        # one to two weeks ahead (slots a few hours after "now + 3 days" crossed into the next
+        # week when run late on a Thursday)
+        today = utcnow().astimezone(ZoneInfo(TIMEZONE)).date()
+        tuesday = today + dt.timedelta(days=(1 - today.weekday()) % 7 + 7)
+        start = dt.datetime.combine(tuesday, dt.time(9, 0), tzinfo=ZoneInfo(TIMEZONE))
+        first, *later = [
             services.create_slot(
                 SYSTEM,
                 est,
-                first.starts_at + dt.timedelta(hours=2 * k),
-                first.ends_at + dt.timedelta(hours=2 * k),
+                (start + dt.timedelta(hours=2 * k)).astimezone(dt.UTC),
+                (start + dt.timedelta(hours=2 * k + 1)).astimezone(dt.UTC),
                 5,
             )
-            for k in (1, 2)
+            for k in (0, 1, 2)
         ]
-        services.book(_user(world.visitor), world.slot_id, world.rn)
+        services.book(_user(world.visitor), first.id, world.rn)
         with pytest.raises(ValidationFailed) as err:
             services.book(_user(world.visitor), later[0].id, world.rn)
         assert err.value.code == "quota_reached"
