@@ -210,7 +210,7 @@ def _register_template_helpers(app: Flask) -> None:
     from core.detainees.labels import legal_status_label, placement_reason_label
     from core.identity.roles import role_label
     from core.identity.services import permissions_of
-    from core.portal.navigation import navigation, navigation_bar
+    from core.portal.navigation import navigation_bar
     from core.ports import has_port
 
     @app.context_processor
@@ -224,7 +224,6 @@ def _register_template_helpers(app: Flask) -> None:
         held = permissions_of(user)
         return {
             "can": held.__contains__,
-            "nav_items": lambda area="staff": navigation(user, area),
             "navigation_bar": lambda area="staff": navigation_bar(user, area),
         }
 

@@ -17,7 +17,7 @@ from core.i18n import SESSION_KEY
 from core.plugins import collect
 from core.portal.access import permission_required
 from core.portal.fragments import Fragments
-from core.portal.navigation import current_href, navigation
+from core.portal.navigation import navigation
 from core.redirects import safe_next as redirect_target
 
 bp = Blueprint("portal", __name__)
@@ -85,9 +85,3 @@ def choose_language() -> Any:
         current_user.locale = lang
         db_session().commit()
     return redirect(safe_next(request.form.get("next")))
-
-
-@bp.app_template_global("nav_current")
-def nav_current(items: list[Any]) -> str | None:
-    """The navigation entry of the current page (for ``aria-current="page"``)."""
-    return current_href(items, request.path)
