@@ -52,6 +52,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from wtforms import Field, FieldList, FormField, HiddenField, IntegerField
 from wtforms.fields import DateField, DateTimeField, DateTimeLocalField, MonthField
 
+from core.csrf_tokens import KeptTokenCSRF
 from core.db import Base, BigId, UTCDateTime, utcnow
 from core.db import session as db_session
 from core.i18n import lazy_gettext as _l
@@ -121,6 +122,9 @@ class IdmajForm(FlaskForm):
     After :meth:`validate`, ``input_errors`` lists the input layer's messages (a view that
     reports errors by flash rather than beside the fields can show them).
     """
+
+    class Meta(FlaskForm.Meta):
+        csrf_class = KeptTokenCSRF  # the page's kept CSRF token (core.csrf_tokens)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -19,6 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from limits.storage import Storage
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core import csrf_tokens
 from core.api.toolkit import API_PREFIX
 from core.principals import request_user
 
@@ -220,6 +221,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "basic"
     csrf.init_app(app)
+    csrf_tokens.init_app(app)
     app.config["RATELIMIT_STORAGE_URI"] = app.config.get("REDIS_URL") or "memory://"
     if app.config.get("REDIS_URL"):
         # the counters' keys are "<REDIS_KEY_PREFIX>:LIMITER/…", and reset() deletes only those
