@@ -23,10 +23,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel import dates as babel_dates
 from babel import numbers as babel_numbers
 from babel.support import NullTranslations
-from flask import Flask, current_app, g, session
+from flask import Flask, current_app, g
 from flask.globals import _cv_app, _cv_request
 from flask_babel import (
     Babel,
@@ -42,6 +43,8 @@ from flask_babel.speaklater import LazyString
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
+from werkzeug.datastructures import LanguageAccept
+from werkzeug.http import parse_accept_header
 
 from core.config import DEFAULT_LOCALE, LANGUAGES, TIMEZONE
 from core.contributions import TranslationDomain
@@ -71,23 +74,39 @@ def choose_language() -> str:
     if preference in LANGUAGES:
         return str(preference)
     request = ctx.request
-    explicit = request.args.get("lang")
-    if explicit in LANGUAGES:
-        session[SESSION_KEY] = explicit
-        g.explicit_lang = explicit
-        return str(explicit)
-    chosen = session.get(SESSION_KEY)
+    if request.query_string:  # the arguments parsed only when there are some
+        explicit = request.args.get("lang")
+        if explicit in LANGUAGES:
+            ctx.session[SESSION_KEY] = explicit
+            g.explicit_lang = explicit
+            return str(explicit)
+    chosen = ctx.session.get(SESSION_KEY)
     if chosen in LANGUAGES:
         return str(chosen)
-    best = request.accept_languages.best_match(LANGUAGES)
+    best = _best_language(request.environ.get("HTTP_ACCEPT_LANGUAGE", ""))
     if best:
-        return str(best)
+        return best
     return str(current_app.config.get("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE))
 
 
-def select_locale() -> str:
-    """Flask-Babel's locale selector: the chosen language in its Moroccan regional form."""
-    return REGIONAL_LOCALES.get(choose_language(), DEFAULT_LOCALE)
+@lru_cache(maxsize=256)
+def _best_language(header: str) -> str | None:
+    """The best of :data:`LANGUAGES` for an ``Accept-Language`` header (Werkzeug's parsing,
+    kept per header text: browsers send the same few)."""
+    best = parse_accept_header(header, LanguageAccept).best_match(LANGUAGES)
+    return str(best) if best else None
+
+
+def select_locale() -> Locale:
+    """Flask-Babel's locale selector: the chosen language in its Moroccan regional form, as a
+    Babel ``Locale`` made once per language (Flask-Babel parses a text answer again on every
+    request: a file-system check and a new ``Locale``, a sixtieth of a profile page)."""
+    return _regional_locale(REGIONAL_LOCALES.get(choose_language(), DEFAULT_LOCALE))
+
+
+@cache
+def _regional_locale(identifier: str) -> Locale:
+    return Locale.parse(identifier)
 
 
 def init_app(app: Flask, domains: list[TranslationDomain]) -> Babel:

@@ -21,7 +21,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import lazyload
 
 from core import vetoes
 from core.audit import services as audit
@@ -29,6 +29,7 @@ from core.db import built_once, utcnow
 from core.db import session as db_session
 from core.detainees import duplicates, names
 from core.detainees.models import Counter, Detainee, DetaineeNameKey, LegalStatus, Placement, Sex
+from core.detainees.profile_read import with_placements_read
 from core.detainees.search import SearchPage, search  # noqa: F401
 from core.errors import Conflict, NotFound, ValidationFailed
 from core.establishments.models import Establishment
@@ -270,11 +271,6 @@ def _by_number() -> Any:
     return select(Detainee).where(Detainee.registration_number == bindparam("rn"))
 
 
-@built_once
-def _by_number_with_placements() -> Any:
-    return _by_number().options(joinedload(Detainee.placements))
-
-
 def get_detainee(
     registration_number: str, user: Principal, *, with_placements: bool = False
 ) -> Detainee:
@@ -284,8 +280,10 @@ def get_detainee(
     rn = ascii_digits(registration_number or "").strip()
     det = None
     if REGNO_RE.match(rn):
-        stmt = _by_number_with_placements() if with_placements else _by_number()
-        det = db_session().scalars(stmt, {"rn": rn}).unique().one_or_none()
+        if with_placements:
+            det = with_placements_read(rn)
+        else:
+            det = db_session().scalars(_by_number(), {"rn": rn}).one_or_none()
     require(user, "detainees.view")
     if det is None or not can_see_establishment(user, det.establishment_id):
         # the same answer for another establishment's record: it does not exist for this user

@@ -279,12 +279,17 @@ def _remember(
         g.setdefault("_second_factor_on_cache", {})[user_id] = second_factor_on
 
 
+#: ``g`` key of the last (user, permissions) ``permissions_of`` answered in the request
+LAST_PERMISSIONS_KEY = "_perm_last"
+
+
 def forget_request_principals() -> None:
     """After a change of roles, permissions or establishments in this request: later checks
     in the same request read the database again (other processes see the new stamps)."""
     from core.scoping import REQUEST_SCOPE_KEY
 
     g.pop("_perm_cache", None)
+    g.pop(LAST_PERMISSIONS_KEY, None)
     g.pop("_principal_snapshot", None)
     g.pop(REQUEST_SCOPE_KEY, None)
     g.pop("_second_factor_cache", None)

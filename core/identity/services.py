@@ -34,7 +34,7 @@ from core.identity.models import (
     UserRole,
 )
 from core.identity.passwords import hash_password, password_problem, verify_password
-from core.identity.principal_cache import forget_request_principals
+from core.identity.principal_cache import LAST_PERMISSIONS_KEY, forget_request_principals
 from core.identity.privacy import normalise_phone
 from core.identity.roles import role_registry
 from core.plugins import collect
@@ -167,29 +167,42 @@ def _unproxied(user: Any) -> Any:
 
 def permissions_of(user: Any) -> frozenset[str]:
     """The permissions a user holds through their roles (cached for the request);
-    :data:`~core.principals.SYSTEM` holds every permission."""
+    :data:`~core.principals.SYSTEM` holds every permission.
+
+    A page asks a score of times for the same user (each panel, each ``can()``): the last
+    answer is kept with the very object it was for (and its ``is_active``), and given again
+    without the look-ups below."""
+    ctx = _cv_app.get(None)  # the context itself, not ``g``'s proxy: asked a score of times
+    if ctx is not None:
+        last = ctx.g.__dict__.get(LAST_PERMISSIONS_KEY)
+        if last is not None and last[0] is user and user.is_active:
+            return last[1]  # type: ignore[no-any-return]
     user = _unproxied(user)
     if is_system(user):
         return frozenset(db_session().scalars(select(PermissionRecord.code)))
     if user is None or getattr(user, "is_anonymous", True) or not user.is_active:
         return frozenset()
-    ctx = _cv_app.get(None)  # the context itself, not ``g``'s proxy: asked a score of times
     cache: dict[int, frozenset[str]] | None = (
         ctx.g.setdefault("_perm_cache", {}) if ctx is not None else None
     )
     if cache is not None and user.id in cache:
-        return cache[user.id]
-    roles = sorted(user.roles)
-    if not roles:
-        perms: frozenset[str] = frozenset()
+        perms = cache[user.id]
     else:
-        perms = frozenset(
-            db_session().scalars(
-                select(RolePermission.permission_code).where(RolePermission.role_code.in_(roles))
+        roles = sorted(user.roles)
+        if not roles:
+            perms = frozenset()
+        else:
+            perms = frozenset(
+                db_session().scalars(
+                    select(RolePermission.permission_code).where(
+                        RolePermission.role_code.in_(roles)
+                    )
+                )
             )
-        )
-    if cache is not None:
-        cache[user.id] = perms
+        if cache is not None:
+            cache[user.id] = perms
+    if ctx is not None:
+        setattr(ctx.g, LAST_PERMISSIONS_KEY, (user, perms))
     return perms
 
 
