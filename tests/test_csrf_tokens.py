@@ -34,6 +34,13 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     return found
 
 
+def freeze_signatures(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> None:
+    """Signatures (CSRF tokens and the session cookie) dated and checked by ``clock``, from
+    now on (set to now: a session cookie signed a moment ago is not from the future)."""
+    clock.now = time.time()
+    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: int(clock.now))
+
+
 def page_tokens(html: str) -> set[str]:
     return set(re.findall(r'name="csrf_token"[^>]*value="([^"]+)"', html))
 
@@ -59,7 +66,7 @@ def test_a_session_gets_the_same_signed_token_within_the_minute_and_it_is_accept
     csrf_app, clock, monkeypatch
 ):
     client = signed_in_client(csrf_app)
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: int(clock.now))
+    freeze_signatures(monkeypatch, clock)
     first = page_tokens(client.get("/admin/users").get_data(as_text=True))
     clock.now += csrf_tokens.KEEP_SECONDS - 1
     second = page_tokens(client.get("/admin/users/new").get_data(as_text=True))
@@ -74,7 +81,7 @@ def test_a_session_gets_the_same_signed_token_within_the_minute_and_it_is_accept
 
 def test_after_the_minute_the_token_is_signed_again(csrf_app, clock, monkeypatch):
     client = signed_in_client(csrf_app)
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: int(clock.now))
+    freeze_signatures(monkeypatch, clock)
     (first,) = page_tokens(client.get("/admin/users").get_data(as_text=True))
     clock.now += csrf_tokens.KEEP_SECONDS
     (second,) = page_tokens(client.get("/admin/users").get_data(as_text=True))
@@ -116,7 +123,7 @@ def test_a_token_older_than_the_time_limit_is_refused_even_if_it_was_kept(
     csrf_app, clock, monkeypatch
 ):
     client = signed_in_client(csrf_app)
-    monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _self: int(clock.now))
+    freeze_signatures(monkeypatch, clock)
     (token,) = page_tokens(client.get("/admin/users").get_data(as_text=True))
     clock.now += csrf_app.config["WTF_CSRF_TIME_LIMIT"] + 1
     assert client.post("/logout", data={"csrf_token": token}).status_code == 400

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
-from flask import request, url_for
-from flask.globals import _cv_app
+from flask import url_for
+from flask.globals import _cv_app, _cv_request
 from markupsafe import Markup
 from werkzeug.routing import BuildError
 
@@ -46,14 +46,21 @@ def navigation(user: Any, area: str = "staff") -> list[tuple[NavItem, str]]:
 
 
 def _kept(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
-    key = (
+    key = _memo_key(area)
+    return principal_memo(user, key, lambda: _navigation(user, area))
+
+
+def _memo_key(area: str) -> tuple[Any, ...]:
+    """What the kept navigation depends on beside the principal (read without proxies)."""
+    app_ctx = _cv_app.get()
+    req_ctx = _cv_request.get()
+    return (
         "navigation",
         area,
-        request.script_root,
-        get_plugin_manager().generation,
+        req_ctx.request.script_root,
+        get_plugin_manager(app_ctx.app).generation,
         current_language(),
     )
-    return principal_memo(user, key, lambda: _navigation(user, area))
 
 
 #: rendered navigation bars kept per app, at most this many (then emptied)
@@ -64,12 +71,22 @@ _BARS = "idmaj.navigation_bars"
 def navigation_bar(user: Any, area: str = "staff") -> Markup:
     """The page's navigation bar (``portal/_navigation_bar.html``): the user's entries in
     ``area``, the current page's marked. Rendered once per language, entries and current
-    entry, and kept (users of the same roles share one; a page repeats it on every visit):
-    the template's loop over a dozen entries was a fifth of a page's rendering."""
-    items = _kept(user, area)
+    entry, and kept (users of the same roles share one; a page repeats it on every visit);
+    the principal keeps the bars it was given, per current entry, beside its navigation
+    (the shared key, a dozen entries' texts, is then not rebuilt on every page)."""
+    key = _memo_key(area)
+    items = principal_memo(user, key, lambda: _navigation(user, area))
     if not items:
         return Markup("")
-    here = current_href(items, request.path)
+    here = current_href(items, _cv_request.get().request.path)
+    given: dict[str | None, Markup] = principal_memo(user, (*key, "bars"), dict)
+    bar = given.get(here)
+    if bar is None:
+        bar = given[here] = _shared_bar(items, here)
+    return bar
+
+
+def _shared_bar(items: tuple[tuple[NavItem, str], ...], here: str | None) -> Markup:
     key = (current_language(), here, tuple((href, str(item.label)) for item, href in items))
     app = _cv_app.get().app
     bars: dict[Any, Markup] = app.extensions.setdefault(_BARS, {})
