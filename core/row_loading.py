@@ -10,11 +10,12 @@ layer scopes it) and each row's slice becomes an instance:
 
 - an object of that identity already in the session is the one used (the ORM does the same:
   a row never overwrites what the session holds);
-- otherwise a new instance gets every column as its *committed* value (not a change: nothing
-  is flushed), is made persistent in the session (``make_transient_to_detached`` then
-  ``Session.add``), and the caller sets the relationships it read with
-  :func:`set_committed_value`, as an eager load does. An attribute not set is loaded lazily
-  on first use, as for any loaded object.
+- otherwise a new instance gets every column as its loaded value (not a change: nothing is
+  flushed) and is made persistent in the session as the ORM's own loading does it (its
+  identity set, attached, put in the identity map: ``sqlalchemy.orm.loading._instance``,
+  SQLAlchemy's private steps, held by ``tests/test_row_loading.py``), and the caller sets
+  the relationships it read with :func:`set_committed_value`, as an eager load does. An
+  attribute not set is loaded lazily on first use, as for any loaded object.
 
 Only plain mappings (every column attribute maps one column of the class's table, no
 inheritance) are accepted; ORM ``load`` events are not sent (none is used here).
@@ -26,8 +27,8 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import inspect
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import instance_dict, set_committed_value
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import instance_dict, instance_state, set_committed_value
 from sqlalchemy.sql import FromClause
 
 _T = TypeVar("_T")
@@ -66,14 +67,20 @@ class RowEntity:
         pk = tuple(values[i] for i in self._pk_at)
         if None in pk:
             return None, False
-        found = session.identity_map.get(self._mapper.identity_key_from_primary_key(pk))
+        key = self._mapper.identity_key_from_primary_key(pk)
+        found = session.identity_map.get(key)
         if found is not None:
             return found, False
         obj = self._manager.new_instance()
-        # a loaded column is its value in the instance's dictionary, nothing more (the ORM's
-        # loading writes it so); ``set_committed_value`` would also clear a pending change
-        # and expiry, of which a new instance has none
+        # what the ORM's loading does with a row of an identity the session does not hold
+        # (``sqlalchemy.orm.loading``): the columns written to the instance's dictionary (a
+        # loaded value, not a change), the identity set, the state attached to the session and
+        # put in its identity map. ``make_transient_to_detached`` + ``Session.add`` did the
+        # same through the public API for twice the cost of the whole rest.
         instance_dict(obj).update(zip(self.keys, values, strict=True))
-        make_transient_to_detached(obj)
-        session.add(obj)
+        state = instance_state(obj)
+        state.key = key
+        state.identity_token = key[2]
+        state.session_id = session.hash_key
+        session.identity_map._add_unpresent(state, key)
         return obj, True

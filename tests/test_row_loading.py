@@ -85,6 +85,19 @@ def test_a_change_is_flushed_as_for_a_loaded_object(app, held):
         assert get_detainee(held, SYSTEM).last_name == "Amrani-Berrada"
 
 
+def test_a_deletion_and_an_expunge_work_as_for_a_loaded_object(app, held):
+    with app.app_context():
+        db_session().expunge_all()
+        det = with_placements_read(held)
+        placement = det.placements[0]
+        db_session().delete(placement)
+        _, seen = sql_statements(app, db_session().flush)
+        assert any(s.startswith("DELETE FROM core_placements") for s in seen)
+        db_session().expunge(det)
+        assert inspect(det).detached
+        db_session().rollback()
+
+
 def test_an_unset_relationship_loads_lazily(app, held):
     with app.app_context():
         db_session().expunge_all()
