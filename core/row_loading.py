@@ -23,6 +23,7 @@ inheritance) are accepted; ORM ``load`` events are not sent (none is used here).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -33,7 +34,7 @@ from sqlalchemy.sql import FromClause
 
 _T = TypeVar("_T")
 
-__all__ = ["RowEntity", "set_committed_value"]
+__all__ = ["RowEntity", "attach_copy", "set_committed_value"]
 
 
 class RowEntity:
@@ -84,3 +85,29 @@ class RowEntity:
         state.session_id = session.hash_key
         session.identity_map._add_unpresent(state, key)
         return obj, True
+
+
+@functools.cache
+def _entity(model: type[Any]) -> RowEntity:
+    return RowEntity(model)
+
+
+def attach_copy(session: Session, obj: Any, collections: tuple[str, ...] = ()) -> Any:
+    """A persistent copy in ``session`` of the detached, fully loaded instance ``obj`` and
+    of its ``collections`` (each item copied the same way): what ``Session.merge(obj,
+    load=False)`` gives for such an object, at a fraction of its cost (a signed-in user's
+    snapshot is copied into every request's session). An identity the session already holds
+    is used as it is. An instance with a column not loaded is merged by the session."""
+    values = instance_dict(obj)
+    entity = _entity(type(obj))
+    if any(key not in values for key in entity.keys) or any(
+        name not in values for name in collections
+    ):
+        return session.merge(obj, load=False)
+    row = [values[key] for key in entity.keys]
+    copy, new = entity.instance(session, row, 0)
+    if new:
+        for name in collections:
+            items = [attach_copy(session, item) for item in values[name]]
+            set_committed_value(copy, name, items)
+    return copy

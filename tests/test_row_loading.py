@@ -152,3 +152,34 @@ def test_only_classes_mapped_to_one_table():
         RowEntity(NotMapped)
     entity = RowEntity(Detainee)
     assert entity.width == len(entity.columns) == len(inspect(Detainee).column_attrs)
+
+
+def test_a_detached_user_is_copied_into_the_session_with_its_links(app, factories):
+    from core.identity.models import User
+    from core.identity.principal_cache import SNAPSHOT_COLLECTIONS, _detached_copy
+    from core.row_loading import attach_copy
+
+    with app.app_context():
+        clerk = factories.user("registry_clerk", ("EST-A",))
+        db_session().expunge_all()
+        loaded = db_session().get(User, clerk.id)
+        snapshot = _detached_copy(loaded, SNAPSHOT_COLLECTIONS)
+        db_session().expunge_all()
+        copy, seen = sql_statements(
+            app, lambda: attach_copy(db_session(), snapshot, SNAPSHOT_COLLECTIONS)
+        )
+        assert seen == []
+        assert copy is not snapshot and inspect(copy).persistent and not inspect(copy).modified
+        assert inspect(snapshot).detached  # the snapshot itself is never in a session
+        (roles, links), seen = sql_statements(
+            app, lambda: (copy.roles, [link.establishment_id for link in copy.establishment_links])
+        )
+        assert [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE"))] == []
+        assert roles == {"registry_clerk"} and len(links) == 1
+        assert all(inspect(link).persistent for link in copy.role_links)
+        # the session's own object is the one used
+        assert attach_copy(db_session(), snapshot, SNAPSHOT_COLLECTIONS) is copy
+        copy.full_name = "Changed"
+        _, seen = sql_statements(app, db_session().flush)
+        assert any(s.startswith("UPDATE core_users SET") for s in seen)
+        db_session().rollback()

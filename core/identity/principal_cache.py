@@ -58,6 +58,7 @@ from sqlalchemy.orm.util import identity_key
 from core.db import built_once, utcnow
 from core.db import session as db_session
 from core.identity.models import ApiToken, PrincipalEpoch, User
+from core.row_loading import attach_copy
 
 EXTENSION_KEY = "idmaj.principals"
 #: principals kept per process (least recently used ones are dropped first)
@@ -219,7 +220,7 @@ def _principal(user_id: int, user_stamp: int | None, epoch: int | None) -> User 
     cache = cache_of()
     snap = cache.get(user_id, user_stamp, epoch) if cacheable else None  # type: ignore[arg-type]
     if snap is not None:
-        user = sess.merge(snap.user, load=False)
+        user = attach_copy(sess, snap.user, SNAPSHOT_COLLECTIONS)
         _remember(user.id, snap.permissions, snap.second_factor_required, snap.second_factor_on)
         g._principal_snapshot = (user.id, snap)
         return user
