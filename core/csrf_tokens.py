@@ -9,10 +9,10 @@ and HMAC, in Python): a twentieth of a detainee's profile page.
 same raw token (the same session), field name and secret key less than :data:`KEEP_SECONDS`
 ago; otherwise it asks Flask-WTF and keeps the answer. Forms (:class:`core.forms.IdmajForm`)
 ask it too (:class:`KeptTokenCSRF`), and Flask-WTF's own calls in the same request read it from
-``g``, where it is put. A token is the
-same text Flask-WTF would have given at the time it was signed: it is checked as any other,
-against the session's raw token and ``WTF_CSRF_TIME_LIMIT`` (8 hours), so a page served from a
-kept token accepts its form for at least ``WTF_CSRF_TIME_LIMIT - KEEP_SECONDS``. Nothing is
+``g``, where it is put. A token is the same text Flask-WTF would have given at the time it
+was signed: it is checked as any other, against the session's raw token and
+``WTF_CSRF_TIME_LIMIT`` (8 hours), so a page served from a kept token accepts its form for at
+least ``WTF_CSRF_TIME_LIMIT - KEEP_SECONDS``. Nothing is
 kept for a session that has no raw token yet (Flask-WTF creates it) nor outside a request.
 At most :data:`KEPT` tokens are kept per app (then emptied).
 """

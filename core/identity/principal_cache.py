@@ -32,10 +32,10 @@ A snapshot is used only when both stamps equal the ones it was made under. Stamp
 back, and no snapshot made from uncommitted data can match later. Why this design, and not a
 time-limited cache or Redis: docs/architecture.md ("The signed-in principal, cached").
 
-The snapshot's ``User`` is detached and never changed; each request gets its own copy merged
-into the request's session (``merge(load=False)``: no SQL), so views and services keep using an
-ordinary ORM ``User`` (assigning it to relationships, changing and flushing it, reading
-``user.establishments``, which loads on first access).
+The snapshot's ``User`` is detached and never changed; each request gets its own copy put into
+the request's session (``core.row_loading.attach_copy``, as ``merge(load=False)``: no SQL), so
+views and services keep using an ordinary ORM ``User`` (assigning it to relationships, changing
+and flushing it, reading ``user.establishments``, which loads on first access).
 """
 
 from __future__ import annotations
@@ -329,7 +329,7 @@ def principal_memo(user: Any, key: Hashable, compute: Callable[[], _T]) -> _T:
 def _detached_copy(obj: Any, collections: tuple[str, ...] = ()) -> Any:
     """A detached copy of a loaded instance: its loaded columns and, copied the same way, the
     given collections — as if freshly loaded, with no pending change, so that
-    ``merge(load=False)`` can copy it into a session without SQL."""
+    :func:`core.row_loading.attach_copy` can copy it into a session without SQL."""
     state = sa_inspect(obj)
     mapper = state.mapper
     loaded = state.dict
