@@ -33,7 +33,7 @@ def _flood(app: Any, factories: Any) -> dict[str, Any]:
         det = factories.detainee("EST-A")
         real_det = factories.detainee("EST-A", first_name="Youssef")
         junk_ids: list[int] = []
-        base = utcnow() - dt.timedelta(days=2)
+        base = utcnow() - dt.timedelta(days=3)  # outside "yesterday" in any zone, at any hour
         sess = session()
         sess.execute(
             insert(User),
