@@ -11,6 +11,7 @@ import io
 import pytest
 
 from core.db import session
+from core.i18n import local_day
 from core.principals import SYSTEM
 from core.testing import TEST_PASSWORD
 from plugins.complaints import services
@@ -53,7 +54,9 @@ def seeded(app, factories):
             c.first_answered_at = c.answered_at = c.received_at + dt.timedelta(days=after_days)
             c.status = status
             c.outcome = outcome
-            c.first_due_on = c.due_on = (c.received_at + dt.timedelta(days=5)).date()
+            # due dates are local days, as the service sets them (late evening UTC is already
+            # the next day in Casablanca)
+            c.first_due_on = c.due_on = local_day(c.received_at + dt.timedelta(days=5))
 
         c1 = make(a[0], "food", 40)
         answered(c1, 2, Outcome.founded)
@@ -65,7 +68,7 @@ def seeded(app, factories):
         answered(c5, 4, status=Status.inadmissible)
         c6 = make(a[0], "visits.visit", 200)
         answered(c6, 6, Outcome.partly_founded, Status.closed)
-        c6.first_due_on = (c6.received_at + dt.timedelta(days=6)).date()
+        c6.first_due_on = local_day(c6.received_at + dt.timedelta(days=6))
         make(b, "food", 0)
         c8 = make(b, "other", 400)  # older than 12 months: counted, but not in the trend
         c8.status = Status.withdrawn

@@ -100,7 +100,9 @@ def test_no_share_by_default(app, world):
 def test_share_is_per_week(app, world):
     with app.app_context():
         est = _est(world.est_id)
-        services.update_rules(SYSTEM, est, {"max_weekly_per_visitor": 1})
+        # the next week's slot is 10–18 days ahead (the Monday after the week of "now + 10
+        # days", local time): booking opens four weeks ahead here, not two
+        services.update_rules(SYSTEM, est, {"max_weekly_per_visitor": 1, "window_open_days": 28})
         (this_week,) = week_slots(est, 1)
         (next_week,) = week_slots(est, 1, days_ahead=10)
         assert services.week_start(this_week.starts_at) != services.week_start(next_week.starts_at)
