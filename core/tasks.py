@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Flask
-from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
-from huey.api import Huey
+from huey import Huey, MemoryHuey, RedisHuey, crontab
 from huey.exceptions import TaskLockedException
+from huey.storage import SqliteStorage
 
 from core.contributions import PeriodicTask
 from core.files import private_file
@@ -75,6 +75,23 @@ def run_in_app(app: Flask, name: str, function: Callable[[], Any]) -> Any:
     return result
 
 
+class QueueFileStorage(SqliteStorage):
+    """Huey's SQLite storage (write-ahead log) committing with ``synchronous=NORMAL``.
+
+    Huey leaves SQLite's default, ``FULL``: every enqueue waits for the log to reach the disk
+    (0.27 ms of a request here, 0.17 ms of it CPU, against 0.05 ms). With a write-ahead log,
+    ``NORMAL`` keeps the file consistent through any crash; a power cut may forget the last
+    tasks queued, and those are only "run this periodic task now" nudges (the outbox
+    delivery): the task runs at its next minute anyway, and stale locks are flushed when the
+    worker starts.
+    """
+
+    def _create_connection(self) -> Any:
+        conn = super()._create_connection()
+        conn.execute("pragma synchronous=NORMAL")
+        return conn
+
+
 class TaskQueue:
     """The app's Huey instance and the tasks registered on it."""
 
@@ -109,7 +126,9 @@ class TaskQueue:
         if config.get("REDIS_URL"):
             return RedisHuey(name, results=False, url=config["REDIS_URL"])
         private_file(config["TASKS_FILE"])  # 0600 before SQLite opens it
-        return SqliteHuey(name, results=False, filename=config["TASKS_FILE"])
+        return Huey(
+            name, results=False, storage_class=QueueFileStorage, filename=config["TASKS_FILE"]
+        )
 
     def _build(self) -> Huey:
         huey = self._storage()
@@ -186,4 +205,12 @@ def get_queue(app: Flask | None = None) -> TaskQueue:
     return (app or current_app).extensions[EXTENSION]  # type: ignore[no-any-return]
 
 
-__all__ = ["EXTENSION", "TaskQueue", "get_queue", "init_app", "run_in_app", "schedule"]
+__all__ = [
+    "EXTENSION",
+    "QueueFileStorage",
+    "TaskQueue",
+    "get_queue",
+    "init_app",
+    "run_in_app",
+    "schedule",
+]

@@ -34,7 +34,7 @@ from core.notifications import services as notify
 from core.notifications.models import OutboxMessage
 from core.notifications.services import dispatch_pending, enqueue, retry_delay
 from core.plugins import hookimpl
-from core.tasks import get_queue, schedule
+from core.tasks import QueueFileStorage, get_queue, schedule
 
 
 class Down:
@@ -176,7 +176,11 @@ def test_sqlite_queue_stores_dequeues_and_executes(make_app: Any, tmp_path: Path
     """The default storage: a SQLite file; enqueue → stored → consumed → delivered."""
     app = make_app(rolled_back=True, TASKS_FILE=str(tmp_path / "queue.db"))
     queue = get_queue(app)
-    assert type(queue.huey).__name__ == "SqliteHuey" and not queue.huey.immediate
+    assert isinstance(queue.huey.storage, QueueFileStorage) and not queue.huey.immediate
+    # the write-ahead log, committed without waiting for the disk (NORMAL = 1)
+    conn = queue.huey.storage.conn
+    assert conn.execute("pragma journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("pragma synchronous").fetchone()[0] == 1
     with app.app_context():
         msg_id = enqueue(kind="tp.queued", subject="through the queue").id
         db_session().commit()
