@@ -18,8 +18,9 @@ Semantics, per user and per ``METHOD path``:
   body, header ``Idempotent-Replayed: true``) and the endpoint does not run — no money moves;
 - the same key with a different body: 409 ``idempotency_key_reused``;
 - concurrent retries of one key: the unique constraint ``(user_id, scope, key)`` makes the
-  second insert wait for the first transaction; once it commits, the second request replays its
-  response. If the first is somehow still unfinished, the answer is 409
+  second insert (``ON CONFLICT DO NOTHING``) wait for the first transaction; once it commits,
+  the second request writes nothing and replays its response (if it rolled back, the second
+  runs). Should the stored key be missing after all, the answer is 409
   ``idempotency_in_progress`` (retry later) — never a 500, never a second execution.
 """
 
@@ -35,9 +36,9 @@ from flask import Response, current_app, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from core.api.models import IdempotencyKey
+from core.db import insert_loaded
 from core.db import session as db_session
 from core.errors import Conflict, Malformed
 
@@ -122,22 +123,17 @@ def run_idempotent(user: Any, produce: Callable[[], Any], *, status: int | None 
     scope = f"{request.method} {request.path}"[:300]
     fingerprint = request_fingerprint()
     sess = db_session()
-    existing = _find(user.id, scope, key)
-    if existing is not None:
-        return _replay(existing, fingerprint)
     row = IdempotencyKey(key=key, user_id=user.id, scope=scope, request_hash=fingerprint)
-    try:
-        with sess.begin_nested():
-            sess.add(row)
-            sess.flush()
-    except IntegrityError:
-        # Another request with this key committed while we waited on the unique index.
+    # one INSERT … ON CONFLICT DO NOTHING (not a read, a savepoint and a flush): a key already
+    # stored writes nothing; a key another request is writing makes this insert wait on the
+    # unique index until that transaction ends — then nothing is written if it committed
+    if not insert_loaded(sess, row, unless_duplicate=True):
         existing = _find(user.id, scope, key)
-        if existing is None:  # it rolled back after all: tell the client to retry
+        if existing is None:  # only another key's id could have collided: tell them to retry
             raise Conflict(
                 _("A request with this Idempotency-Key is still being processed; retry later."),
                 code="idempotency_in_progress",
-            ) from None
+            )
         return _replay(existing, fingerprint)
     result = produce()
     if isinstance(result, Response):

@@ -13,10 +13,9 @@ from core.errors import ValidationFailed
 from core.principals import Principal
 from core.validation import NATIONAL_ID_RE, ascii_digits
 from plugins.funds.models import LedgerKind, Transaction, TxType
-from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
 from plugins.funds.services.memo import _memo
 from plugins.funds.services.money import AmountError, money, parse_amount
-from plugins.funds.services.posting import _book, _writable_account
+from plugins.funds.services.posting import _book, _locked_ledgers, _writable_account
 from plugins.funds.services.settings import settings_for
 
 DEPOSIT_SOURCES = {
@@ -86,8 +85,7 @@ def deposit(
                 "amount": _("One deposit may not exceed %(ceiling)s MAD.", ceiling=money(ceiling))
             },
         )
-    ledgers = detainee_ledgers(account)
-    cash = establishment_ledger(est.id, LedgerKind.cash)
+    ledgers, cash, locked = _locked_ledgers(account, est.id, LedgerKind.cash)
     return _book(
         DEPOSIT_SOURCES[source],
         est,
@@ -99,4 +97,5 @@ def deposit(
         depositor_name=name,
         depositor_national_id=nid,
         when=when,
+        locked=locked,
     )

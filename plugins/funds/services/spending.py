@@ -15,10 +15,9 @@ from core.detainees.models import Detainee
 from core.errors import Conflict, ValidationFailed
 from core.principals import Principal
 from plugins.funds.models import Account, LedgerKind, Transaction, TxType
-from plugins.funds.services.accounts import detainee_ledgers, establishment_ledger
 from plugins.funds.services.memo import _memo
 from plugins.funds.services.money import AmountError, money, parse_amount
-from plugins.funds.services.posting import _book, _writable_account
+from plugins.funds.services.posting import _book, _locked_ledgers, _writable_account
 from plugins.funds.services.settings import settings_for
 
 SPENDING_TYPES = (TxType.canteen_purchase, TxType.withdrawal)
@@ -82,8 +81,7 @@ def _spend(
     if limited:
         _check_weekly_limit(account, cents)
     est = account.establishment
-    ledgers = detainee_ledgers(account)
-    counter = establishment_ledger(est.id, counter_kind)
+    ledgers, counter, locked = _locked_ledgers(account, est.id, counter_kind)
     return _book(
         tx_type,
         est,
@@ -92,6 +90,7 @@ def _spend(
         account=account,
         memo=memo_text,
         when=when,
+        locked=locked,
     )
 
 

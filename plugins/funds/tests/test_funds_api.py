@@ -411,3 +411,48 @@ def test_openapi_lists_the_funds_endpoints(app, client):
     joined = " ".join(paths)
     for suffix in ("deposits", "withdrawals", "transactions"):
         assert suffix in joined
+
+
+def test_a_deposit_reads_and_locks_each_row_once(app, client, factories, api_headers):
+    """The deposit's statements (issue 16): the idempotency key written by one INSERT … ON
+    CONFLICT DO NOTHING (no read first, no savepoint), the account read and locked by one
+    statement, the ledger rows (the detainee's and the establishment's cash) by one more, the
+    postings written by one INSERT, and the answer built from what the request holds (no
+    read of the postings or of the account again); a retry of the key replays, moving nothing."""
+    from core.testing import sql_statements
+
+    rn, accountant = setup(app, factories)
+    h = {**api_headers(accountant), "Idempotency-Key": "deposit-statements-1"}
+    client.post(f"{BASE}/{rn}/deposits", json={"amount": "1", "source": "cash"}, headers=h)
+    h["Idempotency-Key"] = "deposit-statements-2"  # the account and the cash ledger exist now
+    resp, seen = sql_statements(
+        app, lambda: client.post(f"{BASE}/{rn}/deposits", json=deposit_body("80.25"), headers=h)
+    )
+    assert resp.status_code == 201, resp.json
+    assert resp.json["account"]["available"] == "81.25" and resp.json["amount"] == "80.25"
+    postgresql = app.extensions["idmaj.db"].engine.dialect.name == "postgresql"
+    # the test's own request savepoint (the app fixture's outer transaction) wraps them all
+    inner = [s for s in seen if "SAVEPOINT sa_savepoint" not in s]
+    assert len(seen) - len(inner) <= 2, seen
+    assert not [s for s in seen[1:-1] if "SAVEPOINT" in s], seen
+    (key_insert,) = [s for s in inner if s.startswith("INSERT INTO core_idempotency_keys")]
+    assert "ON CONFLICT DO NOTHING" in key_insert
+    assert not [s for s in inner if s.startswith("SELECT") and "FROM core_idempotency_keys" in s]
+    accounts = [s for s in seen if s.startswith("SELECT") and "FROM funds_accounts" in s]
+    assert len(accounts) == 1, accounts
+    ledgers = [s for s in seen if s.startswith("SELECT") and "FROM funds_ledger_accounts" in s]
+    # the locked read, and the balances sent back
+    assert len(ledgers) == 2, ledgers
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM funds_postings" in s]
+    postings = [s for s in seen if s.startswith("INSERT INTO funds_postings")]
+    if postgresql:
+        assert len(postings) == 1, postings  # both rows (SQLite sends one statement each)
+        assert "FOR UPDATE OF funds_accounts" in accounts[0]
+        assert ledgers[0].endswith("FOR UPDATE")
+    assert balances(app, rn).available == 8125
+    assert ledger_problems(app) == []
+
+    again = client.post(f"{BASE}/{rn}/deposits", json=deposit_body("80.25"), headers=h)
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.json == resp.json
+    assert count_transactions(app, rn) == 2
