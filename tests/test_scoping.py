@@ -242,6 +242,27 @@ def test_core_models_tied_to_an_establishment_are_scoped() -> None:
     assert Establishment not in scoped_models()  # the list of establishments is not secret
 
 
+def test_a_scoped_model_defined_later_is_scoped_at_once() -> None:
+    """The scoped tables are kept between statements, and forgotten when a scoped class is
+    defined: a module loaded after the first queries is restricted from its first read."""
+    from core.scoping import _scoped_tables, scoped_statement
+
+    assert Detainee.__table__ in _scoped_tables()  # computed and kept
+
+    class LateBase(DeclarativeBase):
+        metadata = MetaData()
+
+    class LateThing(EstablishmentScoped, LateBase):
+        __tablename__ = "tp_late_things"
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        establishment_id: Mapped[int] = mapped_column(Integer)
+
+    assert _scoped_tables()[LateThing.__table__] is LateThing
+    stmt = scoped_statement(select(func.count()).select_from(LateThing), frozenset({7}))
+    sql = str(stmt.compile(compile_kwargs={"literal_binds": True}))
+    assert "tp_late_things.establishment_id IN (7)" in sql, sql
+
+
 def test_a_plugin_role_may_see_every_establishment(build: Callable[..., Flask]) -> None:  # noqa: F811
     from core.contributions import Role
 
