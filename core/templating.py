@@ -26,8 +26,10 @@ language and domain for the life of the process, so a language's copy is compile
 
 from __future__ import annotations
 
+import threading
 import weakref
-from collections import ChainMap
+from collections import ChainMap, OrderedDict
+from collections.abc import Hashable
 from contextvars import ContextVar
 from typing import Any
 
@@ -38,8 +40,9 @@ from jinja2 import nodes
 from jinja2.runtime import Context
 from jinja2.runtime import new_context as jinja_new_context
 from jinja2.utils import internalcode
+from markupsafe import Markup
 
-from core.i18n import _babel_state, request_translations
+from core.i18n import _babel_state, current_language, request_translations
 
 # Jinja's cache without a limit (a plain dictionary): what it holds is bounded by the
 # templates there are, each in each language. Its default, an LRU of 400, would drop the
@@ -196,3 +199,61 @@ class Environment(FlaskEnvironment):
         if catalog is not None and name is not None:
             fold_translations(tree, catalog)
         return tree
+
+
+#: rendered fragments kept per app (:func:`kept_fragment`), at most this many (the least
+#: recently used dropped first): about 300 bytes each
+FRAGMENTS_KEPT = 16_384
+FRAGMENTS = "idmaj.fragments"
+
+
+class KeptFragments:
+    """Rendered fragments by key, at most ``size``, the least recently used dropped first;
+    safe for a threaded server (one lock around each look-up)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._kept: OrderedDict[Hashable, Markup] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Markup | None:
+        with self._lock:
+            found = self._kept.get(key)
+            if found is not None:
+                self._kept.move_to_end(key)
+            return found
+
+    def put(self, key: Hashable, fragment: Markup) -> None:
+        with self._lock:
+            self._kept[key] = fragment
+            self._kept.move_to_end(key)
+            while len(self._kept) > self.size:
+                self._kept.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._kept)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+def kept_fragment(name: str, key: Hashable, **context: Any) -> Markup:
+    """The template ``name`` rendered with ``context``, kept per app, language and ``key``.
+
+    For a small piece of a page drawn again and again with the same values — a visiting time
+    in the families' list (150 of them on one page), the navigation bar: rendering it once
+    and joining the kept text costs a dictionary look-up instead of a template's loop body.
+    ``key`` must hold every value the fragment shows (whatever is not in it is shown as the
+    first rendering had it); the language is added to it. The fragment is rendered with the
+    environment's globals and filters only (no context processor, no ``request``)."""
+    app = _cv_app.get().app
+    kept: KeptFragments | None = app.extensions.get(FRAGMENTS)
+    if kept is None:
+        kept = app.extensions.setdefault(FRAGMENTS, KeptFragments(FRAGMENTS_KEPT))
+    full_key = (name, current_language(), key)
+    fragment = kept.get(full_key)
+    if fragment is None:
+        fragment = Markup(app.jinja_env.get_template(name).render(**context))
+        kept.put(full_key, fragment)
+    return fragment

@@ -615,7 +615,7 @@ def test_navigation_bar_kept_per_current_entry(
 ) -> None:
     """The rendered bar is kept: a page seen again does not render it again; another page
     marks its own entry; the number kept is bounded."""
-    from core.portal import navigation as nav_module
+    from core import templating
 
     login_as("registry_clerk", "EST-A")
     renders: list[str] = []
@@ -627,7 +627,7 @@ def test_navigation_bar_kept_per_current_entry(
         return original(name, *args, **kwargs)
 
     monkeypatch.setattr(app.jinja_env, "get_template", counting)
-    app.extensions.pop(nav_module._BARS, None)
+    app.extensions.pop(templating.FRAGMENTS, None)
     for path, current in (("/dashboard", "/dashboard"), ("/detainees/", "/detainees/")) * 2:
         body = text(client.get(path))
         nav = re.search(r'<nav class="main-nav".*?</nav>', body, re.S).group(0)
@@ -635,9 +635,8 @@ def test_navigation_bar_kept_per_current_entry(
         assert nav.count('aria-current="page"') == 1
     assert len(renders) == 2  # one per current entry, the second visits from the kept bars
 
-    monkeypatch.setattr(nav_module, "BARS_KEPT", 1)
-    app.extensions[nav_module._BARS].clear()
+    app.extensions[templating.FRAGMENTS] = templating.KeptFragments(1)
     login_as("director", "EST-A")  # another principal: its bars come from the shared ones
     client.get("/dashboard")
     client.get("/detainees/")
-    assert len(app.extensions[nav_module._BARS]) == 1
+    assert len(app.extensions[templating.FRAGMENTS]) == 1

@@ -30,6 +30,7 @@ from core.i18n import current_language
 from core.identity.principal_cache import principal_memo
 from core.identity.services import has_permission
 from core.plugins import collect, get_plugin_manager
+from core.templating import kept_fragment
 
 
 def visible(item: NavItem, user: Any) -> bool:
@@ -63,15 +64,11 @@ def _memo_key(area: str) -> tuple[Any, ...]:
     )
 
 
-#: rendered navigation bars kept per app, at most this many (then emptied)
-BARS_KEPT = 512
-_BARS = "idmaj.navigation_bars"
-
-
 def navigation_bar(user: Any, area: str = "staff") -> Markup:
     """The page's navigation bar (``portal/_navigation_bar.html``): the user's entries in
     ``area``, the current page's marked. Rendered once per language, entries and current
-    entry, and kept (users of the same roles share one; a page repeats it on every visit);
+    entry, and kept (``core.templating.kept_fragment``: users of the same roles share one; a
+    page repeats it on every visit);
     the principal keeps the bars it was given, per current entry, beside its navigation
     (the shared key, a dozen entries' texts, is then not rebuilt on every page)."""
     key = _memo_key(area)
@@ -87,17 +84,8 @@ def navigation_bar(user: Any, area: str = "staff") -> Markup:
 
 
 def _shared_bar(items: tuple[tuple[NavItem, str], ...], here: str | None) -> Markup:
-    key = (current_language(), here, tuple((href, str(item.label)) for item, href in items))
-    app = _cv_app.get().app
-    bars: dict[Any, Markup] = app.extensions.setdefault(_BARS, {})
-    bar = bars.get(key)
-    if bar is None:
-        template = app.jinja_env.get_template("portal/_navigation_bar.html")
-        bar = Markup(template.render(items=items, here=here))
-        if len(bars) >= BARS_KEPT:
-            bars.clear()
-        bars[key] = bar
-    return bar
+    key = (here, tuple((href, str(item.label)) for item, href in items))
+    return kept_fragment("portal/_navigation_bar.html", key, items=items, here=here)
 
 
 def _navigation(user: Any, area: str) -> tuple[tuple[NavItem, str], ...]:
