@@ -159,3 +159,47 @@ def test_globals_are_read_when_rendering(app: Any, env: Any) -> None:
         assert own.render() == "after|own"
         assert own.render(where="value") == "after|value"
         assert isinstance(template, templating.Template)
+
+
+def test_a_kept_fragment_is_rendered_once_per_key_and_language(
+    app: Any, env: Any, monkeypatch: Any
+) -> None:
+    """``kept_fragment`` renders a template once per key and language, then hands back the
+    kept text; another key or another language renders again."""
+    renders: list[str] = []
+    original = env.get_template
+
+    def counting(name: Any, *args: Any, **kwargs: Any) -> Any:
+        renders.append(name)
+        return original(name, *args, **kwargs)
+
+    monkeypatch.setattr(app, "jinja_env", env)
+    monkeypatch.setattr(env, "get_template", counting)
+    app.extensions.pop(templating.FRAGMENTS, None)
+
+    def fragment(lang: str, key: Any, value: str) -> str:
+        with app.test_request_context(f"/?lang={lang}"):
+            return str(templating.kept_fragment("vars.html", key, rn=value))
+
+    first = fragment("fr", 1, "<x>")
+    assert fragment("fr", 1, "ignored: the key is the same") == first
+    assert len(renders) == 1
+    arabic = fragment("ar", 1, "<x>")
+    assert arabic != first and len(renders) == 2
+    assert fragment("fr", 2, "<x>") == first and len(renders) == 3
+    assert first == _render(app, env, "vars.html", "fr")  # what a render gives
+    assert arabic == _render(app, env, "vars.html", "ar")
+
+
+def test_kept_fragments_drop_the_least_recently_used() -> None:
+    from markupsafe import Markup
+
+    kept = templating.KeptFragments(2)
+    kept.put("a", Markup("A"))
+    kept.put("b", Markup("B"))
+    assert kept.get("a") == "A"  # a is now the most recently used
+    kept.put("c", Markup("C"))
+    assert kept.get("b") is None and kept.get("a") == "A" and kept.get("c") == "C"
+    assert len(kept) == 2
+    kept.clear()
+    assert len(kept) == 0 and kept.get("a") is None

@@ -545,3 +545,44 @@ def test_gate_sheet_csv_escapes_every_cell(app, client, world, login_as, payload
     for cell in row:
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), row
     assert row[header.index("adults")] == "1"
+
+
+def test_the_kept_buttons_show_the_places_left_now_and_the_time_chosen(app, client, world):
+    """Each visiting time's button is rendered once and kept (``slot_choices``): a booking
+    changes the places left it shows, a refused submission shows the chosen time checked, and
+    each language has its own."""
+    _login(client, world.visitor)
+    url = f"/visits/book?detainee={world.rn}"
+
+    def button(lang: str) -> str:
+        page = client.get(f"{url}&lang={lang}").get_data(as_text=True)
+        return page.split(f'id="slot-{world.slot_id}"', 1)[1].split("</li>", 1)[0]
+
+    def left() -> int:
+        with app.app_context():
+            slot = session().get(Slot, world.slot_id)
+            return slot.capacity - slot.booked
+
+    before = left()
+    assert f">{before} places left<" in button("en")
+    assert "checked" not in button("en")
+    with app.app_context():  # another family books this time
+        slot = session().get(Slot, world.slot_id)
+        slot.booked += 1
+        session().commit()
+    assert left() == before - 1
+    assert f">{before - 1} places left<" in button("en")
+    assert f">{before - 1} places restantes<" in button("fr")
+    refused = client.post(
+        "/visits/book?lang=en",
+        data={
+            "detainee": world.rn,
+            "slot_id": str(world.slot_id),
+            "companions-0-full_name": "Youssef Benali",  # no birth date: refused
+        },
+    )
+    assert refused.status_code == 422
+    body = refused.get_data(as_text=True)
+    chosen = body.split(f'id="slot-{world.slot_id}"', 1)[1].split(">", 1)[0]
+    assert "checked" in chosen
+    assert "checked" not in button("en")  # the page asked again shows nothing chosen
