@@ -230,7 +230,7 @@ def book() -> Any:
     return _book_page(form, det, rules, slots), status
 
 
-def _book_page(form: BookingForm, det: Any, rules: Any, slots: list[Slot]) -> str:
+def _book_page(form: BookingForm, det: Any, rules: Any, slots: list[services.SlotChoice]) -> str:
     return render_template("visits/book.html", form=form, det=det, rules=rules, slots=slots)
 
 

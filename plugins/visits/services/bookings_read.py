@@ -25,6 +25,7 @@ from ..models import (
     Relation,
     RelationStatus,
     Slot,
+    SlotStatus,
     VisitRules,
 )
 from .bans import ban_in_force
@@ -33,7 +34,6 @@ from .common import local_date, week_start
 from .references import normalise_reference
 from .relations import approved_relation
 from .rules import get_rules
-from .slots import list_slots
 from .transitions import ACTIVE_STATUSES
 
 
@@ -96,13 +96,41 @@ def my_bookings(
     return BookingsPage(items, total)
 
 
+class SlotChoice(NamedTuple):
+    """A visiting time a family may book, as the booking page shows it."""
+
+    id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    kind: str
+    capacity: int
+    booked: int
+
+
+@built_once
+def _open_slots_between() -> Any:
+    # columns, not entities: a booking window is some 150 times (each with its establishment
+    # joined, as an entity) and the page needs six values of each
+    return (
+        select(Slot.id, Slot.starts_at, Slot.ends_at, Slot.kind, Slot.capacity, Slot.booked)
+        .where(
+            Slot.establishment_id == bindparam("establishment_id"),
+            Slot.starts_at >= bindparam("start"),
+            Slot.starts_at < bindparam("end"),
+            Slot.status == bindparam("status"),
+            Slot.booked < Slot.capacity,
+        )
+        .order_by(Slot.starts_at, Slot.kind, Slot.id)
+    )
+
+
 def bookable_slots(
     visitor: User,
     detainee: Detainee,
     now: dt.datetime | None = None,
     *,
     rules: VisitRules | None = None,
-) -> list[Slot]:
+) -> list[SlotChoice]:
     """The slots the rules let this visitor book for this detainee (open, in the window, at the
     detainee's current establishment, places left, not a blocked/banned day); ``rules``: the
     establishment's, when the caller has read them already."""
@@ -111,15 +139,20 @@ def bookable_slots(
         return []
     if rules is None or rules.establishment_id != detainee.establishment_id:
         rules = get_rules(detainee.establishment_id)
-    start = now + dt.timedelta(hours=rules.window_close_hours)
-    end = now + dt.timedelta(days=rules.window_open_days)
-    slots = [
-        s
-        for s in list_slots(detainee.establishment_id, start, end, only_open=True)
-        if s.booked < s.capacity and s.starts_at <= end
-    ]
     if ban_in_force(visitor.id, detainee.establishment_id, local_date(now)):
         return []
+    slots = [
+        SlotChoice._make(row)
+        for row in read_columns(
+            _open_slots_between(),
+            {
+                "establishment_id": detainee.establishment_id,
+                "start": now + dt.timedelta(hours=rules.window_close_hours),
+                "end": now + dt.timedelta(days=rules.window_open_days),
+                "status": SlotStatus.open,
+            },
+        )
+    ]
     quota = quota_for(detainee, rules)
     used = dict(
         db_session()
@@ -131,20 +164,18 @@ def bookable_slots(
         .all()
     )
     share = rules.max_weekly_per_visitor
-    mine: dict[dt.date, int] = {}
+    open_weeks: dict[dt.date, bool] = {}
 
-    def share_left(week: dt.date) -> bool:
-        if share is None:
-            return True
-        if week not in mine:
-            mine[week] = visitor_share_used(visitor.id, detainee.id, week)
-        return mine[week] < share
+    def week_open(week: dt.date) -> bool:
+        found = open_weeks.get(week)
+        if found is None:
+            found = used.get(week, 0) < quota and (
+                share is None or visitor_share_used(visitor.id, detainee.id, week) < share
+            )
+            open_weeks[week] = found
+        return found
 
-    return [
-        s
-        for s in slots
-        if used.get(week_start(s.starts_at), 0) < quota and share_left(week_start(s.starts_at))
-    ]
+    return [s for s in slots if week_open(week_start(s.starts_at))]
 
 
 class VisitLine(NamedTuple):

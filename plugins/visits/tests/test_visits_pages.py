@@ -100,6 +100,11 @@ def test_the_booking_page_reads_each_thing_once(app, client, world):
     assert links and not any("core_users" in s for s in links), links
     work = [s for s in seen if not s.startswith(("SAVEPOINT", "RELEASE", "ROLLBACK"))]
     assert len(work) <= 7, work
+    # the times offered: their six columns in one read, not entities with their establishment
+    (times,) = [s for s in seen if "FROM visits_slots" in s]
+    assert "core_establishments" not in times and "visits_slots.booked < visits_slots.capacity" in (
+        times
+    ), times
 
 
 @pytest.mark.parametrize(
