@@ -85,9 +85,10 @@ def plugin_services() -> list[Any]:
 @hookimpl
 def plugin_setup_app(app: Any) -> None:
     from . import services
-    from .slot_choices import slot_choices, slots_by_day
+    from .booking_fragments import companions, slot_choices, slots_by_day
 
     app.jinja_env.globals.update(
+        visits_companions=companions,
         visits_slot_choices=slot_choices,
         visits_slots_by_day=slots_by_day,
         visits_status_label=services.status_label,

@@ -553,9 +553,9 @@ def test_gate_sheet_csv_escapes_every_cell(app, client, world, login_as, payload
 
 
 def test_the_kept_buttons_show_the_places_left_now_and_the_time_chosen(app, client, world):
-    """Each visiting time's button is rendered once and kept (``slot_choices``): a booking
-    changes the places left it shows, a refused submission shows the chosen time checked, and
-    each language has its own."""
+    """Each visiting time's button is rendered once and kept (``booking_fragments``): a
+    booking changes the places left it shows, a refused submission shows the chosen time
+    checked and the people typed in, and each language has its own."""
     _login(client, world.visitor)
     url = f"/visits/book?detainee={world.rn}"
 
@@ -590,4 +590,7 @@ def test_the_kept_buttons_show_the_places_left_now_and_the_time_chosen(app, clie
     body = refused.get_data(as_text=True)
     chosen = body.split(f'id="slot-{world.slot_id}"', 1)[1].split(">", 1)[0]
     assert "checked" in chosen
+    assert 'value="Youssef Benali"' in body  # the rows typed in, not the kept empty ones
+    again = client.get(f"{url}&lang=en").get_data(as_text=True)
     assert "checked" not in button("en")  # the page asked again shows nothing chosen
+    assert "Youssef Benali" not in again and 'id="companions-0-full_name"' in again
