@@ -648,3 +648,27 @@ def test_a_signed_in_cookie_is_the_one_a_browser_keeps(app: Any, factories: Any)
     bare = login_only.get_cookie(app.config["SESSION_COOKIE_NAME"])
     resp = client.get("/detainees/", headers={"Cookie": f"{bare.key}={bare.value}"})
     assert resp.status_code == 200 and "Set-Cookie" in resp.headers
+
+
+@pytest.mark.postgresql
+def test_an_insertmanyvalues_batch_is_recorded_as_one_statement_with_its_ids(
+    db_url: str,
+) -> None:
+    """SQLAlchemy flags a batch of rows written by one ``INSERT … VALUES (…), (…) RETURNING``
+    as executemany but sends one statement with one set of parameters: the recorder keeps it
+    as one statement (a twin replays it so) with the ids it returned."""
+    from sqlalchemy import BigInteger, Column, Integer, MetaData, Table
+
+    with _scratch_schema(db_url, "bench_imv") as (engine, _schema):
+        table = Table(
+            "t", MetaData(), Column("id", BigInteger, primary_key=True), Column("v", Integer)
+        )
+        table.metadata.create_all(engine)
+        recorder = Recorder(engine)
+        stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        with recorder.recording() as events, engine.begin() as conn:
+            ids = conn.execute(stmt, [{"v": 1}, {"v": 2}]).scalars().all()
+        (batch,) = [e for e in events if e[0] == "sql"]
+        _tag, sql, params, many, rows, _idx = batch
+        assert "VALUES" in sql and isinstance(params, dict) and many is False
+        assert [r[0] for r in rows] == ids and len(ids) == 2

@@ -72,6 +72,9 @@ class Recorder:
         @event.listens_for(engine, "before_cursor_execute")
         def _before(conn: Any, cursor: Any, statement: str, params: Any, ctx: Any, many: bool):
             if self.events is not None:
+                # an "insertmanyvalues" batch (INSERT … VALUES (…), (…) RETURNING) is flagged
+                # executemany but sent as one statement with one set of parameters
+                many = many and not isinstance(params, dict)
                 self._pending.append((statement, _copy(params), many))
 
         @event.listens_for(engine, "after_cursor_execute")
@@ -81,7 +84,7 @@ class Recorder:
             stmt, p, m = self._pending.pop()
             rows, idx = None, ()
             description = getattr(cursor, "description", None)
-            if not many and description is not None:
+            if not m and description is not None:
                 idx = id_columns([d[0] for d in description])
                 rows = _peek_rows(cursor, idx) if idx else None
             self.events.append(("sql", stmt, p, m, rows, idx))
