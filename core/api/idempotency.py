@@ -129,7 +129,7 @@ def run_idempotent(user: Any, produce: Callable[[], Any], *, status: int | None 
     # unique index until that transaction ends — then nothing is written if it committed
     if not insert_loaded(sess, row, unless_duplicate=True):
         existing = _find(user.id, scope, key)
-        if existing is None:  # only another key's id could have collided: tell them to retry
+        if existing is None:  # stored when the insert looked, gone now (purged): retry
             raise Conflict(
                 _("A request with this Idempotency-Key is still being processed; retry later."),
                 code="idempotency_in_progress",
