@@ -29,6 +29,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, make_transient_to_detached,
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.types import TypeDecorator
 
+from core.driver_reads import keep
 from core.files import private_file, sqlite_file
 
 NAMING_CONVENTION = {
@@ -114,8 +115,14 @@ def built_once(build: Callable[[], _S]) -> Callable[[], _S]:
     key too. What varies from one call to the next must be a parameter, never a Python value
     baked into the statement (the first caller's would be kept); a statement whose shape
     varies (optional filters, a scope) is built per call as usual. The query layer's scoping
-    (``core.scoping``) still applies at execution."""
-    return functools.cache(build)
+    (``core.scoping``) still applies at execution. A kept ``SELECT`` read through
+    :func:`core.scoping.read_columns` is compiled once too and sent to the driver
+    (:mod:`core.driver_reads`)."""
+
+    def build_and_keep(*args: Any) -> _S:
+        return keep(build(*args))  # type: ignore[no-any-return]
+
+    return functools.cache(functools.update_wrapper(build_and_keep, build))
 
 
 @functools.cache

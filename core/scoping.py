@@ -45,6 +45,7 @@ from flask.globals import _cv_app, _cv_request
 from sqlalchemy import Join, Select, event, false, inspect
 from sqlalchemy.orm import Mapper, ORMExecuteState, Session, with_loader_criteria
 
+from core.driver_reads import is_kept, keep, send
 from core.errors import NotFound
 from core.identity.models import ALL_ESTABLISHMENT_ROLES
 from core.identity.roles import role_registry
@@ -240,7 +241,7 @@ def read_columns(stmt: Any, params: Mapping[str, Any] | None = None) -> Any:
     sess = db_session()
     if sess.autoflush:  # what the session does before a query: pending changes are read too
         sess.flush()
-    return sess.connection().execute(stmt, params or {})
+    return send(sess.connection(), stmt, params or {})
 
 
 @functools.lru_cache(maxsize=1024)
@@ -255,7 +256,8 @@ def _columns_only(stmt: Any) -> None:
 
 @functools.lru_cache(maxsize=1024)
 def _scoped_once(stmt: Any, ids: tuple[int, ...]) -> Any:
-    return scoped_statement(stmt, frozenset(ids))
+    scoped = scoped_statement(stmt, frozenset(ids))
+    return keep(scoped) if is_kept(stmt) else scoped  # kept as long as its statement is
 
 
 def _leading_froms(stmt: Any) -> list[Any]:

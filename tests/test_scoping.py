@@ -18,6 +18,7 @@ from core.api.toolkit import endpoint
 from core.audit.models import AuditEvent
 from core.db import session as db_session
 from core.detainees.models import Detainee
+from core.driver_reads import keep
 from core.establishments.models import Establishment
 from core.plugins import hookimpl
 from core.principals import SYSTEM, acting_as, current_principal
@@ -369,9 +370,19 @@ def test_a_request_works_its_scope_out_once_and_again_after_its_establishments_c
 _THING_LABELS = select(Thing.label).order_by(Thing.label)
 _THING_COUNT = select(func.count()).select_from(Thing.__table__)
 _NOTE_THING_LABELS = select(Thing.label, ThingNote.id).join(ThingNote.thing).order_by(Thing.label)
+# the same statements kept (``built_once``): compiled once, sent to the driver
+_KEPT = {
+    "labels": keep(select(Thing.label).order_by(Thing.label)),
+    "count": keep(select(func.count()).select_from(Thing.__table__)),
+    "notes": keep(select(Thing.label, ThingNote.id).join(ThingNote.thing).order_by(Thing.label)),
+}
+_PLAIN = {"labels": _THING_LABELS, "count": _THING_COUNT, "notes": _NOTE_THING_LABELS}
 
 
-def test_a_read_sent_by_core_is_scoped_as_the_session_scopes_it(world: Any) -> None:
+@pytest.mark.parametrize("statements", [_PLAIN, _KEPT], ids=["built-per-call", "kept"])
+def test_a_read_sent_by_core_is_scoped_as_the_session_scopes_it(
+    world: Any, statements: dict[str, Any]
+) -> None:
     app, _ids, factories = world
     with app.app_context():
         sess = db_session()
@@ -385,18 +396,18 @@ def test_a_read_sent_by_core_is_scoped_as_the_session_scopes_it(world: Any) -> N
         cases.append((admin, ["a-1", "a-2", "b-1"]))
         for who, expected in cases:
             with acting_as(who):
-                for stmt in (_THING_LABELS, _NOTE_THING_LABELS):
+                for stmt in (statements["labels"], statements["notes"]):
                     by_core = [row[0] for row in read_columns(stmt)]
                     by_session = [row[0] for row in sess.execute(stmt)]
                     assert by_core == by_session == expected, who.roles
-                assert read_columns(_THING_COUNT).scalar() == len(expected)
+                assert read_columns(statements["count"]).scalar() == len(expected)
         with acting_as(clerk_b):
             with unscoped("national uniqueness check"):
-                assert read_columns(_THING_LABELS).scalars().all() == ["a-1", "a-2", "b-1"]
-            assert read_columns(_THING_LABELS).scalars().all() == ["b-1"]
+                assert read_columns(statements["labels"]).scalars().all() == ["a-1", "a-2", "b-1"]
+            assert read_columns(statements["labels"]).scalars().all() == ["b-1"]
             # the restriction is a parameter of the statement kept, not the first caller's
             with acting_as(factories.user("registry_clerk", ("EST-A",))):
-                assert read_columns(_THING_LABELS).scalars().all() == ["a-1", "a-2"]
+                assert read_columns(statements["labels"]).scalars().all() == ["a-1", "a-2"]
         sess.rollback()
 
 

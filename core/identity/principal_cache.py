@@ -57,6 +57,7 @@ from sqlalchemy.orm.util import identity_key
 
 from core.db import built_once, utcnow
 from core.db import session as db_session
+from core.driver_reads import send
 from core.identity.models import ApiToken, PrincipalEpoch, User
 from core.row_loading import attach_copy
 
@@ -186,7 +187,7 @@ def _identity_row(stmt: Any, params: dict[str, Any]) -> Any:
     and row building) cost about as much again as the statement, on every request. Nothing is
     lost: the columns read are no establishment's (the query layer's scoping has nothing to
     add), and no object is built from them."""
-    return db_session().connection().execute(stmt, params).one_or_none()
+    return send(db_session().connection(), stmt, params).one_or_none()
 
 
 def session_principal(user_id: int, session_version: int) -> User | None:

@@ -13,6 +13,7 @@ from sqlalchemy import Integer, Select, bindparam, func, select
 from core.audit import services as audit
 from core.db import session as db_session
 from core.detainees.models import Detainee
+from core.driver_reads import keep
 from core.paging import fetch_page
 from core.principals import Principal
 from core.scoping import read_columns
@@ -121,7 +122,7 @@ def detainee_complaints(detainee: Detainee, user: Principal, limit: int = 10) ->
 
 @functools.lru_cache(maxsize=1024)
 def _detainee_panel(reader: Reader) -> Any:
-    return (
+    return keep(  # built once per kind of reader: compiled once, sent to the driver
         select_for(reader)
         .where(Complaint.detainee_id == bindparam("detainee_id"))
         .with_only_columns(

@@ -12,7 +12,6 @@ account debited in the same transaction, or a pay reference for an agency.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import secrets
 from collections.abc import Sequence
 from typing import Any
@@ -23,6 +22,7 @@ from sqlalchemy import Integer, bindparam, func, select, update
 from sqlalchemy.orm import lazyload
 
 from core.audit import services as audit
+from core.db import built_once
 from core.db import session as db_session
 from core.detainees.models import Detainee
 from core.detainees.services import lock_detainee
@@ -358,7 +358,7 @@ def _of_detainee(scoped: bool) -> Any:
     return stmt
 
 
-@functools.cache
+@built_once
 def _detainee_orders(scoped: bool) -> Any:
     return (
         _of_detainee(scoped)
@@ -368,7 +368,7 @@ def _detainee_orders(scoped: bool) -> Any:
     )
 
 
-@functools.cache
+@built_once
 def _detainee_order_count(scoped: bool) -> Any:
     return select(func.count()).select_from(_of_detainee(scoped).subquery())
 
