@@ -190,7 +190,10 @@ def _sent(conn: Any, cursor: Any, plan: DriverRead, sql: str, parameters: Any) -
     except BaseException as exc:  # interrupted: the connection's state is unknown
         conn._handle_dbapi_exception(exc, sql, parameters, cursor, None)
         raise
-    return IteratorResult(plan.result_metadata(cursor.description, conn.dialect), iter(rows))
+    # psycopg builds ``cursor.description`` (an object a column) each time it is asked: only
+    # the first execution reads it
+    metadata = plan.metadata or plan.result_metadata(cursor.description, conn.dialect)
+    return IteratorResult(metadata, iter(rows))
 
 
 __all__ = ["DriverRead", "is_kept", "keep", "send"]
