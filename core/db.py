@@ -100,8 +100,9 @@ _S = TypeVar("_S")
 def built_once(build: Callable[[], _S]) -> Callable[[], _S]:
     """A hot read's statement, built on first use and kept for the process.
 
-    ``build`` takes no argument and returns a statement whose values are named parameters
-    (``bindparam("detainee_id")``); the caller passes them when executing::
+    ``build`` takes no argument (or a few hashable ones: one statement kept per variant) and
+    returns a statement whose values are named parameters (``bindparam("detainee_id")``); the
+    caller passes them when executing::
 
         @built_once
         def _transfers_of() -> Select[tuple[Transfer]]:
